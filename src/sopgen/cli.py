@@ -1,0 +1,92 @@
+"""The `sopgen` command line: parse arguments, run the pipeline, print.
+
+Exit codes: 0 success, 1 invalid input (nothing written for the invalid part),
+2 usage error, 3 internal error (a bug in sopgen: please report it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from sopgen import __version__
+from sopgen.console import App, pass_app, report, summary
+from sopgen.problems import InputError, has_errors
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Repository root holding sopgen.yaml and sops/.",
+)
+@click.version_option(__version__, prog_name="sopgen")
+@click.pass_context
+def cli(ctx: click.Context, root: Path) -> None:
+    """Compile SOPs written as YAML into controlled documents, and run complaint cases."""
+    ctx.obj = App(root)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: problems on stderr; json: a JSON list on stdout for CI and editors.",
+)
+@pass_app
+def validate(app: App, files: tuple[Path, ...], fmt: str) -> None:
+    """Check sopgen.yaml and every SOP (or only FILES); report all problems at once."""
+    library = app.library(list(files) or None)
+    problems = library.problems
+    report(problems, json_output=fmt == "json")
+    if fmt == "text":
+        checked = len(library.entries)
+        if problems:
+            click.echo(f"{summary(problems)}; {checked} SOP file(s) checked", err=True)
+        else:
+            click.echo(f"ok: sopgen.yaml and {checked} SOP file(s) are valid", err=True)
+    raise SystemExit(1 if has_errors(problems) else 0)
+
+
+def _register() -> None:
+    from sopgen.cases.cli import case
+    from sopgen.cli_build import build
+
+    cli.add_command(build)
+    cli.add_command(case)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: no traceback for bad input, a short note for internal errors."""
+    try:
+        cli.main(prog_name="sopgen")
+    except InputError as exc:
+        report(exc.problems)
+        sys.exit(1)
+    except BrokenPipeError:  # `sopgen case list | head`
+        sys.stderr.close()
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("SOPGEN_DEBUG"):
+            raise
+        click.echo(
+            f"sopgen: internal error: {type(exc).__name__}: {exc}\n"
+            "    hint: this is a bug in sopgen; rerun with SOPGEN_DEBUG=1 for details "
+            "and report it",
+            err=True,
+        )
+        sys.exit(3)

@@ -1,0 +1,75 @@
+"""What the CLI commands share: the project root, the loaded library, reporting problems.
+
+Only the CLI modules (`cli.py`, `cli_build.py`, `cases/cli.py`) print; they
+all report problems the same way, through `report`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import click
+
+from sopgen.library import Library, load_library
+from sopgen.problems import Problem, Severity, sort_key, to_json
+
+
+@dataclass
+class App:
+    """Per-invocation state handed to every command through click's context."""
+
+    root: Path
+    _library: Library | None = field(default=None, repr=False)
+
+    def library(self, files: list[Path] | None = None, today: date | None = None) -> Library:
+        if files:
+            return load_library(self.root, files, today)
+        if self._library is None:
+            self._library = load_library(self.root, None, today)
+        return self._library
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def report(problems: list[Problem], *, json_output: bool = False) -> None:
+    """Problems to stderr as `path:line:column: severity: message` (or JSON to stdout)."""
+    ordered = sorted(problems, key=sort_key)
+    if json_output:
+        click.echo(to_json(ordered))
+        return
+    color = sys.stderr.isatty()
+    for problem in ordered:
+        style = "red" if problem.severity is Severity.ERROR else "yellow"
+        head = f"{problem.file}:{problem.line}:{problem.column}: "
+        line = (
+            head + click.style(str(problem.severity), fg=style, bold=True)
+            if color
+            else (head + str(problem.severity))
+        )
+        click.echo(f"{line}: {problem.message}", err=True)
+        if problem.hint:
+            click.echo(f"    hint: {problem.hint}", err=True)
+
+
+def summary(problems: list[Problem]) -> str:
+    errors = sum(p.is_error for p in problems)
+    warnings = len(problems) - errors
+    files = len({p.file for p in problems})
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' * (errors != 1)}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
+    return f"{' and '.join(parts)} in {files} file{'s' * (files != 1)}"
+
+
+def fail(message: str, hint: str | None = None, code: int = 1) -> None:
+    """Stop a command with a one-line error (no traceback) and exit `code`."""
+    click.echo(f"sopgen: error: {message}", err=True)
+    if hint:
+        click.echo(f"    hint: {hint}", err=True)
+    raise SystemExit(code)

@@ -1,0 +1,151 @@
+"""Load a repository's config and SOPs into a validated `Library`.
+
+    YAML text ─load─> data + positions ─schema─> problems
+                                     └─model─> Config, Sop ─checks─> problems
+
+Nothing here prints or raises for bad input: every problem is collected, so a
+single run reports all of them. Whoever calls decides what is fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sopgen import checks, schema
+from sopgen.model import Config, Sop, build_config, build_sop
+from sopgen.problems import Problem, error, has_errors
+from sopgen.source import Document, load_file
+
+CONFIG_FILE = "sopgen.yaml"
+SOPS_DIR = "sops"
+
+
+@dataclass
+class Entry:
+    """One SOP file: what was loaded from it, the SOP if it could be built, its problems."""
+
+    path: Path
+    file: str  # as shown in messages
+    document: Document
+    sop: Sop | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.sop is not None and not has_errors(self.problems)
+
+
+@dataclass
+class Library:
+    root: Path
+    config: Config | None
+    config_problems: list[Problem]
+    entries: list[Entry]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.config_problems + [p for e in self.entries for p in e.problems]
+
+    @property
+    def sops(self) -> dict[str, Sop]:
+        """Every SOP that could be built (even with semantic problems), by id."""
+        return {e.sop.id: e.sop for e in self.entries if e.sop is not None}
+
+    def valid_sops(self) -> list[Sop]:
+        """SOPs with no errors, in file order; empty when the config itself is invalid."""
+        if self.config is None or has_errors(self.config_problems):
+            return []
+        return [e.sop for e in self.entries if e.valid and e.sop is not None]
+
+    def entry(self, sop_id: str) -> Entry | None:
+        for e in self.entries:
+            if e.sop is not None and e.sop.id == sop_id:
+                return e
+        return None
+
+
+def display_path(path: Path, root: Path) -> str:
+    """Paths in messages are relative to the repository root when inside it."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_config(root: Path) -> tuple[Config | None, list[Problem]]:
+    path = root / CONFIG_FILE
+    file = display_path(path, root)
+    if not path.exists():
+        return None, [
+            error(
+                file,
+                1,
+                1,
+                "no-config",
+                f"no {CONFIG_FILE} in {root}",
+                "run sopgen from the repository root, or pass --root DIR",
+            )
+        ]
+    doc = load_file(path, file)
+    if doc.data is None:
+        return None, doc.problems
+    problems = doc.problems + schema.validate(schema.CONFIG, doc.data, doc.source)
+    if has_errors(problems):
+        return None, problems
+    config, build_problems = build_config(doc.data, doc.source, doc.digest)
+    problems += build_problems
+    return (None if has_errors(problems) else config), problems
+
+
+def load_sop(path: Path, root: Path) -> Entry:
+    """Load, schema-check and build one SOP file (semantic checks come later)."""
+    file = display_path(path, root)
+    doc = load_file(path, file)
+    entry = Entry(path, file, doc, None, list(doc.problems))
+    if doc.data is None:
+        return entry
+    schema_problems = schema.validate(schema.SOP, doc.data, doc.source)
+    entry.problems += schema_problems
+    if has_errors(schema_problems) or has_errors(doc.problems):
+        return entry
+    entry.sop, build_problems = build_sop(doc.data, doc.source, doc.digest)
+    entry.problems += build_problems
+    return entry
+
+
+def sop_files(root: Path) -> list[Path]:
+    folder = root / SOPS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+
+
+def load_library(
+    root: Path,
+    files: Sequence[Path] | None = None,
+    today: date | None = None,
+) -> Library:
+    """Load the config and every SOP under `sops/` (plus any extra `files`), and check them.
+
+    With `files`, problems of other SOPs are not reported, but those SOPs are
+    still loaded so references and duplicate ids are judged against the whole
+    library.
+    """
+    today = today or date.today()
+    config, config_problems = load_config(root)
+    named = [p.resolve() for p in files] if files else None
+    paths = list(dict.fromkeys([p.resolve() for p in sop_files(root)] + (named or [])))
+    entries = [load_sop(p, root) for p in paths]
+    for entry, problems in zip(entries, checks.check_library(entries, config, today), strict=True):
+        entry.problems += problems
+    if named is not None:
+        wanted = set(named)
+        entries = [e for e in entries if e.path.resolve() in wanted]
+    return Library(root, config, config_problems, entries)
+
+
+def problems_of(entries: Iterable[Entry]) -> list[Problem]:
+    return [p for e in entries for p in e.problems]

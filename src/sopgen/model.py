@@ -1,0 +1,440 @@
+"""The domain model: company config, SOPs, sections, steps, revisions.
+
+Frozen dataclasses built only from data that passed the JSON Schema, so types
+are known here; what the schema cannot say (real dates, times, zones, the
+timeframe grammar) is checked while building and reported as `Problem`s.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sopgen import timeframe
+from sopgen.problems import Problem, error
+from sopgen.source import Path_, SourceMap
+from sopgen.timeframe import Timeframe
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+STATUSES = ("draft", "in-review", "approved", "effective", "retired")
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A calendar period such as `12 months` (review intervals, retention)."""
+
+    amount: int
+    unit: str  # day | week | month | year
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        amount, unit = text.split()
+        return cls(int(amount), unit.lower().rstrip("s"))
+
+    def add_to(self, day: date) -> date:
+        """`day` plus this period; month ends clip (Jan 31 + 1 month = Feb 28/29)."""
+        if self.unit == "day":
+            return day + timedelta(days=self.amount)
+        if self.unit == "week":
+            return day + timedelta(weeks=self.amount)
+        months = self.amount * (12 if self.unit == "year" else 1)
+        index = day.month - 1 + months
+        year, month = day.year + index // 12, index % 12 + 1
+        return date(year, month, min(day.day, _calendar.monthrange(year, month)[1]))
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s+(minute|hour|day)s?\s*$", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30 minutes`, `2 hours`, `1 day` → timedelta (config durations, `--due-within`)."""
+    match = _DURATION.match(text)
+    if not match:
+        short = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text, re.IGNORECASE)
+        if not short:
+            raise ValueError(f"'{text}' is not a duration; write e.g. '30 minutes', '2h', '2d'")
+        amount, unit = (
+            int(short[1]),
+            {"m": "minute", "h": "hour", "d": "day", "w": "week"}[short[2].lower()],
+        )
+    else:
+        amount, unit = int(match[1]), match[2].lower()
+    seconds = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}[unit]
+    return timedelta(seconds=amount * seconds)
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessHours:
+    days: frozenset[int]  # 0 = Monday … 6 = Sunday
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Config:
+    company: str
+    timezone: str
+    business_hours: BusinessHours
+    holiday_country: str | None
+    holiday_subdivision: str | None
+    closed: frozenset[date]
+    roles: dict[str, str]
+    database: str | None = None
+    calendar_lead: timedelta = timedelta(minutes=30)
+    calendar_reminder: timedelta = timedelta(minutes=15)
+    due_soon: timedelta = timedelta(days=1)
+    logo: str | None = None
+    primary_color: str = "#1f4e79"
+    accent_color: str = "#c0504d"
+    font: str | None = None
+    language: str = "en"
+    path: str = "sopgen.yaml"
+    digest: str = ""
+    source: SourceMap | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def role_name(self, role: str) -> str:
+        return self.roles.get(role, role)
+
+    def fill(self, text: str) -> str:
+        """Fill `{company}` in SOP text (plain replace: other braces stay as written)."""
+        return text.replace("{company}", self.company)
+
+
+# --------------------------------------------------------------------------- SOP
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    id: str
+    section: str  # section id
+    number: int  # 1-based within its section
+    do: str
+    responsible: str
+    within: Timeframe
+    accountable: str | None = None
+    consulted: tuple[str, ...] = ()
+    informed: tuple[str, ...] = ()
+    notes: str | None = None
+
+    @property
+    def key(self) -> str:
+        """How cases and `after` anchors name the step: `section.step`."""
+        return f"{self.section}.{self.id}"
+
+    def raci(self) -> dict[str, str]:
+        """Role id → letters (R, A, C, I) of this step, for the responsibility matrix."""
+        letters: dict[str, str] = {}
+        for role, letter in (
+            [(self.responsible, "R")]
+            + ([(self.accountable, "A")] if self.accountable else [])
+            + [(r, "C") for r in self.consulted]
+            + [(r, "I") for r in self.informed]
+        ):
+            letters[role] = letters.get(role, "") + letter
+        return letters
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: str
+    title: str
+    letter: str  # A, B, C …
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    name: str
+    role: str
+    date: date
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    version: str
+    date: date
+    description: str
+    author: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    sop: str | None = None
+    title: str | None = None
+    url: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Sop:
+    id: str
+    title: str
+    version: str
+    status: str
+    owner: str
+    introduction: str
+    purpose: str
+    scope: str
+    responsibilities: tuple[tuple[str, str], ...]
+    procedure: tuple[Section, ...]
+    documentation: str
+    revisions: tuple[Revision, ...]
+    effective: date | None = None
+    review_every: Period | None = None
+    approvals: tuple[Approval, ...] = ()
+    retention: Period | None = None
+    references: tuple[Reference, ...] = ()
+    path: str = ""
+    digest: str = ""
+    source: SourceMap | None = field(default=None, compare=False, repr=False)
+
+    def steps(self) -> Iterator[Step]:
+        for section in self.procedure:
+            yield from section.steps
+
+    def step(self, ref: str) -> Step | None:
+        """Find a step by `section.step` or by its bare id (ids are unique per SOP)."""
+        for step in self.steps():
+            if ref in (step.key, step.id):
+                return step
+        return None
+
+    def roles(self) -> list[str]:
+        """Every role the SOP names, in first-mention order (matrix columns)."""
+        seen: dict[str, None] = {self.owner: None}
+        for role, _ in self.responsibilities:
+            seen.setdefault(role, None)
+        for step in self.steps():
+            for role in step.raci():
+                seen.setdefault(role, None)
+        return list(seen)
+
+    @property
+    def review_base(self) -> date | None:
+        """The date the review period counts from: the later of effective and newest approval."""
+        dates = [
+            d for d in [self.effective, *(a.date for a in self.approvals)] if d and d != date.min
+        ]
+        return max(dates) if dates else None
+
+    @property
+    def next_review(self) -> date | None:
+        base = self.review_base
+        if base is None or self.review_every is None:
+            return None
+        return self.review_every.add_to(base)
+
+    def review_overdue(self, today: date) -> bool:
+        due = self.next_review
+        return due is not None and due < today and self.status != "retired"
+
+
+# --------------------------------------------------------------------------- building
+
+
+class _Build:
+    """Collects problems while turning schema-valid data into model objects."""
+
+    def __init__(self, file: str, source: SourceMap):
+        self.file = file
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def fail(self, path: Path_, code: str, message: str, hint: str | None = None) -> None:
+        mark = self.source.value(path)
+        self.problems.append(error(self.file, mark.line, mark.column, code, message, hint))
+
+    def date(self, value: str | None, path: Path_) -> date | None:
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(
+                path,
+                "bad-date",
+                f"'{value}' is not a real date",
+                "write an existing calendar date as YYYY-MM-DD, e.g. 2026-12-01",
+            )
+            return None
+
+    def time(self, value: str, path: Path_) -> time:
+        return time.fromisoformat(value)  # the schema pattern admits only valid HH:MM
+
+
+def build_config(
+    data: dict[str, Any], source: SourceMap, digest: str = ""
+) -> tuple[Config, list[Problem]]:
+    b = _Build(source.file, source)
+    try:
+        ZoneInfo(data["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        b.fail(
+            ("timezone",),
+            "bad-timezone",
+            f"unknown time zone '{data['timezone']}'",
+            "use an IANA name such as Europe/Berlin, America/New_York or Asia/Tokyo",
+        )
+    hours = data["business_hours"]
+    start, end = b.time(hours["start"], ()), b.time(hours["end"], ())
+    if end <= start:
+        b.fail(
+            ("business_hours", "end"),
+            "bad-hours",
+            f"closing time {hours['end']} is not after opening time {hours['start']}",
+            'write opening and closing times of one day, e.g. start: "09:00", end: "17:00"',
+        )
+    holidays = data.get("holidays") or {}
+    closed = {
+        d
+        for i, text in enumerate(holidays.get("closed", []))
+        if (d := b.date(text, ("holidays", "closed", i)))
+    }
+    country = holidays.get("country")
+    if country:
+        _check_holiday_region(b, country, holidays.get("subdivision"))
+    cal = data.get("calendar") or {}
+    brand = data.get("branding") or {}
+    config = Config(
+        company=data["company"],
+        timezone=data["timezone"],
+        business_hours=BusinessHours(
+            frozenset(WEEKDAYS.index(d) for d in hours["days"]), start, end
+        ),
+        holiday_country=country,
+        holiday_subdivision=holidays.get("subdivision"),
+        closed=frozenset(closed),
+        roles=dict(data["roles"]),
+        database=data.get("database"),
+        calendar_lead=parse_duration(cal.get("lead", "30 minutes")),
+        calendar_reminder=parse_duration(cal.get("reminder", "15 minutes")),
+        due_soon=parse_duration(cal.get("due_soon", "1 day")),
+        logo=brand.get("logo"),
+        primary_color=brand.get("primary_color", "#1f4e79"),
+        accent_color=brand.get("accent_color", "#c0504d"),
+        font=brand.get("font"),
+        language=data.get("language", "en"),
+        path=source.file,
+        digest=digest,
+        source=source,
+    )
+    return config, b.problems
+
+
+def _check_holiday_region(b: _Build, country: str, subdivision: str | None) -> None:
+    import holidays as holidays_lib  # imported only when a config names a country
+
+    supported = holidays_lib.list_supported_countries()
+    if country not in supported:
+        b.fail(
+            ("holidays", "country"),
+            "bad-holidays",
+            f"the holidays package has no public holidays for country '{country}'",
+            "use an ISO 3166 alpha-2 code such as DE, AT, CH, GB, US, FR",
+        )
+    elif subdivision is not None and subdivision not in supported[country]:
+        b.fail(
+            ("holidays", "subdivision"),
+            "bad-holidays",
+            f"'{subdivision}' is not a subdivision of {country}",
+            f"one of: {', '.join(supported[country])}",
+        )
+
+
+def build_sop(
+    data: dict[str, Any], source: SourceMap, digest: str = ""
+) -> tuple[Sop, list[Problem]]:
+    """Turn schema-valid SOP data into a `Sop`, reporting bad dates and timeframes."""
+    b = _Build(source.file, source)
+    sections = []
+    for s_index, section in enumerate(data["procedure"]):
+        steps = []
+        for t_index, step in enumerate(section["steps"]):
+            path = ("procedure", s_index, "steps", t_index, "within")
+            try:
+                within = timeframe.parse(step["within"])
+            except timeframe.TimeframeError as exc:
+                b.fail(path, "bad-timeframe", str(exc), exc.hint)
+                within = Timeframe(timeframe.Kind.IMMEDIATE, text=step["within"])
+            steps.append(
+                Step(
+                    id=step["id"],
+                    section=section["id"],
+                    number=t_index + 1,
+                    do=step["do"],
+                    responsible=step["responsible"],
+                    within=within,
+                    accountable=step.get("accountable"),
+                    consulted=tuple(step.get("consulted", ())),
+                    informed=tuple(step.get("informed", ())),
+                    notes=step.get("notes"),
+                )
+            )
+        sections.append(Section(section["id"], section["title"], _letter(s_index), tuple(steps)))
+    approvals = tuple(
+        Approval(a["name"], a["role"], b.date(a["date"], ("approvals", i, "date")) or date.min)
+        for i, a in enumerate(data.get("approvals", []))
+    )
+    revisions = tuple(
+        Revision(
+            r["version"],
+            b.date(r["date"], ("revisions", i, "date")) or date.min,
+            r["description"],
+            r["author"],
+        )
+        for i, r in enumerate(data["revisions"])
+    )
+    sop = Sop(
+        id=data["id"],
+        title=data["title"],
+        version=data["version"],
+        status=data["status"],
+        owner=data["owner"],
+        introduction=data["introduction"],
+        purpose=data["purpose"],
+        scope=data["scope"],
+        responsibilities=tuple(data["responsibilities"].items()),
+        procedure=tuple(sections),
+        documentation=data["documentation"],
+        revisions=revisions,
+        effective=b.date(data.get("effective"), ("effective",)),
+        review_every=Period.parse(data["review_every"]) if "review_every" in data else None,
+        approvals=approvals,
+        retention=Period.parse(data["retention"]) if "retention" in data else None,
+        references=tuple(
+            Reference(r.get("sop"), r.get("title"), r.get("url"), r.get("note"))
+            for r in data.get("references", [])
+        ),
+        path=source.file,
+        digest=digest,
+        source=source,
+    )
+    return sop, b.problems
+
+
+def _letter(index: int) -> str:
+    """Section letters A … Z, then AA, AB …"""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

@@ -1,0 +1,190 @@
+"""JSON Schema validation (draft 2020-12), mapped back to file positions.
+
+The schemas in `schema/` are the single source of truth: the editor uses them
+through the `# yaml-language-server: $schema=` line, and this module compiles
+each once and turns its errors into `Problem`s a person can act on: the
+offending line, a plain message, a "did you mean" for unknown fields and
+values, and the field's own `description` as the hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from sopgen.assets import schema_dir
+from sopgen.problems import Problem, error
+from sopgen.source import Path_, SourceMap
+
+SOP = "sop.schema.json"
+CONFIG = "config.schema.json"
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    with (schema_dir() / name).open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """One compiled validator per schema, reused for every file."""
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate(name: str, data: Any, source: SourceMap) -> list[Problem]:
+    """Every schema problem of `data`, each pointed at its line and column."""
+    problems: list[Problem] = []
+    for err in validator(name).iter_errors(data):
+        problems.extend(_explain(err, source))
+    return problems
+
+
+def describe_path(path: Path_) -> str:
+    """`("procedure", 0, "steps", 2, "within")` → `procedure[0].steps[2].within`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the document"
+
+
+def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
+    path: Path_ = tuple(err.absolute_path)
+    where = describe_path(path)
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    description: str | None = schema.get("description")
+
+    def at_value(code: str, message: str, hint: str | None = None) -> Problem:
+        mark = source.value(path)
+        return error(source.file, mark.line, mark.column, code, message, hint)
+
+    validator_name = err.validator
+    if validator_name == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = list(schema.get("properties", {}))
+        for key in err.instance:
+            if key in allowed:
+                continue
+            mark = source.key((*path, key))
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint: str | None = (
+                f"did you mean '{close[0]}'?" if close else f"allowed here: {', '.join(allowed)}"
+            )
+            yield error(
+                source.file,
+                mark.line,
+                mark.column,
+                "unknown-field",
+                f"unknown field '{key}'" + (f" in {where}" if path else ""),
+                hint,
+            )
+        return
+    if validator_name == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else str(err.message)
+        props = schema.get("properties", {})
+        field_help = props.get(missing, {}).get("description")
+        mark = source.key(path) if path else source.value(())
+        yield error(
+            source.file,
+            mark.line,
+            mark.column,
+            "missing-field",
+            f"missing required field '{missing}'" + (f" in {where}" if path else ""),
+            f"add '{missing}:' — {field_help}" if field_help else f"add '{missing}:'",
+        )
+        return
+    if validator_name == "type":
+        expected = _type_name(err.validator_value)
+        actual = _type_name(_json_type(err.instance))
+        hint = description
+        if expected == "text" and actual == "a number":
+            hint = f'put the value in quotes, e.g. "{err.instance}"'
+        yield at_value("wrong-type", f"{where} must be {expected}, not {actual}", hint)
+        return
+    if validator_name == "enum":
+        options = [str(o) for o in err.validator_value]
+        close = difflib.get_close_matches(str(err.instance), options, n=1, cutoff=0.5)
+        suggestion = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(options)}"
+        yield at_value(
+            "bad-value",
+            f"{where}: '{err.instance}' is not one of {', '.join(options)}",
+            suggestion,
+        )
+        return
+    if validator_name == "pattern":
+        yield at_value(
+            "bad-format",
+            f"{where}: '{err.instance}' is not in the expected form",
+            description,
+        )
+        return
+    if validator_name == "oneOf" and path and path[0] == "references":
+        keys = set(err.instance) if isinstance(err.instance, dict) else set()
+        if isinstance(err.instance, dict) and (
+            {"sop", "title"} <= keys or not keys & {"sop", "title"}
+        ):
+            yield at_value(
+                "bad-reference",
+                f"{where}: a reference names either another SOP ('sop:') or an outside "
+                "document ('title:'), exactly one of them",
+                "write '- sop: SOP-CS-005' or '- title: CRM System User Guide' (optional url:)",
+            )
+            return
+        inner = best_match(err.context) if err.context else None
+        if inner is not None:
+            yield from _explain(inner, source)
+            return
+    if validator_name in ("propertyNames",):
+        yield at_value(
+            "bad-format",
+            f"{where}: '{err.instance}' is not a valid id",
+            "ids are lowercase letters, digits, '-' and '_', starting with a letter",
+        )
+        return
+    if validator_name in ("minItems", "minProperties", "minLength"):
+        yield at_value("empty-value", f"{where} must not be empty", description)
+        return
+    if validator_name == "uniqueItems":
+        yield at_value("duplicate-item", f"{where} lists the same entry twice", description)
+        return
+    if validator_name == "maxLength":
+        yield at_value("too-long", f"{where} is too long", description)
+        return
+    yield at_value("schema", f"{where}: {err.message}", description)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _type_name(json_type: Any) -> str:
+    names = {
+        "string": "text",
+        "object": "a mapping of fields",
+        "array": "a list",
+        "number": "a number",
+        "integer": "a whole number",
+        "boolean": "true or false",
+        "null": "empty",
+    }
+    if isinstance(json_type, list):
+        return " or ".join(names.get(str(t), str(t)) for t in json_type)
+    return names.get(json_type, str(json_type))

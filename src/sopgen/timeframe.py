@@ -1,0 +1,109 @@
+"""The `within:` grammar of SPEC.md, parsed into a `Timeframe`.
+
+    [Within] Immediate                       [after STEP]
+    [Within] N minute(s) | hour(s)           [after STEP]   elapsed time
+    [Within] N day(s) | week(s)              [after STEP]   same wall-clock time, N days later
+    [Within] N business hour(s)              [after STEP]   counted inside opening hours
+    [Within] N business day(s)               [after STEP]   closing time of the N-th business day
+
+Case does not matter; singular and plural are both accepted. STEP is a step id
+or `section.step`. Without `after`, the anchor is the moment the case was
+received.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    IMMEDIATE = "immediate"
+    ELAPSED = "elapsed"  # minutes / hours: exact seconds
+    CALENDAR = "calendar"  # days / weeks: same wall-clock time in the company zone
+    BUSINESS_HOURS = "business-hours"
+    BUSINESS_DAYS = "business-days"
+
+
+MAX_AMOUNT = 10_000
+"""Far beyond any SOP timeframe, and small enough that no date arithmetic overflows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timeframe:
+    kind: Kind
+    amount: int = 0
+    unit: str = ""  # "minute", "hour", "day", "week" for elapsed/calendar kinds
+    after: str | None = None  # anchor step reference, as written
+    text: str = ""  # the original text, for display
+
+    @property
+    def seconds(self) -> int:
+        """Length of an ELAPSED timeframe in seconds."""
+        return self.amount * (60 if self.unit == "minute" else 3600)
+
+    @property
+    def days(self) -> int:
+        """Length of a CALENDAR timeframe in days."""
+        return self.amount * (7 if self.unit == "week" else 1)
+
+
+class TimeframeError(ValueError):
+    """A `within:` text outside the grammar; `hint` says the right form."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.hint = hint
+
+
+_STEP_REF = r"[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9][A-Za-z0-9_-]*)?"
+_PATTERN = re.compile(
+    rf"""^\s*(?:within\s+)?
+    (?:
+        (?P<immediate>immediate(?:ly)?)
+      | (?P<amount>\d+)\s+(?P<business>business\s+)?(?P<unit>minutes?|hours?|days?|weeks?)
+    )
+    (?:\s+after\s+(?P<after>{_STEP_REF}))?
+    \s*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+HINT = (
+    "write e.g. 'Immediate', '1 hour', '24 hours', '3 days', '2 weeks', '4 business hours', "
+    "'5 business days', or '2 business days after investigate'"
+)
+
+
+def parse(text: str) -> Timeframe:
+    """Parse a `within:` text; raises TimeframeError with a hint when it is outside the grammar."""
+    match = _PATTERN.match(text)
+    if not match:
+        raise TimeframeError(f"'{text}' is not a timeframe sopgen understands", HINT)
+    after = match["after"]
+    if match["immediate"]:
+        return Timeframe(Kind.IMMEDIATE, after=after, text=text.strip())
+    amount = int(match["amount"])
+    unit = match["unit"].lower().rstrip("s")
+    if amount == 0:
+        raise TimeframeError(
+            f"'{text}': a timeframe of zero is not a deadline", "write 'Immediate' instead"
+        )
+    if amount > MAX_AMOUNT:
+        raise TimeframeError(
+            f"'{text}': {amount} is larger than sopgen allows ({MAX_AMOUNT})",
+            "use a realistic timeframe; an SOP step is due within days or weeks",
+        )
+    if match["business"]:
+        if unit == "hour":
+            kind = Kind.BUSINESS_HOURS
+        elif unit == "day":
+            kind = Kind.BUSINESS_DAYS
+        else:
+            raise TimeframeError(
+                f"'{text}': only hours and days can be business time",
+                f"write '{amount} {unit}s' or convert to business days/hours",
+            )
+    else:
+        kind = Kind.ELAPSED if unit in ("minute", "hour") else Kind.CALENDAR
+    return Timeframe(kind, amount, unit, after, text.strip())
