@@ -544,6 +544,25 @@ def test_all_problems_in_one_run(repo: Path) -> None:
     assert "2 SOP file(s) checked" in result.stderr
 
 
+def test_schema_errors_do_not_hide_dates_timeframes_and_roles(repo: Path) -> None:
+    edit(repo, "status: effective", "status: efective")  # a schema error …
+    edit(repo, "date: 2026-02-10", "date: 2026-02-30")  # … and what the schema cannot see
+    edit(repo, "within: Within 1 hour", "within: Within one hour")
+    edit(
+        repo,
+        "responsible: relevant-dept\n        accountable",
+        "responsible: dept\n        accountable",
+    )
+    result = validate(repo, "--format", "json")
+    found = {(p["line"], p["code"]) for p in result.problems()}
+    assert found == {
+        (5, "bad-value"),
+        (47, "bad-date"),
+        (28, "bad-timeframe"),
+        (34, "unknown-role"),
+    }
+
+
 def test_json_format(repo: Path) -> None:
     edit(repo, "status: effective", "status: efective")
     result = validate(repo, "--format", "json")

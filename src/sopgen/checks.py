@@ -13,10 +13,11 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
+from sopgen import timeframe
 from sopgen.cases.plan import find_cycle, unknown_anchors
-from sopgen.model import Config, Sop
+from sopgen.model import Config, Sop, bad_date, read_date
 from sopgen.problems import Problem, error, warning
-from sopgen.source import Document, Path_, walk
+from sopgen.source import Document, Mark, Path_, walk
 
 if TYPE_CHECKING:
     from sopgen.library import Entry
@@ -27,6 +28,8 @@ RESERVED_IDS = {
     *(f"LPT{i}" for i in range(10)),
 }  # fmt: skip
 """Ids that cannot be file stems on Windows, or that collide with output/html/index.html."""
+
+DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 PLACEHOLDER = re.compile(
     r"\[(?:your|insert|company|name|date|tbd)[^\]]*\]|\bTBD\b|\blorem ipsum\b", re.IGNORECASE
@@ -70,11 +73,11 @@ def check_library(
     }
     for entry in entries:
         sop = entry.sop
+        document_problems = list(check_document(entry.document, config))
         if sop is None:
-            results.append([])
+            results.append(document_problems)
             continue
-        problems = list(check_sop(sop, config, known, today))
-        problems += check_placeholders(entry.document)
+        problems = document_problems + list(check_sop(sop, known, today))
         first = ids.setdefault(sop.id, entry)
         if first is not entry:
             problems.append(
@@ -89,14 +92,11 @@ def check_library(
     return results
 
 
-def check_sop(
-    sop: Sop, config: Config | None, known_ids: set[str], today: date
-) -> Iterator[Problem]:
+def check_sop(sop: Sop, known_ids: set[str], today: date) -> Iterator[Problem]:
+    """Checks that need the built model: ids, references, anchors, revisions, lifecycle."""
     r = _Reporter(sop)
     yield from check_id(r)
     yield from check_unique_ids(r)
-    if config is not None:
-        yield from check_roles(r, config)
     yield from check_references(r, known_ids)
     yield from check_anchors(r)
     yield from check_revisions(r)
@@ -137,42 +137,74 @@ def check_unique_ids(r: _Reporter) -> Iterator[Problem]:
             steps.setdefault(step.id, section.id)
 
 
-def _role_problem(r: _Reporter, path: Path_, role: str, config: Config) -> Problem:
+def _matches(path: Path_, pattern: tuple[str, ...]) -> bool:
+    """Whether `path` fits `pattern`, where "*" stands for any one key or index."""
+    return len(path) == len(pattern) and all(
+        p == "*" or p == part for part, p in zip(path, pattern, strict=True)
+    )
+
+
+_STEP = ("procedure", "*", "steps", "*")
+ROLE_FIELDS = (
+    ("owner",),
+    ("approvals", "*", "role"),
+    (*_STEP, "responsible"),
+    (*_STEP, "accountable"),
+    (*_STEP, "consulted", "*"),
+    (*_STEP, "informed", "*"),
+)
+DATE_FIELDS = (("effective",), ("approvals", "*", "date"), ("revisions", "*", "date"))
+WITHIN_FIELD = (*_STEP, "within")
+
+
+def check_document(document: Document, config: Config | None) -> Iterator[Problem]:
+    """Checks on the loaded data itself, run even when the schema found errors.
+
+    Real dates, the timeframe grammar and known roles are what an author gets
+    wrong most; reporting them together with schema errors saves a round trip.
+    """
+    if not isinstance(document.data, dict):
+        return
+    for path, value in walk(document.data):
+        if not isinstance(value, str):
+            continue
+        if any(_matches(path, p) for p in DATE_FIELDS) and read_date(value) is None:
+            if DATE_TEXT.match(value):  # other forms are the schema's to report
+                yield _at(document, path, "bad-date", *bad_date(value))
+        elif _matches(path, WITHIN_FIELD):
+            try:
+                timeframe.parse(value)
+            except timeframe.TimeframeError as exc:
+                yield _at(document, path, "bad-timeframe", str(exc), exc.hint)
+        elif (
+            config is not None
+            and value not in config.roles
+            and any(_matches(path, p) for p in ROLE_FIELDS)
+        ):
+            yield _unknown_role(document, path, value, config, document.source.value(path))
+    responsibilities = document.data.get("responsibilities")
+    if config is not None and isinstance(responsibilities, dict):
+        for role in responsibilities:
+            if role not in config.roles:
+                path = ("responsibilities", role)
+                yield _unknown_role(document, path, role, config, document.source.key(path))
+    yield from check_placeholders(document)
+
+
+def _at(document: Document, path: Path_, code: str, message: str, hint: str) -> Problem:
+    mark = document.source.value(path)
+    return error(document.file, mark.line, mark.column, code, message, hint)
+
+
+def _unknown_role(
+    document: Document, path: Path_, role: str, config: Config, mark: Mark
+) -> Problem:
     close = difflib.get_close_matches(role, list(config.roles), n=1, cutoff=0.5)
-    hint = f"did you mean '{close[0]}'?" if close else None
-    defined = ", ".join(config.roles)
-    hint = (hint + " " if hint else "") + f"roles defined in {config.path}: {defined}"
-    return r.at(path, "unknown-role", f"unknown role '{role}'", hint)
-
-
-def check_roles(r: _Reporter, config: Config) -> Iterator[Problem]:
-    sop, roles = r.sop, config.roles
-    uses: list[tuple[Path_, str]] = [(("owner",), sop.owner)]
-    uses += [(("responsibilities", role), role) for role, _ in sop.responsibilities]
-    uses += [(("approvals", i, "role"), a.role) for i, a in enumerate(sop.approvals)]
-    for s_i, section in enumerate(sop.procedure):
-        for t_i, step in enumerate(section.steps):
-            base: Path_ = ("procedure", s_i, "steps", t_i)
-            uses.append(((*base, "responsible"), step.responsible))
-            if step.accountable:
-                uses.append(((*base, "accountable"), step.accountable))
-            uses += [((*base, "consulted", i), role) for i, role in enumerate(step.consulted)]
-            uses += [((*base, "informed", i), role) for i, role in enumerate(step.informed)]
-    for path, role in uses:
-        if role not in roles:
-            if path[0] == "responsibilities":
-                mark = r.source.key(path)
-                problem = _role_problem(r, path, role, config)
-                yield error(
-                    problem.file,
-                    mark.line,
-                    mark.column,
-                    problem.code,
-                    problem.message,
-                    problem.hint,
-                )
-            else:
-                yield _role_problem(r, path, role, config)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint += f"roles defined in {config.path}: {', '.join(config.roles)}"
+    return error(
+        document.file, mark.line, mark.column, "unknown-role", f"unknown role '{role}'", hint
+    )
 
 
 def check_references(r: _Reporter, known_ids: set[str]) -> Iterator[Problem]:

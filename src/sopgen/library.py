@@ -111,8 +111,7 @@ def load_sop(path: Path, root: Path) -> Entry:
     entry.problems += schema_problems
     if has_errors(schema_problems) or has_errors(doc.problems):
         return entry
-    entry.sop, build_problems = build_sop(doc.data, doc.source, doc.digest)
-    entry.problems += build_problems
+    entry.sop = build_sop(doc.data, doc.source, doc.digest)
     return entry
 
 

@@ -263,18 +263,10 @@ class _Build:
         self.problems.append(error(self.file, mark.line, mark.column, code, message, hint))
 
     def date(self, value: str | None, path: Path_) -> date | None:
-        if value is None:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(
-                path,
-                "bad-date",
-                f"'{value}' is not a real date",
-                "write an existing calendar date as YYYY-MM-DD, e.g. 2026-12-01",
-            )
-            return None
+        day = read_date(value)
+        if value is not None and day is None:
+            self.fail(path, "bad-date", *bad_date(value))
+        return day
 
     def time(self, value: str, path: Path_) -> time:
         return time.fromisoformat(value)  # the schema pattern admits only valid HH:MM
@@ -359,50 +351,57 @@ def _check_holiday_region(b: _Build, country: str, subdivision: str | None) -> N
         )
 
 
-def build_sop(
-    data: dict[str, Any], source: SourceMap, digest: str = ""
-) -> tuple[Sop, list[Problem]]:
-    """Turn schema-valid SOP data into a `Sop`, reporting bad dates and timeframes."""
-    b = _Build(source.file, source)
+def bad_date(value: str) -> tuple[str, str]:
+    """Message and hint for a YYYY-MM-DD text that is no real date."""
+    return (
+        f"'{value}' is not a real date",
+        "write an existing calendar date as YYYY-MM-DD, e.g. 2026-12-01",
+    )
+
+
+def read_date(value: str | None) -> date | None:
+    """A YYYY-MM-DD text as a date; None when absent or not a real date.
+
+    Unreal dates are reported by `checks.check_dates` on the raw document, so
+    building a model never fails or reports twice.
+    """
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def read_timeframe(text: str) -> Timeframe:
+    """The parsed `within:`; an unparsable one (reported by checks) becomes Immediate."""
+    try:
+        return timeframe.parse(text)
+    except timeframe.TimeframeError:
+        return Timeframe(timeframe.Kind.IMMEDIATE, text=text)
+
+
+def build_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
+    """Turn schema-valid SOP data into a `Sop` (checks report what is wrong beyond the schema)."""
     sections = []
     for s_index, section in enumerate(data["procedure"]):
-        steps = []
-        for t_index, step in enumerate(section["steps"]):
-            path = ("procedure", s_index, "steps", t_index, "within")
-            try:
-                within = timeframe.parse(step["within"])
-            except timeframe.TimeframeError as exc:
-                b.fail(path, "bad-timeframe", str(exc), exc.hint)
-                within = Timeframe(timeframe.Kind.IMMEDIATE, text=step["within"])
-            steps.append(
-                Step(
-                    id=step["id"],
-                    section=section["id"],
-                    number=t_index + 1,
-                    do=step["do"],
-                    responsible=step["responsible"],
-                    within=within,
-                    accountable=step.get("accountable"),
-                    consulted=tuple(step.get("consulted", ())),
-                    informed=tuple(step.get("informed", ())),
-                    notes=step.get("notes"),
-                )
+        steps = [
+            Step(
+                id=step["id"],
+                section=section["id"],
+                number=t_index + 1,
+                do=step["do"],
+                responsible=step["responsible"],
+                within=read_timeframe(step["within"]),
+                accountable=step.get("accountable"),
+                consulted=tuple(step.get("consulted", ())),
+                informed=tuple(step.get("informed", ())),
+                notes=step.get("notes"),
             )
+            for t_index, step in enumerate(section["steps"])
+        ]
         sections.append(Section(section["id"], section["title"], _letter(s_index), tuple(steps)))
-    approvals = tuple(
-        Approval(a["name"], a["role"], b.date(a["date"], ("approvals", i, "date")) or date.min)
-        for i, a in enumerate(data.get("approvals", []))
-    )
-    revisions = tuple(
-        Revision(
-            r["version"],
-            b.date(r["date"], ("revisions", i, "date")) or date.min,
-            r["description"],
-            r["author"],
-        )
-        for i, r in enumerate(data["revisions"])
-    )
-    sop = Sop(
+    return Sop(
         id=data["id"],
         title=data["title"],
         version=data["version"],
@@ -414,10 +413,16 @@ def build_sop(
         responsibilities=tuple(data["responsibilities"].items()),
         procedure=tuple(sections),
         documentation=data["documentation"],
-        revisions=revisions,
-        effective=b.date(data.get("effective"), ("effective",)),
+        revisions=tuple(
+            Revision(r["version"], read_date(r["date"]) or date.min, r["description"], r["author"])
+            for r in data["revisions"]
+        ),
+        effective=read_date(data.get("effective")),
         review_every=Period.parse(data["review_every"]) if "review_every" in data else None,
-        approvals=approvals,
+        approvals=tuple(
+            Approval(a["name"], a["role"], read_date(a["date"]) or date.min)
+            for a in data.get("approvals", [])
+        ),
         retention=Period.parse(data["retention"]) if "retention" in data else None,
         references=tuple(
             Reference(r.get("sop"), r.get("title"), r.get("url"), r.get("note"))
@@ -427,7 +432,6 @@ def build_sop(
         digest=digest,
         source=source,
     )
-    return sop, b.problems
 
 
 def _letter(index: int) -> str:
