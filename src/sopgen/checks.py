@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sopgen import timeframe
 from sopgen.cases.plan import find_cycle, unknown_anchors
@@ -137,24 +137,49 @@ def check_unique_ids(r: _Reporter) -> Iterator[Problem]:
             steps.setdefault(step.id, section.id)
 
 
-def _matches(path: Path_, pattern: tuple[str, ...]) -> bool:
-    """Whether `path` fits `pattern`, where "*" stands for any one key or index."""
-    return len(path) == len(pattern) and all(
-        p == "*" or p == part for part, p in zip(path, pattern, strict=True)
-    )
+def _role_fields(data: dict[str, Any]) -> Iterator[Path_]:
+    """Paths of every field of a loaded SOP that names a role."""
+    yield ("owner",)
+    for i, _ in _items(data, "approvals"):
+        yield ("approvals", i, "role")
+    for s_i, section in _items(data, "procedure"):
+        for t_i, step in _items(section, "steps"):
+            base: Path_ = ("procedure", s_i, "steps", t_i)
+            yield (*base, "responsible")
+            yield (*base, "accountable")
+            for field in ("consulted", "informed"):
+                for i, _ in _items(step, field):
+                    yield (*base, field, i)
 
 
-_STEP = ("procedure", "*", "steps", "*")
-ROLE_FIELDS = (
-    ("owner",),
-    ("approvals", "*", "role"),
-    (*_STEP, "responsible"),
-    (*_STEP, "accountable"),
-    (*_STEP, "consulted", "*"),
-    (*_STEP, "informed", "*"),
-)
-DATE_FIELDS = (("effective",), ("approvals", "*", "date"), ("revisions", "*", "date"))
-WITHIN_FIELD = (*_STEP, "within")
+def _date_fields(data: dict[str, Any]) -> Iterator[Path_]:
+    yield ("effective",)
+    for key in ("approvals", "revisions"):
+        for i, _ in _items(data, key):
+            yield (key, i, "date")
+
+
+def _within_fields(data: dict[str, Any]) -> Iterator[Path_]:
+    for s_i, section in _items(data, "procedure"):
+        for t_i, _ in _items(section, "steps"):
+            yield ("procedure", s_i, "steps", t_i, "within")
+
+
+def _items(data: Any, key: str) -> Iterator[tuple[int, Any]]:
+    """Index and item of a list field, whatever shape the (maybe invalid) data has."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return enumerate(value) if isinstance(value, list) else iter(())
+
+
+def _get(data: Any, path: Path_) -> Any:
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 def check_document(document: Document, config: Config | None) -> Iterator[Problem]:
@@ -163,28 +188,28 @@ def check_document(document: Document, config: Config | None) -> Iterator[Proble
     Real dates, the timeframe grammar and known roles are what an author gets
     wrong most; reporting them together with schema errors saves a round trip.
     """
-    if not isinstance(document.data, dict):
+    data = document.data
+    if not isinstance(data, dict):
         return
-    for path, value in walk(document.data):
-        if not isinstance(value, str):
-            continue
-        if any(_matches(path, p) for p in DATE_FIELDS) and read_date(value) is None:
-            if DATE_TEXT.match(value):  # other forms are the schema's to report
-                yield _at(document, path, "bad-date", *bad_date(value))
-        elif _matches(path, WITHIN_FIELD):
+    for path in _date_fields(data):
+        value = _get(data, path)
+        # other forms than YYYY-MM-DD are the schema's to report
+        if isinstance(value, str) and DATE_TEXT.match(value) and read_date(value) is None:
+            yield _at(document, path, "bad-date", *bad_date(value))
+    for path in _within_fields(data):
+        value = _get(data, path)
+        if isinstance(value, str):
             try:
                 timeframe.parse(value)
             except timeframe.TimeframeError as exc:
                 yield _at(document, path, "bad-timeframe", str(exc), exc.hint)
-        elif (
-            config is not None
-            and value not in config.roles
-            and any(_matches(path, p) for p in ROLE_FIELDS)
-        ):
-            yield _unknown_role(document, path, value, config, document.source.value(path))
-    responsibilities = document.data.get("responsibilities")
-    if config is not None and isinstance(responsibilities, dict):
-        for role in responsibilities:
+    if config is not None:
+        for path in _role_fields(data):
+            value = _get(data, path)
+            if isinstance(value, str) and value not in config.roles:
+                yield _unknown_role(document, path, value, config, document.source.value(path))
+        responsibilities = data.get("responsibilities")
+        for role in responsibilities if isinstance(responsibilities, dict) else ():
             if role not in config.roles:
                 path = ("responsibilities", role)
                 yield _unknown_role(document, path, role, config, document.source.key(path))

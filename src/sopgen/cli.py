@@ -6,9 +6,11 @@ Exit codes: 0 success, 1 invalid input (nothing written for the invalid part),
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -17,7 +19,30 @@ from sopgen.console import App, pass_app, report, summary
 from sopgen.problems import InputError, has_errors
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose heavy subcommands are imported only when they run.
+
+    `sopgen validate` then never pays for SQLAlchemy or WeasyPrint imports
+    (click's documented pattern for lazily loaded subcommands).
+    """
+
+    lazy: ClassVar[dict[str, str]] = {
+        "build": "sopgen.cli_build:build",
+        "case": "sopgen.cases.cli:case",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -55,17 +80,6 @@ def validate(app: App, files: tuple[Path, ...], fmt: str) -> None:
         else:
             click.echo(f"ok: sopgen.yaml and {checked} SOP file(s) are valid", err=True)
     raise SystemExit(1 if has_errors(problems) else 0)
-
-
-def _register() -> None:
-    from sopgen.cases.cli import case
-    from sopgen.cli_build import build
-
-    cli.add_command(build)
-    cli.add_command(case)
-
-
-_register()
 
 
 def main() -> None:

