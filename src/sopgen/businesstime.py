@@ -1,0 +1,403 @@
+"""Business time: when a step of a case is due — the deadline rules of SPEC.md.
+
+`BusinessCalendar.deadline(anchor, timeframe)` is the one deadline function; the
+case plan, the checklist, the calendar files and `case list` all call it. The
+rules, per `Timeframe.kind`:
+
+``Immediate``
+    Due at the anchor when the anchor lies inside business hours (opening and
+    closing time included), otherwise at the next opening time.
+``N minutes`` / ``N hours`` (ELAPSED)
+    Exactly N × 60 s / N × 3600 s of elapsed time after the anchor, counted in
+    UTC, so a DST change neither stretches nor shrinks it: `24 hours` from
+    Saturday 12:00 before the spring change ends on Sunday at 13:00 wall clock.
+``N days`` / ``N weeks`` (CALENDAR)
+    The same wall-clock time N (7N) calendar days later in the company zone:
+    `1 day` from Saturday 12:00 before a DST change is Sunday 12:00, 23 or 25
+    real hours later.
+``N business hours``
+    N × 3600 s of real time counted only inside business hours of business
+    days, starting at the anchor when it lies inside business hours, otherwise
+    at the next opening time. The result lies after an opening time and at or
+    before the closing time of a business day (16:30 + 2 business hours is
+    10:30 the next business day; 17:00 + 1 business hour is 10:00).
+``N business days``
+    The closing time of the N-th business day after day 0. Day 0 is the
+    anchor's date when that is a business day and the anchor is not after its
+    closing time (an anchor at exactly closing time still counts as that day);
+    otherwise day 0 is the next business day. Friday 18:00 + 1 business day is
+    Tuesday at closing time; Monday 10:00 + 5 business days is the next Monday
+    at closing time; Monday 17:00 + 2 business days is Wednesday at closing time.
+
+A business day is a weekday listed in the business hours that is neither a
+public holiday (from the `holidays` package, loaded lazily per year) nor an
+extra closure day. Dates, days and opening/closing times are those of the
+company time zone, whatever the anchor's offset; every deadline is returned as
+an aware datetime in the company zone. A naive anchor is refused (ValueError):
+the caller decides how to read it, e.g. with `BusinessCalendar.localize`.
+
+Wall-clock times around DST changes (CALENDAR deadlines, opening and closing
+times on a change day, `localize`):
+
+- a wall time that does not exist (skipped by a spring-forward gap) becomes the
+  instant the clocks jump, i.e. the first valid time after the gap (02:30 on a
+  Berlin spring-change day is 03:00 CEST) — this keeps deadlines monotonic;
+- a wall time that happens twice (autumn fold) means its first occurrence
+  (``fold=0``, the summer-time offset).
+
+So a later anchor never gives an earlier deadline, with one exception the
+"same wall-clock time" rule implies: for `N days`, an anchor in the second pass
+of a repeated hour (02:10 CET) has an earlier wall time than one in the first
+pass (02:50 CEST), so its deadline is earlier although the anchor is later.
+
+Compare deadlines in UTC (or with `==` across zones): Python compares two
+datetimes that share a tzinfo by wall clock, ignoring the fold.
+
+This module is pure: no clock, no files; the only outside data are the public
+holidays of the `holidays` package, read through a per-year cache.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sopgen.timeframe import Kind, Timeframe
+
+if TYPE_CHECKING:
+    from sopgen.model import Config
+
+MAX_YEARS_WITHOUT_BUSINESS_DAY = 10
+"""A calendar with no business day in this many consecutive years is refused (ValueError)."""
+
+
+class _Window(NamedTuple):
+    """Opening hours of one business day, as UTC instants and as company-zone times."""
+
+    open_utc: datetime
+    close_utc: datetime
+    open_local: datetime
+    close_local: datetime
+
+
+class _Year(NamedTuple):
+    """Business days of one calendar year."""
+
+    first: int  # ordinal of 1 January
+    flags: bytes  # one byte per day of the year: 1 = business day
+    days: list[int]  # ordinals of the business days, ascending
+
+
+def public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """Public holidays of `country` (ISO 3166 code) and optional subdivision in `year`."""
+    import holidays as holidays_lib  # imported only when a calendar names a country
+
+    return frozenset(holidays_lib.country_holidays(country, subdiv=subdivision, years=year))
+
+
+class BusinessCalendar:
+    """Business days and hours of a company, and the deadline rules built on them.
+
+    `zone` is the company time zone; `workdays` the weekdays it works (0 = Monday
+    … 6 = Sunday); `opens`/`closes` the opening and closing wall-clock times of
+    every business day; `closed` extra closure dates; `holidays` a function
+    giving the public holidays of one year (called at most once per year, for
+    whichever years deadlines reach). Treat an instance as immutable: it only
+    caches what it has computed.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_holidays",
+        "_public",
+        "_windows",
+        "_years",
+        "closes",
+        "opens",
+        "workdays",
+        "zone",
+    )
+
+    def __init__(
+        self,
+        zone: tzinfo,
+        workdays: Iterable[int],
+        opens: time,
+        closes: time,
+        closed: Iterable[date] = (),
+        holidays: Callable[[int], Iterable[date]] | None = None,
+    ):
+        self.zone = zone
+        self.workdays = frozenset(workdays)
+        self.opens = opens
+        self.closes = closes
+        if not self.workdays:
+            raise ValueError("a business calendar needs at least one working weekday")
+        if not self.workdays <= set(range(7)):
+            raise ValueError(f"working weekdays must be 0 (Monday) … 6 (Sunday), not {workdays}")
+        if opens.tzinfo is not None or closes.tzinfo is not None:
+            raise ValueError("opening and closing times are wall-clock times without a zone")
+        if closes <= opens:
+            raise ValueError(f"closing time {closes} is not after opening time {opens}")
+        self._closed: dict[int, set[date]] = {}
+        for day in closed:
+            self._closed.setdefault(day.year, set()).add(day)
+        self._holidays = holidays
+        self._public: dict[int, frozenset[date]] = {}
+        self._years: dict[int, _Year] = {}
+        self._windows: dict[int, _Window] = {}
+
+    @classmethod
+    def from_config(cls, config: Config) -> BusinessCalendar:
+        """The calendar of `sopgen.yaml`: zone, business hours, public holidays, closures."""
+        country, subdivision = config.holiday_country, config.holiday_subdivision
+        holidays = None
+        if country:
+
+            def holidays(year: int) -> frozenset[date]:
+                return public_holidays(country, subdivision, year)
+
+        hours = config.business_hours
+        return cls(
+            ZoneInfo(config.timezone),
+            hours.days,
+            hours.start,
+            hours.end,
+            closed=config.closed,
+            holidays=holidays,
+        )
+
+    def __repr__(self) -> str:
+        days = ",".join(str(d) for d in sorted(self.workdays))
+        return f"BusinessCalendar({self.zone}, days={days}, {self.opens}-{self.closes})"
+
+    # ------------------------------------------------------------------ days
+
+    def is_business_day(self, day: date) -> bool:
+        """A working weekday that is neither a public holiday nor a closure day."""
+        year = self._year(day.year)
+        return bool(year.flags[day.toordinal() - year.first])
+
+    def opening_hours(self, day: date) -> tuple[datetime, datetime] | None:
+        """Opening and closing time of `day` in the company zone; None if not a business day."""
+        if not self.is_business_day(day):
+            return None
+        window = self._window(day.toordinal())
+        return window.open_local, window.close_local
+
+    def next_opening(self, moment: datetime) -> datetime:
+        """The first opening time of a business day at or after `moment` (aware)."""
+        utc = _utc(moment)
+        local = utc.astimezone(self.zone)
+        ordinal, year = local.toordinal(), local.year
+        if self._is_business(ordinal, year):
+            window = self._window(ordinal)
+            if utc <= window.open_utc:
+                return window.open_local
+        ordinal, _ = self._nth_business_day_after(ordinal, year, 1)
+        return self._window(ordinal).open_local
+
+    def localize(self, moment: datetime) -> datetime:
+        """`moment` in the company zone; a naive `moment` is read as wall-clock time there.
+
+        A naive wall time skipped by a DST gap becomes the instant the clocks
+        jump; one that happens twice means its first occurrence.
+        """
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            return self._wall(moment.replace(tzinfo=None))
+        return moment.astimezone(self.zone)
+
+    # ------------------------------------------------------------------ deadline
+
+    def deadline(self, anchor: datetime, tf: Timeframe) -> datetime:
+        """When a step with timeframe `tf` anchored at `anchor` is due (rules: module docstring).
+
+        `anchor` must be aware (ValueError otherwise); the deadline is aware,
+        in the company zone, and never before the anchor. `tf.after` is not
+        looked at: the caller passes the anchor it names.
+        """
+        utc = _utc(anchor)
+        kind = tf.kind
+        if kind is not Kind.IMMEDIATE and tf.amount < 1:
+            raise ValueError(f"timeframe '{tf.text or tf.amount}' is not at least 1 {tf.unit}")
+        try:
+            if kind is Kind.BUSINESS_DAYS:
+                return self._business_days(utc, tf.amount)
+            if kind is Kind.ELAPSED:
+                return (utc + timedelta(seconds=tf.seconds)).astimezone(self.zone)
+            if kind is Kind.CALENDAR:
+                wall = utc.astimezone(self.zone).replace(tzinfo=None)
+                return self._wall(wall + timedelta(days=tf.days))
+            if kind is Kind.BUSINESS_HOURS:
+                return self._business_hours(utc, timedelta(hours=tf.amount))
+            if kind is Kind.IMMEDIATE:
+                return self._immediate(utc)
+        except OverflowError as exc:
+            raise ValueError(f"the deadline of '{tf.text}' lies beyond the year 9999") from exc
+        raise ValueError(f"unknown timeframe kind {kind!r}")
+
+    def _immediate(self, utc: datetime) -> datetime:
+        local = utc.astimezone(self.zone)
+        ordinal, year = local.toordinal(), local.year
+        if self._is_business(ordinal, year):
+            window = self._window(ordinal)
+            if window.open_utc <= utc <= window.close_utc:
+                return local
+            if utc < window.open_utc:
+                return window.open_local
+        ordinal, _ = self._nth_business_day_after(ordinal, year, 1)
+        return self._window(ordinal).open_local
+
+    def _business_days(self, utc: datetime, amount: int) -> datetime:
+        local = utc.astimezone(self.zone)
+        ordinal, year = local.toordinal(), local.year
+        table = self._years.get(year) or self._year(year)
+        if table.flags[ordinal - table.first] and utc <= self._window(ordinal).close_utc:
+            count = amount  # day 0 is the anchor's day
+        else:
+            count = amount + 1  # day 0 is the next business day
+        ordinal, _ = self._nth_business_day_after(ordinal, year, count)
+        window = self._windows.get(ordinal) or self._window(ordinal)
+        return window.close_local
+
+    def _business_hours(self, utc: datetime, remaining: timedelta) -> datetime:
+        local = utc.astimezone(self.zone)
+        ordinal, year = local.toordinal(), local.year
+        if self._is_business(ordinal, year):
+            window = self._window(ordinal)
+            if utc < window.close_utc:
+                start = max(utc, window.open_utc)
+                available = window.close_utc - start
+                if remaining <= available:
+                    return (start + remaining).astimezone(self.zone)
+                remaining -= available
+        for day in self._business_days_after(ordinal, year):
+            window = self._window(day)
+            available = window.close_utc - window.open_utc
+            if remaining <= available:
+                return (window.open_utc + remaining).astimezone(self.zone)
+            remaining -= available
+        raise AssertionError("unreachable: _business_days_after never ends")  # pragma: no cover
+
+    # ------------------------------------------------------------------ caches
+
+    def _is_business(self, ordinal: int, year: int) -> bool:
+        table = self._years.get(year) or self._year(year)
+        return bool(table.flags[ordinal - table.first])
+
+    def _nth_business_day_after(self, ordinal: int, year: int, n: int) -> tuple[int, int]:
+        """Ordinal and year of the n-th (n ≥ 1) business day after the day `ordinal`."""
+        empty = 0
+        while True:
+            table = self._years.get(year) or self._year(year)
+            days = table.days
+            index = bisect_right(days, ordinal) + n - 1
+            if index < len(days):
+                return days[index], year
+            n = index - len(days) + 1
+            empty = 0 if days else empty + 1
+            self._check_empty(empty)
+            year += 1
+
+    def _business_days_after(self, ordinal: int, year: int) -> Iterator[int]:
+        """Ordinals of the business days after the day `ordinal`, ascending, without end."""
+        empty = 0
+        while True:
+            table = self._years.get(year) or self._year(year)
+            days = table.days
+            yield from days[bisect_right(days, ordinal) :]
+            empty = 0 if days else empty + 1
+            self._check_empty(empty)
+            year += 1
+
+    def _check_empty(self, years: int) -> None:
+        if years >= MAX_YEARS_WITHOUT_BUSINESS_DAY:
+            raise ValueError(
+                f"the business calendar has no business day in {years} years: "
+                "check business_hours.days, holidays and closed days"
+            )
+
+    def _year(self, year: int) -> _Year:
+        table = self._years.get(year)
+        if table is not None:
+            return table
+        if not 1 <= year <= 9999:
+            raise OverflowError(f"year {year} is out of range")
+        closed = set(self._closed.get(year, ()))
+        for source in (year - 1, year, year + 1):  # observed holidays may cross New Year
+            closed.update(d for d in self._public_holidays(source) if d.year == year)
+        first = date(year, 1, 1).toordinal()
+        length = date(year, 12, 31).toordinal() - first + 1
+        weekday = date(year, 1, 1).weekday()
+        closed_ordinals = {d.toordinal() for d in closed}
+        flags = bytearray(length)
+        days = []
+        for index in range(length):
+            ordinal = first + index
+            if (weekday + index) % 7 in self.workdays and ordinal not in closed_ordinals:
+                flags[index] = 1
+                days.append(ordinal)
+        table = _Year(first, bytes(flags), days)
+        self._years[year] = table
+        return table
+
+    def _public_holidays(self, year: int) -> frozenset[date]:
+        if self._holidays is None or not 1 <= year <= 9999:
+            return frozenset()
+        found = self._public.get(year)
+        if found is None:
+            found = self._public[year] = frozenset(self._holidays(year))
+        return found
+
+    def _window(self, ordinal: int) -> _Window:
+        window = self._windows.get(ordinal)
+        if window is None:
+            day = date.fromordinal(ordinal)
+            open_local = self._wall(datetime.combine(day, self.opens))
+            close_local = self._wall(datetime.combine(day, self.closes))
+            window = _Window(
+                open_local.astimezone(UTC), close_local.astimezone(UTC), open_local, close_local
+            )
+            self._windows[ordinal] = window
+        return window
+
+    def _wall(self, wall: datetime) -> datetime:
+        """The naive wall-clock time `wall` in the company zone (gap → jump, fold → first)."""
+        local = wall.replace(tzinfo=self.zone, fold=0)
+        offset, offset_fold = local.utcoffset(), local.replace(fold=1).utcoffset()
+        # equal offsets: an ordinary time; fold=0 larger: a repeated time, its first pass
+        if offset == offset_fold or (
+            offset is not None and offset_fold is not None and offset > offset_fold
+        ):
+            return local
+        return self._gap_end(wall)  # fold=0 smaller: skipped by the clocks
+
+    def _gap_end(self, wall: datetime) -> datetime:
+        """The instant the clocks jump over the nonexistent wall time `wall`."""
+        # PEP 495: in a gap, fold=1 reads `wall` with the offset after the jump (an
+        # instant before it), fold=0 with the offset before (an instant after it).
+        before = int(wall.replace(tzinfo=self.zone, fold=1).timestamp()) - 1
+        after = int(wall.replace(tzinfo=self.zone, fold=0).timestamp()) + 1
+        offset_after = self._offset_at(after)
+        while after - before > 1:
+            middle = (before + after) // 2
+            if self._offset_at(middle) == offset_after:
+                after = middle
+            else:
+                before = middle
+        return datetime.fromtimestamp(after, UTC).astimezone(self.zone)
+
+    def _offset_at(self, timestamp: int) -> timedelta | None:
+        return datetime.fromtimestamp(timestamp, UTC).astimezone(self.zone).utcoffset()
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"{moment.isoformat()} has no UTC offset; read it in the company zone first "
+            "(BusinessCalendar.localize)"
+        )
+    return moment.astimezone(UTC)

@@ -1,0 +1,270 @@
+"""Case plans: anchors, `after` chains, completions, cycles, status (hand-checked dates)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sopgen.businesstime import BusinessCalendar, public_holidays
+from sopgen.cases.plan import (
+    PlannedStep,
+    anchor_order,
+    find_cycle,
+    find_cycles,
+    plan,
+    unknown_anchors,
+)
+from sopgen.model import Section, Sop, Step
+from sopgen.timeframe import parse
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CALENDAR = BusinessCalendar(
+    BERLIN,
+    range(5),
+    time(9),
+    time(17),
+    closed=[date(2026, 12, 24), date(2026, 12, 31)],
+    holidays=lambda year: public_holidays("DE", "BE", year),
+)
+FRIDAY_EVENING = datetime(2026, 11, 20, 18, 5, tzinfo=BERLIN)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def make_sop(**sections: list[tuple[str, str]]) -> Sop:
+    """An SOP whose sections hold (step id, within) pairs, in keyword order."""
+    procedure = tuple(
+        Section(
+            id=section_id,
+            title=section_id.title(),
+            letter=chr(65 + s_index),
+            steps=tuple(
+                Step(
+                    id=step_id,
+                    section=section_id,
+                    number=t_index + 1,
+                    do=f"Do {step_id}.",
+                    responsible="cs-rep",
+                    within=parse(within),
+                )
+                for t_index, (step_id, within) in enumerate(steps)
+            ),
+        )
+        for s_index, (section_id, steps) in enumerate(sections.items())
+    )
+    return Sop(
+        id="SOP-T-001",
+        title="Test",
+        version="1.0",
+        status="draft",
+        owner="qa-team",
+        introduction="",
+        purpose="",
+        scope="",
+        responsibilities=(),
+        procedure=procedure,
+        documentation="",
+        revisions=(),
+    )
+
+
+SEED = make_sop(
+    intake=[("receive", "Immediate"), ("record", "1 hour")],
+    resolution=[
+        ("investigate", "5 business days"),
+        ("plan", "2 business days after investigate"),
+    ],
+)
+
+
+def dues(planned: list[PlannedStep]) -> dict[str, str]:
+    return {p.key: p.due.isoformat() for p in planned}
+
+
+def test_seed_sop_received_friday_evening() -> None:
+    planned = plan(SEED, CALENDAR, FRIDAY_EVENING)
+    assert dues(planned) == {
+        "intake.receive": "2026-11-23T09:00:00+01:00",
+        "intake.record": "2026-11-20T19:05:00+01:00",
+        "resolution.investigate": "2026-11-30T17:00:00+01:00",
+        # anchored on investigate's deadline, Monday 17:00 (day 0): Wednesday
+        "resolution.plan": "2026-12-02T17:00:00+01:00",
+    }
+    by_key = {p.key: p for p in planned}
+    assert by_key["resolution.plan"].anchor == by_key["resolution.investigate"].due
+    assert by_key["resolution.plan"].after == "resolution.investigate"
+    assert by_key["intake.receive"].after is None
+    assert by_key["intake.record"].section.title == "Intake"
+    assert all(p.done is None for p in planned)
+
+
+def test_received_in_another_zone_is_planned_in_the_company_zone() -> None:
+    planned = plan(SEED, CALENDAR, at("2026-11-20T17:05:00+00:00"))
+    assert planned[0].anchor.isoformat() == "2026-11-20T18:05:00+01:00"
+    assert dues(planned) == dues(plan(SEED, CALENDAR, FRIDAY_EVENING))
+
+
+@pytest.mark.parametrize(
+    ("investigated", "plan_due"),
+    [
+        ("2026-11-24T11:00:00+01:00", "2026-11-26T17:00:00+01:00"),  # early: Tue -> Thu
+        ("2026-12-03T10:00:00+01:00", "2026-12-07T17:00:00+01:00"),  # late: Thu -> Mon
+        ("2026-12-23T18:00:00+01:00", "2026-12-30T17:00:00+01:00"),  # day 0 is Mon 28th
+    ],
+    ids=["early", "late", "christmas"],
+)
+def test_completing_a_step_moves_its_dependents(investigated: str, plan_due: str) -> None:
+    done = {"resolution.investigate": at(investigated)}
+    planned = {p.key: p for p in plan(SEED, CALENDAR, FRIDAY_EVENING, done)}
+    assert planned["resolution.plan"].anchor == at(investigated)
+    assert planned["resolution.plan"].due.isoformat() == plan_due
+    assert planned["resolution.investigate"].done == at(investigated)
+    # the completed step keeps its own deadline
+    assert planned["resolution.investigate"].due.isoformat() == "2026-11-30T17:00:00+01:00"
+
+
+def test_done_accepts_bare_ids_and_ignores_steps_no_longer_in_the_sop() -> None:
+    done = {"investigate": at("2026-11-24T11:00:00+01:00"), "old.step": FRIDAY_EVENING}
+    planned = {p.key: p for p in plan(SEED, CALENDAR, FRIDAY_EVENING, done)}
+    assert planned["resolution.plan"].due.isoformat() == "2026-11-26T17:00:00+01:00"
+    assert planned["resolution.investigate"].done is not None
+
+
+# first anchored on last: resolved in dependency order, reported in document order
+CHAIN = make_sop(
+    s=[
+        ("first", "1 business day after s.last"),
+        ("middle", "1 business day"),
+        ("last", "1 business day after middle"),
+    ]
+)
+
+
+def test_after_may_point_forward_and_chains_resolve() -> None:
+    planned = plan(CHAIN, CALENDAR, FRIDAY_EVENING)
+    assert [p.key for p in planned] == ["s.first", "s.middle", "s.last"]
+    assert dues(planned) == {
+        "s.first": "2026-11-26T17:00:00+01:00",
+        "s.middle": "2026-11-24T17:00:00+01:00",
+        "s.last": "2026-11-25T17:00:00+01:00",
+    }
+    assert [s.key for s in anchor_order(CHAIN)] == ["s.middle", "s.last", "s.first"]
+
+
+def test_completing_the_head_of_a_chain_moves_the_whole_chain() -> None:
+    done = {"s.middle": at("2026-11-23T10:00:00+01:00")}
+    assert dues(plan(CHAIN, CALENDAR, FRIDAY_EVENING, done)) == {
+        "s.first": "2026-11-25T17:00:00+01:00",
+        "s.middle": "2026-11-24T17:00:00+01:00",
+        "s.last": "2026-11-24T17:00:00+01:00",
+    }
+
+
+def test_naive_times_are_refused() -> None:
+    with pytest.raises(ValueError, match="no UTC offset"):
+        plan(SEED, CALENDAR, datetime(2026, 11, 20, 18, 5))
+    with pytest.raises(ValueError, match="no UTC offset"):
+        plan(SEED, CALENDAR, FRIDAY_EVENING, {"intake.receive": datetime(2026, 11, 23, 9)})
+
+
+def test_no_cycle_and_no_unknown_anchor_in_a_sound_sop() -> None:
+    assert find_cycle(SEED) is None
+    assert find_cycles(CHAIN) == []
+    assert unknown_anchors(SEED) == []
+
+
+def test_two_step_cycle() -> None:
+    sop = make_sop(a=[("x", "1 day after y"), ("free", "1 hour")], b=[("y", "2 days after a.x")])
+    assert find_cycle(sop) == ["a.x", "b.y"]
+    with pytest.raises(ValueError, match="cycle"):
+        plan(sop, CALENDAR, FRIDAY_EVENING)
+
+
+def test_cycle_starts_at_its_first_step_in_the_document_and_tails_are_left_out() -> None:
+    sop = make_sop(
+        s=[
+            ("tail", "1 hour after c"),
+            ("a", "1 hour after c"),
+            ("b", "1 hour after a"),
+            ("c", "1 hour after b"),
+        ]
+    )
+    assert find_cycles(sop) == [["s.a", "s.c", "s.b"]]
+
+
+def test_self_anchor_and_separate_cycles_are_all_found() -> None:
+    sop = make_sop(s=[("me", "1 hour after me"), ("p", "1 hour after q"), ("q", "1 hour after p")])
+    assert find_cycles(sop) == [["s.me"], ["s.p", "s.q"]]
+    assert find_cycle(sop) == ["s.me"]
+
+
+def test_unknown_anchor() -> None:
+    sop = make_sop(s=[("x", "1 hour"), ("y", "1 day after nowhere"), ("z", "1 day after t.x")])
+    assert [(step.key, ref) for step, ref in unknown_anchors(sop)] == [
+        ("s.y", "nowhere"),
+        ("s.z", "t.x"),
+    ]
+    assert find_cycles(sop) == []
+    with pytest.raises(ValueError, match="after 'nowhere': no such step"):
+        plan(sop, CALENDAR, FRIDAY_EVENING)
+
+
+# --------------------------------------------------------------------------- status
+
+DUE = "2026-11-24T17:00:00+01:00"
+
+
+def planned_step(due: str = DUE, done: datetime | None = None) -> PlannedStep:
+    step = SEED.procedure[0].steps[0]
+    return PlannedStep(step, SEED.procedure[0], FRIDAY_EVENING, at(due), done)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-11-22T17:00:00+01:00", "open"),  # two days ahead
+        ("2026-11-23T16:59:59+01:00", "open"),  # a second more than a day ahead
+        ("2026-11-23T17:00:00+01:00", "due-soon"),  # exactly a day ahead
+        ("2026-11-24T17:00:00+01:00", "due-soon"),  # at the deadline
+        ("2026-11-24T17:00:01+01:00", "overdue"),
+        ("2026-11-24T16:30:00+00:00", "overdue"),  # 17:30 Berlin, written in UTC
+        ("2026-11-24T10:00:00-05:00", "due-soon"),  # 16:00 Berlin, written in New York
+    ],
+)
+def test_status(now: str, expected: str) -> None:
+    assert planned_step().status(at(now), timedelta(days=1)) == expected
+
+
+def test_done_step_is_done_even_after_its_deadline() -> None:
+    step = planned_step(done=at("2026-11-25T09:00:00+01:00"))
+    assert step.status(at("2026-12-01T12:00:00+01:00"), timedelta(days=1)) == "done"
+
+
+def test_status_compares_real_time_in_the_repeated_hour() -> None:
+    # due 02:30 CET (the second 02:30); now 02:45 CEST (the first pass) is 45 minutes before
+    due = datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=BERLIN)
+    step = PlannedStep(SEED.procedure[0].steps[0], SEED.procedure[0], FRIDAY_EVENING, due)
+    now = datetime(2026, 10, 25, 2, 45, tzinfo=BERLIN)
+    assert step.status(now, timedelta(minutes=50)) == "due-soon"
+    assert step.status(now, timedelta(minutes=10)) == "open"
+
+
+def test_status_needs_an_aware_now() -> None:
+    with pytest.raises(ValueError, match="no UTC offset"):
+        planned_step().status(datetime(2026, 11, 24, 12), timedelta(days=1))
+
+
+def test_plan_status_end_to_end() -> None:
+    done = {"intake.receive": at("2026-11-23T09:10:00+01:00")}
+    planned = plan(SEED, CALENDAR, FRIDAY_EVENING, done)
+    now = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # Sunday 21:00 Berlin
+    assert {p.key: p.status(now, timedelta(days=1)) for p in planned} == {
+        "intake.receive": "done",
+        "intake.record": "overdue",
+        "resolution.investigate": "due-soon",  # Monday 17:00, 20 hours away
+        "resolution.plan": "open",
+    }
