@@ -1,0 +1,408 @@
+"""`sopgen build`: what to rebuild, the PDF worker pool, atomic writes.
+
+    Library ─valid SOPs─> content hash per output ─changed?─> render ─> write_atomic
+                                                                 └─ PDFs: process pool
+
+Every output has a content hash over everything that shapes it: the SOP
+file's digest, the config's digest, the template files, the logo, sopgen's
+version, the build options, and the digests of the SOPs it references (their
+titles appear in it). The hashes live in `output/.manifest.json`; an output
+whose hash is unchanged and whose file exists is skipped, so a build with
+nothing changed renders nothing and never imports WeasyPrint.
+
+Nothing here prints: progress goes to the caller's `Progress`, problems come
+back in the `BuildReport`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from sopgen import __version__
+from sopgen.assets import templates_dir
+from sopgen.files import write_atomic, write_if_changed
+from sopgen.library import Library
+from sopgen.model import Config, Sop
+from sopgen.problems import Problem, error, warning
+from sopgen.render import html as html_render
+from sopgen.render import view as views
+from sopgen.render.environment import template_paths
+
+OUTPUT_DIR = "output"
+MANIFEST = ".manifest.json"
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    html: bool = True
+    pdf: bool = True
+    jobs: int | None = None  # PDF worker processes; None = one per core
+    force: bool = False
+    pdf_variant: str | None = None  # e.g. "pdf/a-3b" for archiving
+    only: tuple[str, ...] = ()  # SOP ids; empty = all
+
+
+@dataclass
+class BuildReport:
+    written: list[Path] = field(default_factory=list)
+    up_to_date: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files of invalid SOPs
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.skipped) or any(p.is_error for p in self.problems)
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+
+    def done(self, path: Path, written: bool) -> None: ...
+
+
+class _Silent:
+    def start(self, total: int) -> None:
+        pass
+
+    def done(self, path: Path, written: bool) -> None:
+        pass
+
+
+def today_from_environment() -> date:
+    """Today, or the day of SOURCE_DATE_EPOCH when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC).date()
+    return date.today()
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _sha(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def templates_digest(root: Path) -> str:
+    """Templates and the renderer's own code: a change to either rebuilds everything."""
+    digest = hashlib.sha256()
+    code = sorted(Path(html_render.__file__).parent.glob("*.py"))
+    for path in [*template_paths(root), *code, Path(__file__)]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Logo:
+    data_uri: str | None
+    digest: str
+
+
+def load_logo(root: Path, config: Config) -> tuple[Logo, list[Problem]]:
+    """The configured logo as a data: URI; a path outside the project is refused."""
+    if not config.logo:
+        return Logo(None, ""), []
+    mark = config.source.value(("branding", "logo")) if config.source else None
+    line, column = (mark.line, mark.column) if mark else (1, 1)
+
+    def refuse(message: str, hint: str) -> tuple[Logo, list[Problem]]:
+        return Logo(None, "refused"), [error(config.path, line, column, "bad-logo", message, hint)]
+
+    if "://" in config.logo or config.logo.startswith(("data:", "file:")):
+        return refuse(
+            f"logo '{config.logo}' is a URL; sopgen never fetches anything for a build",
+            "put the logo file in the repository, e.g. branding/logo.png, and give that path",
+        )
+    path = root / config.logo
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        return refuse(
+            f"logo '{config.logo}' lies outside the project",
+            "put the logo file in the repository, e.g. branding/logo.png, and give that path",
+        )
+    if path.suffix.lower() not in views.LOGO_TYPES:
+        return refuse(
+            f"logo '{config.logo}' is not a PNG, JPEG or SVG file",
+            "use a .png, .jpg, .jpeg or .svg file",
+        )
+    if not path.is_file():
+        return refuse(
+            f"logo file '{config.logo}' does not exist",
+            "give the path of the logo relative to the repository root",
+        )
+    data = path.read_bytes()
+    logo = Logo(views.logo_data_uri(path), hashlib.sha256(data).hexdigest())
+    return logo, []
+
+
+def output_hash(
+    kind: str,
+    sop: Sop,
+    shared: str,
+    library: dict[str, Sop],
+    valid: set[str],
+) -> str:
+    """The content hash of one output of `sop` ("html" or "pdf")."""
+    refs = sorted(
+        (ref.sop, library[ref.sop].digest if ref.sop in valid else None)
+        for ref in sop.references
+        if ref.sop
+    )
+    return _sha(kind, shared, sop.digest, refs)
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        return {}
+    outputs = data.get("outputs")
+    if not isinstance(outputs, dict):
+        return {}
+    return {str(k): str(v) for k, v in outputs.items()}
+
+
+def manifest_text(outputs: dict[str, str]) -> str:
+    return json.dumps({"format": MANIFEST_FORMAT, "outputs": outputs}, indent=1, sort_keys=True)
+
+
+# --------------------------------------------------------------------------- build
+
+
+@dataclass(frozen=True)
+class _Job:
+    sop: Sop
+    key: str  # manifest key, e.g. "pdf/SOP-CS-001.pdf"
+    path: Path
+    digest: str
+
+
+def _pdf_task(
+    html: str, allowed: Sequence[str], variant: str | None
+) -> tuple[bytes, tuple[str, ...]]:
+    """Runs in a worker process: HTML text in, PDF bytes out (small payloads both ways)."""
+    from sopgen.render.pdf import render_pdf
+
+    result = render_pdf(html, [Path(p) for p in allowed], variant)
+    return result.data, result.refused
+
+
+def _render_problem(sop: Sop, what: str, exc: BaseException) -> Problem:
+    return error(
+        sop.path or sop.id,
+        1,
+        1,
+        "render-failed",
+        f"could not render the {what} of {sop.id}: {type(exc).__name__}: {exc}",
+        "the previous file, if any, was left as it was; check templates/ overrides",
+    )
+
+
+def build(
+    library: Library,
+    options: BuildOptions,
+    today: date,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Build what changed; return what was written, skipped and what went wrong."""
+    progress = progress or _Silent()
+    root = library.root
+    report = BuildReport()
+    config = library.config
+    if config is None:
+        report.problems += library.problems
+        report.skipped += [e.file for e in library.entries]
+        return report
+
+    report.problems += library.problems
+    valid_sops = library.valid_sops()
+    valid = {s.id for s in valid_sops}
+    wanted = set(options.only) if options.only else None
+    report.skipped += [
+        e.file
+        for e in library.entries
+        if not e.valid and (wanted is None or (e.sop is not None and e.sop.id in wanted))
+    ]
+    if any(p.is_error for p in library.config_problems):
+        report.skipped = [e.file for e in library.entries]
+        return report
+
+    logo, logo_problems = load_logo(root, config)
+    report.problems += logo_problems
+    all_sops = library.sops
+    titles = {s.id: config.fill(s.title) for s in valid_sops}
+    shared = _sha(__version__, config.digest, templates_digest(root), logo.digest)
+    out = root / OUTPUT_DIR
+    manifest_path = out / MANIFEST
+    manifest = read_manifest(manifest_path)
+    targets = [s for s in valid_sops if wanted is None or s.id in wanted]
+
+    def jobs_for(kind: str, extra: str) -> list[_Job]:
+        jobs = []
+        for sop in targets:
+            key = f"{kind}/{sop.id}.{kind}"
+            path = out / key
+            digest = output_hash(kind, sop, _sha(shared, extra), all_sops, valid)
+            if not options.force and manifest.get(key) == digest and path.is_file():
+                report.up_to_date.append(path)
+                continue
+            jobs.append(_Job(sop, key, path, digest))
+        return jobs
+
+    html_jobs = jobs_for("html", "") if options.html else []
+    pdf_jobs = jobs_for("pdf", options.pdf_variant or "") if options.pdf else []
+    progress.start(len(html_jobs) + len(pdf_jobs) + (1 if options.html else 0))
+
+    def written(job: _Job, data: bytes | str) -> None:
+        try:
+            write_atomic(job.path, data)
+        except OSError as exc:
+            report.problems.append(_render_problem(job.sop, f"file {job.key}", exc))
+            return
+        manifest[job.key] = job.digest
+        report.written.append(job.path)
+        progress.done(job.path, True)
+
+    try:
+        for job in html_jobs:
+            try:
+                text = html_render.render_sop(
+                    root, views.sop_view(job.sop, config, titles, "html", logo.data_uri)
+                )
+            except Exception as exc:  # a broken template override must not stop the others
+                report.problems.append(_render_problem(job.sop, "HTML page", exc))
+                continue
+            written(job, text)
+        if pdf_jobs:
+            _build_pdfs(root, config, titles, logo, pdf_jobs, options, report, written)
+    finally:
+        if report.written:
+            write_if_changed(manifest_path, manifest_text(manifest))
+
+    if options.html:
+        _build_index(root, config, valid_sops, today, logo, report, progress)
+    return report
+
+
+def _build_index(
+    root: Path,
+    config: Config,
+    sops: list[Sop],
+    today: date,
+    logo: Logo,
+    report: BuildReport,
+    progress: Progress,
+) -> None:
+    """output/html/index.html, rendered every time (cheap) and written only when it changed."""
+    out = root / OUTPUT_DIR
+    path = out / "html" / "index.html"
+    pdf_ids = {s.id for s in sops if (out / "pdf" / f"{s.id}.pdf").is_file()}
+    try:
+        text = html_render.render_index(
+            root, views.index_view(sops, config, today, pdf_ids, logo.data_uri)
+        )
+        changed = write_if_changed(path, text)
+    except Exception as exc:  # a broken template override, a full disk
+        report.problems.append(
+            error(
+                config.path,
+                1,
+                1,
+                "render-failed",
+                f"could not build the index: {type(exc).__name__}: {exc}",
+                "the previous index, if any, was left as it was; check templates/ overrides",
+            )
+        )
+        return
+    (report.written if changed else report.up_to_date).append(path)
+    progress.done(path, changed)
+
+
+def _build_pdfs(
+    root: Path,
+    config: Config,
+    titles: dict[str, str],
+    logo: Logo,
+    jobs: list[_Job],
+    options: BuildOptions,
+    report: BuildReport,
+    write: Callable[[_Job, bytes], None],
+) -> None:
+    allowed = [str(root.resolve()), str(templates_dir().resolve())]
+    pages: list[tuple[_Job, str]] = []
+    for job in jobs:
+        try:
+            pages.append(
+                (
+                    job,
+                    html_render.render_sop(
+                        root, views.sop_view(job.sop, config, titles, "pdf", logo.data_uri)
+                    ),
+                )
+            )
+        except Exception as exc:
+            report.problems.append(_render_problem(job.sop, "PDF", exc))
+    # the longest documents first, so no worker is left with a big one at the end
+    pages.sort(key=lambda item: len(item[1]), reverse=True)
+
+    def finish(job: _Job, data: bytes, refused: Iterable[str]) -> None:
+        for url in refused:
+            report.problems.append(
+                warning(
+                    job.sop.path or job.sop.id,
+                    1,
+                    1,
+                    "fetch-refused",
+                    f"{job.sop.id}: the PDF asked for {url}, which was not fetched",
+                    "documents may only use files inside the project",
+                )
+            )
+        write(job, data)
+
+    workers = min(options.jobs or os.cpu_count() or 1, len(pages))
+    if workers <= 1:
+        for job, page in pages:
+            try:
+                data, refused = _pdf_task(page, allowed, options.pdf_variant)
+            except Exception as exc:
+                report.problems.append(_render_problem(job.sop, "PDF", exc))
+                continue
+            finish(job, data, refused)
+        return
+
+    from sopgen.render.pdf import warm_up
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=warm_up) as pool:
+        futures: dict[Future[tuple[bytes, tuple[str, ...]]], _Job] = {
+            pool.submit(_pdf_task, page, allowed, options.pdf_variant): job for job, page in pages
+        }
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    data, refused = future.result()
+                except BrokenProcessPool as exc:
+                    report.problems.append(_render_problem(job.sop, "PDF", exc))
+                    continue
+                except Exception as exc:
+                    report.problems.append(_render_problem(job.sop, "PDF", exc))
+                    continue
+                finish(job, data, refused)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise

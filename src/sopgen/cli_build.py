@@ -1,0 +1,140 @@
+"""`sopgen build`: HTML pages, PDFs and the index of the SOP library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import TracebackType
+
+import click
+
+from sopgen.build import BuildOptions, today_from_environment
+from sopgen.build import build as run_build
+from sopgen.console import App, pass_app, report
+from sopgen.library import display_path
+from sopgen.render.pdf import PDF_VARIANTS
+
+
+class _Lines:
+    """Progress as plain lines (not a terminal: CI logs, pipes)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def start(self, total: int) -> None:
+        pass
+
+    def done(self, path: Path, written: bool) -> None:
+        if written:
+            click.echo(f"built {display_path(path, self.root)}")
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        pass
+
+
+class _Bar:
+    """Progress as a rich progress bar on stderr (a terminal)."""
+
+    def __init__(self, root: Path):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.root = root
+        self.bar = Progress(
+            TextColumn("building"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task = self.bar.add_task("", total=None)
+
+    def start(self, total: int) -> None:
+        self.bar.update(self.task, total=total)
+
+    def done(self, path: Path, written: bool) -> None:
+        self.bar.update(self.task, advance=1, description=display_path(path, self.root))
+
+    def __enter__(self) -> _Bar:
+        self.bar.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.bar.stop()
+
+
+@click.command()
+@click.argument("sop_ids", nargs=-1, metavar="[SOP-ID]...")
+@click.option("--html", "want_html", is_flag=True, help="Build the HTML pages and index.")
+@click.option("--pdf", "want_pdf", is_flag=True, help="Build the PDFs.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="PDF worker processes [default: one per core].",
+)
+@click.option("--force", is_flag=True, help="Rebuild even what has not changed.")
+@click.option(
+    "--pdf-variant",
+    type=click.Choice(PDF_VARIANTS, case_sensitive=False),
+    default=None,
+    help="Write archival PDFs, e.g. pdf/a-3b.",
+)
+@pass_app
+def build(
+    app: App,
+    sop_ids: tuple[str, ...],
+    want_html: bool,
+    want_pdf: bool,
+    jobs: int | None,
+    force: bool,
+    pdf_variant: str | None,
+) -> None:
+    """Build output/html/ (a page per SOP plus index.html) and output/pdf/.
+
+    Without --html or --pdf, builds both. Only what changed since the last
+    build is rebuilt; invalid SOPs are reported and skipped (exit 1) while
+    the others still build.
+    """
+    today = today_from_environment()
+    library = app.library(None, today)
+    known = library.sops
+    unknown = [i for i in sop_ids if i not in known]
+    if unknown:
+        choices = ", ".join(sorted(known)) or "none"
+        raise click.BadParameter(
+            f"unknown SOP id {', '.join(repr(i) for i in unknown)} (known: {choices})",
+            param_hint="SOP-ID",
+        )
+    both = not (want_html or want_pdf)
+    options = BuildOptions(
+        html=want_html or both,
+        pdf=want_pdf or both,
+        jobs=jobs,
+        force=force,
+        pdf_variant=pdf_variant.lower() if pdf_variant else None,
+        only=tuple(dict.fromkeys(sop_ids)),
+    )
+    progress: _Bar | _Lines = _Bar(app.root) if sys.stderr.isatty() else _Lines(app.root)
+    with progress:
+        result = run_build(library, options, today, progress)
+    report(result.problems)
+    built = sum(1 for _ in result.written)
+    click.echo(f"{built} file(s) written, {len(result.up_to_date)} up to date", err=True)
+    if result.skipped:
+        click.echo(
+            f"sopgen: error: skipped {len(result.skipped)} invalid SOP file(s): "
+            + ", ".join(result.skipped),
+            err=True,
+        )
+    if result.failed:
+        raise SystemExit(1)

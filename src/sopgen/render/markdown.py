@@ -1,0 +1,74 @@
+"""Markdown in SOP text fields, rendered safely.
+
+- raw HTML is off: `<script>` in a YAML field is shown as text, never executed;
+- only `http:`, `https:` and `mailto:` links become links (`javascript:`,
+  `data:`, `vbscript:`, `file:` and relative paths stay text), through
+  markdown-it's `validateLink` hook;
+- images are never emitted: `![alt](url)` renders as its alt text, so no
+  document ever fetches anything named in SOP text (the PDF fetcher would
+  refuse it too);
+- `{company}` is filled from the config *before* rendering.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from markupsafe import Markup, escape
+
+SAFE_SCHEMES = ("http", "https", "mailto")
+_SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def safe_url(url: str | None) -> bool:
+    """True for URLs allowed to become links: absolute http, https or mailto."""
+    if not url:
+        return False
+    match = _SCHEME.match(url)
+    return match is not None and match[1].lower() in SAFE_SCHEMES
+
+
+def _validate_link(url: str) -> bool:
+    return safe_url(url)
+
+
+def _image_as_text(
+    self: RendererHTML,
+    tokens: Sequence[Token],
+    idx: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    return str(escape(alt))
+
+
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.validateLink = _validate_link  # type: ignore[method-assign]
+    md.add_render_rule("image", _image_as_text)
+    return md
+
+
+_MD = _parser()
+
+
+def block(text: str, fill: Any = None) -> Markup:
+    """A text field as block Markdown (paragraphs, lists) → safe HTML."""
+    if fill is not None:
+        text = fill(text)
+    return Markup(_MD.render(text).strip())
+
+
+def inline(text: str, fill: Any = None) -> Markup:
+    """A short text field (a step, a note) as inline Markdown → safe HTML without <p>."""
+    if fill is not None:
+        text = fill(text)
+    return Markup(_MD.renderInline(text.strip()))
