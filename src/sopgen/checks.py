@@ -347,6 +347,8 @@ def check_lifecycle(r: _Reporter, today: date) -> Iterator[Problem]:
 
 def check_placeholders(document: Document) -> Iterator[Problem]:
     """Warn about template text left in: `[Your Company Name]`, `[Your Name]`, TBD …"""
+    if not PLACEHOLDER.search(document.text):
+        return  # one search of the whole file spares walking every value
     for path, value in walk(document.data):
         if isinstance(value, str) and (match := PLACEHOLDER.search(value)):
             mark = document.source.value(path)

@@ -17,15 +17,17 @@ import difflib
 import json
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
 
 from sopgen.assets import schema_dir
 from sopgen.problems import Problem, error
 from sopgen.source import Path_, SourceMap
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SOP = "sop.schema.json"
 CONFIG = "config.schema.json"
@@ -40,7 +42,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    """One compiled validator per schema, reused for every file."""
+    """One compiled validator per schema, reused for every file that fails the fast one."""
+    from jsonschema import Draft202012Validator  # 80 ms of imports, only for messages
+
     schema = load_schema(name)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
@@ -150,6 +154,8 @@ def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
                 "write '- sop: SOP-CS-005' or '- title: CRM System User Guide' (optional url:)",
             )
             return
+        from jsonschema.exceptions import best_match
+
         inner = best_match(err.context) if err.context else None
         if inner is not None:
             yield from _explain(inner, source)

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -39,10 +39,11 @@ MAX_NODES = 100_000
 Path_ = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
-    line: int  # 1-based
-    column: int  # 1-based
+class Mark(NamedTuple):
+    """A 1-based line and column (a tuple: one is made for every node of every file)."""
+
+    line: int
+    column: int
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Document:
     source: SourceMap
     problems: list[Problem]
     digest: str
+    text: str = ""
 
     @property
     def ok(self) -> bool:
@@ -288,8 +290,8 @@ def load_text(raw: bytes, file: str) -> Document:
                 "write fields as 'key: value' at the left margin, e.g. 'id: SOP-CS-001'",
             )
         )
-        return Document(file, None, builder.source, builder.problems, digest)
-    return Document(file, data, builder.source, builder.problems, digest)
+        return Document(file, None, builder.source, builder.problems, digest, text)
+    return Document(file, data, builder.source, builder.problems, digest, text)
 
 
 def load_file(path: Path, display: str | None = None) -> Document:
