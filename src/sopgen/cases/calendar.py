@@ -1,0 +1,243 @@
+"""A case's `deadlines.ics` (SPEC.md "Calendar files"), encoded with `icalendar`.
+
+- VCALENDAR: VERSION 2.0, PRODID, CALSCALE GREGORIAN, METHOD PUBLISH, X-WR-CALNAME;
+- one VEVENT per step: DTEND = the step's deadline, DTSTART = deadline −
+  `calendar.lead` (default 30 minutes), both in UTC (`…Z`), so no VTIMEZONE is
+  needed and every client reads them alike;
+- UID `<case>.<section>.<step>@sopgen`: stable per case and step, so
+  importing an updated file updates the events instead of duplicating them;
+- SEQUENCE from the store, raised whenever that step's deadline or done state
+  changed; LAST-MODIFIED is the time of that change; DTSTAMP the time of the
+  case's last change (or SOURCE_DATE_EPOCH), so the same state gives the same
+  bytes;
+- a VALARM (DISPLAY, TRIGGER −`calendar.reminder` before the start) on every
+  open step; a done step keeps its event, marked "✔ Done:" in SUMMARY, "Done
+  at …" in DESCRIPTION, TRANSP TRANSPARENT and no alarm (a reminder for
+  finished work is noise), so re-importing clears it everywhere.
+
+`build_calendar` builds the calendar as `icalendar` components (the reference);
+`render_ics` writes the very same bytes about ten times faster — building and
+serialising components was most of the time of `case import` — by encoding
+each value with icalendar's own property types (`vText` escapes commas,
+semicolons, backslashes and newlines, so no text can inject a property) and
+folding lines as icalendar does. A test holds the two byte-identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from icalendar import Alarm, Calendar, Component, Event, Parameters, vCategory, vDuration, vText
+from icalendar.parser.content_line import Contentline
+
+from sopgen import __version__
+from sopgen.cases.service import Case, EventInfo
+from sopgen.cases.timestamps import human
+from sopgen.model import Config
+
+PRODID = f"-//sopgen//sopgen {__version__}//EN"
+DONE_MARK = "✔ Done: "
+
+
+def event_uid(case_id: str, step_key: str) -> str:
+    """The UID of a step's event: the same in every rewrite of the case's file."""
+    return f"{case_id}.{step_key}@sopgen"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFields:
+    """What one step's VEVENT says."""
+
+    uid: str
+    stamp: datetime  # UTC
+    created: datetime
+    modified: datetime
+    sequence: int
+    start: datetime
+    end: datetime
+    summary: str
+    description: str
+    categories: tuple[str, ...]
+    done: bool
+    alarm: str | None  # the reminder's text; None: no reminder
+    trigger: timedelta
+
+
+def calendar_name(case: Case, config: Config) -> str:
+    return f"Case {case.id} ({case.sop.id} {config.fill(case.sop.title)})"
+
+
+def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> list[EventFields]:
+    """The events of a case's calendar; `stamp` (DTSTAMP) defaults to its last change."""
+    stamp = _utc(stamp or case.updated_at)
+    zone = config.zone
+    title = config.fill(case.sop.title)
+    created = _utc(case.opened_at)
+    fields = []
+    for planned in case.steps:
+        info = case.events.get(planned.key) or EventInfo(0, case.updated_at)
+        step = planned.step
+        text = " ".join(config.fill(step.do).split())
+        role = config.role_name(step.responsible)
+        due = _utc(planned.due)
+        summary = f"[{case.id}] {text.rstrip('.')} ({role})"
+        lines = [
+            f"Case: {case.id}",
+            f"SOP: {case.sop.id} {title} (version {case.sop.version})",
+            f"Step {planned.section.letter}{step.number} ({step.key}): {text}",
+            f"Responsible: {role}",
+            f"Timeframe: {step.within.text}",
+            f"Due: {human(planned.due, zone)}",
+        ]
+        if case.assignee:
+            lines.append(f"Assignee: {case.assignee}")
+        if case.summary:
+            lines.append(f"Summary: {case.summary}")
+        done = planned.done is not None
+        if planned.done is not None:
+            summary = DONE_MARK + summary
+            lines.insert(0, f"Done at {human(planned.done, zone)}")
+        fields.append(
+            EventFields(
+                uid=event_uid(case.id, step.key),
+                stamp=stamp,
+                created=created,
+                modified=_utc(info.modified_at),
+                sequence=info.sequence,
+                start=due - config.calendar_lead,
+                end=due,
+                summary=summary,
+                description="\n".join(lines),
+                categories=("sopgen", case.sop.id),
+                done=done,
+                alarm=None if done else f"Due {human(planned.due, zone)}: {summary}",
+                trigger=-config.calendar_reminder,
+            )
+        )
+    return fields
+
+
+# --------------------------------------------------------------------------- the reference
+
+
+def build_calendar(case: Case, config: Config, stamp: datetime | None = None) -> Calendar:
+    """The case's calendar as `icalendar` components."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", calendar_name(case, config))
+    for f in event_fields(case, config, stamp):
+        event = Event()
+        event.add("uid", f.uid)
+        event.add("dtstamp", f.stamp)
+        event.add("created", f.created)
+        event.add("last-modified", f.modified)
+        event.add("sequence", f.sequence)
+        event.add("dtstart", f.start)
+        event.add("dtend", f.end)
+        event.add("summary", f.summary)
+        event.add("description", f.description)
+        event.add("categories", list(f.categories))
+        event.add("status", "CONFIRMED")
+        event.add("transp", "TRANSPARENT" if f.done else "OPAQUE")
+        if f.alarm is not None:
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", f.alarm)
+            alarm.add("trigger", f.trigger)
+            event.add_component(alarm)
+        calendar.add_component(event)
+    return calendar
+
+
+def to_ical(component: Component) -> bytes:
+    """`component.to_ical()` with `fold` (the same bytes, faster)."""
+    lines = []
+    for name, value in component.property_items(sorted=True):
+        params = getattr(value, "params", None)
+        line = Contentline.from_parts(name, params if params is not None else Parameters(), value)
+        lines.append(fold(line.encode("utf-8")))
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+# --------------------------------------------------------------------------- the fast writer
+
+
+def render_ics(case: Case, config: Config, stamp: datetime | None = None) -> bytes:
+    """The case's calendar as iCalendar bytes: `to_ical(build_calendar(…))`, fast."""
+    out = [
+        b"BEGIN:VCALENDAR",
+        b"VERSION:2.0",
+        b"PRODID:" + _text(PRODID),
+        b"CALSCALE:GREGORIAN",
+        b"METHOD:PUBLISH",
+        b"X-WR-CALNAME:" + _text(calendar_name(case, config)),
+    ]
+    for f in event_fields(case, config, stamp):
+        out += [
+            b"BEGIN:VEVENT",
+            b"SUMMARY:" + _text(f.summary),
+            b"DTSTART:" + _time(f.start),
+            b"DTEND:" + _time(f.end),
+            b"DTSTAMP:" + _time(f.stamp),
+            b"UID:" + _text(f.uid),
+            b"SEQUENCE:" + str(f.sequence).encode(),
+            b"CATEGORIES:" + vCategory(list(f.categories)).to_ical(),
+            b"CREATED:" + _time(f.created),
+            b"DESCRIPTION:" + _text(f.description),
+            b"LAST-MODIFIED:" + _time(f.modified),
+            b"STATUS:CONFIRMED",
+            b"TRANSP:" + (b"TRANSPARENT" if f.done else b"OPAQUE"),
+        ]
+        if f.alarm is not None:
+            out += [
+                b"BEGIN:VALARM",
+                b"ACTION:DISPLAY",
+                b"DESCRIPTION:" + _text(f.alarm),
+                b"TRIGGER:" + vDuration(f.trigger).to_ical(),
+                b"END:VALARM",
+            ]
+        out.append(b"END:VEVENT")
+    out.append(b"END:VCALENDAR")
+    return b"\r\n".join(fold(line) for line in out) + b"\r\n"
+
+
+def _text(value: str) -> bytes:
+    return vText(value).to_ical()
+
+
+def _time(moment: datetime) -> bytes:
+    return moment.strftime("%Y%m%dT%H%M%SZ").encode()
+
+
+def fold(line: bytes, limit: int = 75) -> bytes:
+    """RFC 5545 folding exactly as icalendar does it: segments of at most `limit` − 1
+    octets, never inside a UTF-8 sequence, and never right after a backslash or a
+    caret (so an escape such as `\\,` stays on one line)."""
+    if len(line) < limit:
+        return line
+    size = limit - 1
+    parts = []
+    start = 0
+    while len(line) - start > size:
+        cut = start + size
+        while line[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: cut before its lead
+            cut -= 1
+        if line[cut - 1] in b"\\^" and _chars(line, start, cut) > 1:
+            cut -= 1
+        parts.append(line[start:cut])
+        start = cut
+    parts.append(line[start:])
+    return b"\r\n ".join(parts)
+
+
+def _chars(line: bytes, start: int, end: int) -> int:
+    """How many characters line[start:end] holds (it starts and ends at a boundary)."""
+    return sum(1 for byte in line[start:end] if byte & 0xC0 != 0x80)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)

@@ -1,0 +1,486 @@
+"""`sopgen case …`: open, done, reopen, list, show and import complaint cases.
+
+The only module of `sopgen.cases` that prints or reads the clock: "now" is
+the system clock, or SOPGEN_NOW (an ISO 8601 time, for demos and tests).
+Bad input ends with `sopgen: error: …` and a hint, or `path:line:col: error:
+…` problems, and exit code 1, with the store and the files unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from sopgen.cases.errors import CaseError
+from sopgen.cases.plan import DONE, DUE_SOON, OVERDUE
+from sopgen.cases.timestamps import human, iso, parse_env_now, parse_timestamp
+from sopgen.console import App, fail, pass_app, report
+from sopgen.model import Config, parse_duration
+from sopgen.problems import InputError
+
+if TYPE_CHECKING:  # the store, the service and the writers load only when a case command runs
+    from sopgen.cases.output import CaseFiles
+    from sopgen.cases.service import Case, CaseService, CaseSummary
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STATUS_STYLE = {OVERDUE: "bold red", DUE_SOON: "yellow", DONE: "green", "open": ""}
+
+
+# --------------------------------------------------------------------------- shared
+
+
+@dataclass
+class Session_:
+    """What every case command needs: config, service, files writer, now."""
+
+    app: App
+    config: Config
+    service: CaseService
+    files: CaseFiles
+    now: datetime
+
+
+@contextmanager
+def _session(app: App, *, pdf: bool = False) -> Iterator[Session_]:
+    from sopgen.cases.output import CaseFiles
+    from sopgen.cases.service import CaseService
+    from sopgen.cases.store import Store
+
+    library = app.library()
+    config = library.config
+    if config is None:
+        raise InputError([p for p in library.config_problems if p.is_error])
+    files = CaseFiles(app.root, config, pdf=pdf)
+    store = Store.for_project(app.root, config.database)
+    service = CaseService(store, library, files)
+    try:
+        yield Session_(app, config, service, files, _now(config))
+    finally:
+        store.close()
+
+
+def _now(config: Config) -> datetime:
+    text = os.environ.get("SOPGEN_NOW")
+    if text:
+        return parse_env_now(text, config.zone)
+    return datetime.now(UTC)
+
+
+def _errors(command: F) -> F:
+    """Bad input → a message and exit 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except CaseError as exc:
+            fail(exc.message, exc.hint)
+        except InputError as exc:
+            report(exc.problems)
+            raise SystemExit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _timestamp(text: str | None, config: Config, now: datetime, what: str) -> datetime:
+    return now if text is None else parse_timestamp(text, config.zone, what)
+
+
+def _write_pdf(s: Session_, case: Case, asked: bool) -> None:
+    """The PDF when asked for, or when the case already has one (it must not go stale)."""
+    from sopgen.cases.output import PDF, case_folder
+
+    if asked or (case_folder(s.app.root, case.id) / PDF).exists():
+        s.files.write_pdf(case)
+
+
+def _folder(s: Session_, case_id: str) -> str:
+    from sopgen.cases.output import case_folder
+
+    folder = case_folder(s.app.root, case_id)
+    try:
+        return str(folder.relative_to(Path.cwd()))
+    except ValueError:
+        return str(folder)
+
+
+class DurationType(click.ParamType):
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _console() -> Console:
+    """Rich output; piped into a file or another program, lines are not cut at 80 columns."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+# --------------------------------------------------------------------------- group
+
+
+@click.group()
+def case() -> None:
+    """Run complaint cases: checklists and calendar deadlines from an SOP.
+
+    Cases live in .sopgen/cases.db (or the database named by `database:` in
+    sopgen.yaml or SOPGEN_DATABASE_URL); each case's files are written to
+    output/cases/CASE-ID/. Times without an offset are read in the company's
+    time zone.
+    """
+
+
+@case.command("open")
+@click.argument("case_id", metavar="CASE-ID")
+@click.option("--sop", "sop_id", required=True, metavar="SOP-ID", help="The SOP the case follows.")
+@click.option("--received", metavar="TIMESTAMP", help="When the complaint arrived (default: now).")
+@click.option("--assignee", metavar="NAME", help="Who handles the case.")
+@click.option("--summary", metavar="TEXT", help="A line about the complaint.")
+@click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
+@pass_app
+@_errors
+def open_(
+    app: App,
+    case_id: str,
+    sop_id: str,
+    received: str | None,
+    assignee: str | None,
+    summary: str | None,
+    pdf: bool,
+) -> None:
+    """Open a case: record it and write its checklist and calendar.
+
+    Writes checklist.html, checklist.md and deadlines.ics (and with --pdf
+    checklist.pdf) under output/cases/CASE-ID/.
+    """
+    with _session(app, pdf=pdf) as s:
+        when = _timestamp(received, s.config, s.now, "received time")
+        opened = s.service.open(case_id, sop_id, when, s.now, assignee, summary)
+        _write_pdf(s, opened, pdf)
+        click.echo(
+            f"opened case {opened.id} under {opened.sop.id} version {opened.sop_version} "
+            f"({len(opened.steps)} steps), received {human(opened.received, s.config.zone)}"
+        )
+        _print_case(s, opened)
+        click.echo(
+            f"files: {_folder(s, opened.id)}/ (checklist.html, checklist.md, deadlines.ics"
+            f"{', checklist.pdf' if pdf else ''})"
+        )
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE-ID")
+@click.argument("step", metavar="STEP")
+@click.option("--at", metavar="TIMESTAMP", help="When the step was done (default: now).")
+@click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
+@pass_app
+@_errors
+def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
+    """Mark a step of a case done.
+
+    STEP is section.step or the bare step id. Deadlines anchored on the step
+    move, and the case's files are rewritten.
+    """
+    with _session(app, pdf=pdf) as s:
+        when = _timestamp(at, s.config, s.now, "completion time (--at)")
+        updated = s.service.done(case_id, step, when, s.now)
+        _write_pdf(s, updated, pdf)
+        key = updated.sop.step(step)
+        done_at = next(p.done for p in updated.steps if key and p.key == key.key)
+        click.echo(
+            f"done: {case_id} {key.key if key else step} at "
+            f"{human(done_at, s.config.zone) if done_at else '?'}"
+        )
+        _print_moves(s, updated, key.key if key else step)
+        _print_next(s, updated)
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE-ID")
+@click.argument("step", metavar="STEP")
+@click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
+@pass_app
+@_errors
+def reopen(app: App, case_id: str, step: str, pdf: bool) -> None:
+    """Undo `done` for a step of a case."""
+    with _session(app, pdf=pdf) as s:
+        updated = s.service.reopen(case_id, step, s.now)
+        _write_pdf(s, updated, pdf)
+        key = updated.sop.step(step)
+        click.echo(f"reopened: {case_id} {key.key if key else step}")
+        _print_moves(s, updated, key.key if key else step)
+        _print_next(s, updated)
+
+
+@case.command("list")
+@click.option("--overdue", is_flag=True, help="Only cases with an overdue step.")
+@click.option(
+    "--due-within",
+    type=DurationType(),
+    metavar="DURATION",
+    help="Only cases whose next deadline is this close (e.g. 2d, 4h, '3 days'); "
+    "overdue ones included.",
+)
+@click.option("--assignee", metavar="NAME", help="Only this assignee's cases.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_app
+@_errors
+def list_(
+    app: App, overdue: bool, due_within: timedelta | None, assignee: str | None, fmt: str
+) -> None:
+    """Open cases and their next deadlines, soonest first."""
+    with _session(app) as s:
+        rows = s.service.list_open(s.now, overdue=overdue, due_within=due_within, assignee=assignee)
+        zone = s.config.zone
+        if fmt == "json":
+            click.echo(
+                json.dumps([_summary_json(r, zone) for r in rows], indent=2, ensure_ascii=False)
+            )
+            return
+        if not rows:
+            click.echo("no open cases" + (" match" if overdue or due_within or assignee else ""))
+            return
+        table = Table(
+            title=f"Open cases ({len(rows)}), as of {human(s.now, zone)}", title_justify="left"
+        )
+        for name in ("Case", "SOP", "Assignee", "Next step", "Due", "Status", "Open", "Overdue"):
+            table.add_column(name, no_wrap=name in ("Case", "Due", "Status"))
+        for r in rows:
+            table.add_row(
+                *map(
+                    Text,  # plain text: `[red]` in an assignee is not rich markup
+                    (
+                        r.case.id,
+                        f"{r.case.sop.id} v{r.case.sop_version}",
+                        r.case.assignee or "—",
+                        r.next.key,
+                        human(r.next.due, zone),
+                    ),
+                ),
+                Text(r.status, style=STATUS_STYLE[r.status]),
+                str(r.open_steps),
+                str(r.overdue_steps) if r.overdue_steps else "",
+            )
+        _console().print(table)
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE-ID")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_app
+@_errors
+def show(app: App, case_id: str, fmt: str) -> None:
+    """Show a case's checklist with deadlines and status (or JSON)."""
+    with _session(app) as s:
+        found = s.service.show(case_id)
+        if fmt == "json":
+            click.echo(json.dumps(case_json(found, s.config, s.now), indent=2, ensure_ascii=False))
+            return
+        zone = s.config.zone
+        title = s.config.fill(found.sop.title)
+        click.echo(f"Case {found.id}: {found.sop.id} {title}, version {found.sop_version}")
+        click.echo(f"received {human(found.received, zone)}; assignee {found.assignee or '—'}")
+        if found.summary:
+            click.echo(f"summary: {found.summary}")
+        _print_case(s, found)
+
+
+@case.command("import")
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=True, path_type=Path))
+@click.option(
+    "--sop", "sop_id", required=True, metavar="SOP-ID", help="The SOP every case follows."
+)
+@click.option("--all-or-nothing", is_flag=True, help="Import no case at all when any row is bad.")
+@click.option("--pdf", is_flag=True, help="Also write checklist.pdf for every case (slow).")
+@pass_app
+@_errors
+def import_(app: App, csv_file: Path, sop_id: str, all_or_nothing: bool, pdf: bool) -> None:
+    """Open many cases from a CSV file.
+
+    Columns: case id, received, assignee[, summary].
+
+    A header row is optional; `,`, `;` and tab work as delimiters. Bad rows are
+    reported as FILE.csv:LINE:1 and the good rows are imported (exit 1), or,
+    with --all-or-nothing, none is.
+    """
+    from sopgen.cases.csvimport import read_csv
+
+    with _session(app, pdf=pdf) as s:
+        file = str(csv_file)
+        read = read_csv(csv_file, file, s.config.zone)
+        if read.total == 0 and read.problems:
+            raise InputError(read.problems)
+        if read.total == 0:
+            fail(
+                f"{file} holds no cases",
+                "write one case per line: case id, received, assignee[, summary]",
+            )
+        with _progress(len(read.rows), "importing cases") as advance:
+            result = s.service.import_rows(
+                read.rows,
+                sop_id,
+                s.now,
+                file,
+                problems=read.problems,
+                all_or_nothing=all_or_nothing,
+                progress=advance,
+            )
+        if pdf and result.opened:
+            with _progress(len(result.opened), "printing checklists") as advance:
+                for opened in result.opened:
+                    s.files.write_pdf(opened)
+                    advance(1)
+        report(result.problems)
+        bad = len({p.line for p in result.problems})
+        if result.problems and all_or_nothing:
+            click.echo(
+                f"imported no cases: {bad} bad row{'s' * (bad != 1)} in {file} (--all-or-nothing)",
+                err=True,
+            )
+        else:
+            count = len(result.opened)
+            click.echo(
+                f"imported {count} case{'s' * (count != 1)} under {sop_id}"
+                + (f"; {bad} bad row{'s' * (bad != 1)} skipped" if bad else "")
+            )
+        if result.problems:
+            raise SystemExit(1)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
+    """SPEC.md's "Machine-readable case plan" (plus title and summary)."""
+    zone = config.zone
+    return {
+        "case": found.id,
+        "sop": found.sop.id,
+        "sop_version": found.sop_version,
+        "received": iso(found.received, zone),
+        "assignee": found.assignee,
+        "title": config.fill(found.sop.title),
+        "summary": found.summary,
+        "steps": [
+            {
+                "step": p.key,
+                "text": config.fill(p.step.do).strip(),
+                "responsible": p.step.responsible,
+                "within": p.step.within.text,
+                "due": iso(p.due, zone),
+                "done": iso(p.done, zone) if p.done else None,
+                "status": p.status(now, config.due_soon),
+            }
+            for p in found.steps
+        ],
+    }
+
+
+def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
+    return {
+        "case": r.case.id,
+        "sop": r.case.sop.id,
+        "sop_version": r.case.sop_version,
+        "received": iso(r.case.received, zone),
+        "assignee": r.case.assignee,
+        "summary": r.case.summary,
+        "next_step": r.next.key,
+        "next_due": iso(r.next.due, zone),
+        "status": r.status,
+        "open_steps": r.open_steps,
+        "overdue_steps": r.overdue_steps,
+    }
+
+
+def _print_case(s: Session_, found: Case) -> None:
+    zone = s.config.zone
+    table = Table(show_lines=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("Step", no_wrap=True)
+    table.add_column("Description", ratio=3, min_width=24)
+    table.add_column("Responsible", ratio=1, min_width=12)
+    table.add_column("Within")
+    table.add_column("Due", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    for p in found.steps:
+        status = p.status(s.now, s.config.due_soon)
+        label = f"done {human(p.done, zone)}" if p.done else status
+        table.add_row(
+            *map(
+                Text,  # SOP text is Markdown, not rich markup: `[x](url)` stays as written
+                (
+                    "☑" if p.done else "☐",
+                    f"{p.section.letter}{p.step.number} {p.key}",
+                    " ".join(s.config.fill(p.step.do).split()),
+                    s.config.role_name(p.step.responsible),
+                    p.step.within.text,
+                    human(p.due, zone),
+                ),
+            ),
+            Text(label, style=STATUS_STYLE[status]),
+        )
+    _console().print(table)
+
+
+def _print_moves(s: Session_, updated: Case, key: str) -> None:
+    for planned in updated.steps:
+        if planned.key in updated.changed and planned.key != key and planned.done is None:
+            due = human(planned.due, s.config.zone)
+            click.echo(f"  deadline moved: {planned.key} now due {due}")
+
+
+def _print_next(s: Session_, updated: Case) -> None:
+    following = updated.next_step()
+    if following is None:
+        click.echo(f"case {updated.id} is complete: every step is done")
+    else:
+        open_count = len(updated.open_steps())
+        click.echo(
+            f"{open_count} step{'s' * (open_count != 1)} open; next: {following.key} "
+            f"due {human(following.due, s.config.zone)}"
+        )
+
+
+@contextmanager
+def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on a terminal (stderr); silent otherwise."""
+    if not sys.stderr.isatty() or total < 20:
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,111 @@
+"""A case's files under `output/cases/CASE-ID/`, rewritten atomically on every change.
+
+    checklist.html   the checklist page (the SOP documents' look)
+    checklist.md     the same in Markdown
+    deadlines.ics    one event per step (see `sopgen.cases.calendar`)
+    checklist.pdf    when asked for (`--pdf`): the page printed by WeasyPrint
+
+Each file is written through `sopgen.files.write_atomic`, so a reader (a
+calendar subscription, a browser) sees the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sopgen.cases import calendar, checklist
+from sopgen.cases.service import Case
+from sopgen.files import write_atomic
+from sopgen.model import Config
+from sopgen.render.pdf import inside
+from sopgen.render.view import logo_data_uri
+
+CASES_DIR = Path("output") / "cases"
+WRITERS = 4
+"""Threads writing files during an import (file system latency, not CPU, limits them)."""
+HTML, MARKDOWN, ICS, PDF = "checklist.html", "checklist.md", "deadlines.ics", "checklist.pdf"
+
+
+def case_folder(root: Path, case_id: str) -> Path:
+    """`<root>/output/cases/<case id>` (the id was checked to be a safe folder name)."""
+    return root / CASES_DIR / case_id
+
+
+def source_date(environ: Mapping[str, str] | None = None) -> datetime | None:
+    """SOURCE_DATE_EPOCH as a UTC time (reproducible builds), or None."""
+    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH")
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+class CaseFiles:
+    """Writes the checklists and the calendar of cases of one project."""
+
+    def __init__(self, root: Path, config: Config, *, pdf: bool = False):
+        self.root = root
+        self.config = config
+        self.pdf = pdf
+        self.stamp = source_date()
+        self._logo: str | None = None
+        self._logo_done = False
+
+    @property
+    def logo(self) -> str | None:
+        if not self._logo_done:
+            self._logo_done = True
+            if self.config.logo:
+                path = self.root / self.config.logo
+                if path.is_file() and inside(path, [self.root]):
+                    self._logo = logo_data_uri(path)
+        return self._logo
+
+    def render(self, case: Case) -> list[tuple[Path, bytes | str]]:
+        """The HTML checklist, the Markdown checklist and the calendar of `case`."""
+        folder = case_folder(self.root, case.id)
+        view = checklist.checklist_view(case, self.config, "html", self.logo)
+        return [
+            (folder / HTML, checklist.render_html(self.root, view)),
+            (folder / MARKDOWN, checklist.render_markdown(self.root, view)),
+            (folder / ICS, calendar.render_ics(case, self.config, self.stamp)),
+        ]
+
+    def write(self, case: Case) -> None:
+        """HTML, Markdown and calendar (fast: inside the case's transaction)."""
+        for path, data in self.render(case):
+            write_atomic(path, data)
+
+    def write_many(
+        self, cases: Sequence[Case], progress: Callable[[int], None] | None = None
+    ) -> None:
+        """The files of many cases (import): rendering overlaps with writing.
+
+        Rendering needs the interpreter; writing mostly waits for the file
+        system (create, fsync, rename), so a few threads write while this one
+        renders the next case. Returns when every file is written; the first
+        failure is raised.
+        """
+        with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="sopgen-write") as pool:
+            pending: list[Future[None]] = []
+            for case in cases:
+                pending += [
+                    pool.submit(write_atomic, path, data) for path, data in self.render(case)
+                ]
+                if progress is not None:
+                    progress(1)
+            for future in pending:
+                future.result()
+
+    def write_pdf(self, case: Case) -> Path:
+        """The printed checklist (slow: WeasyPrint; done after the transaction)."""
+        view = checklist.checklist_view(case, self.config, "pdf", self.logo)
+        path = case_folder(self.root, case.id) / PDF
+        write_atomic(path, checklist.render_pdf(self.root, view))
+        return path

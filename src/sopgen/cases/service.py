@@ -1,0 +1,657 @@
+"""Case operations: open, done, reopen, show, list, import.
+
+Each operation takes the store, the library and `now` (never the clock), checks
+its input completely before it changes anything, and does its change in one
+transaction. Bad input raises `CaseError` (a message and a hint) or
+`InputError` (problems pointing into a file) with the store unchanged and no
+file written.
+
+A case is planned from the SOP text it was opened under (a snapshot kept in
+the store), never from the current file: revising an SOP does not move the
+deadlines of the cases already running under it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from sopgen.businesstime import BusinessCalendar
+from sopgen.cases.errors import CaseError
+from sopgen.cases.plan import OVERDUE, PlannedStep, plan
+from sopgen.cases.store import CaseRecord, Completion, EventState, SopSnapshot, Store
+from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
+from sopgen.library import Library
+from sopgen.model import Config, Sop, Step, build_sop
+from sopgen.problems import InputError, Problem, error, has_errors
+from sopgen.source import load_text
+
+# --------------------------------------------------------------------------- case ids
+
+CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?", re.IGNORECASE)
+CASE_ID_HINT = (
+    "a case id is 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+    "e.g. C-2026-0042 (it names the case's folder under output/cases/)"
+)
+
+
+def check_case_id(case_id: str) -> str | None:
+    """Why `case_id` cannot name a case (and its folder), or None when it can."""
+    if not CASE_ID.fullmatch(case_id):
+        if len(case_id) > 64:
+            return f"case id '{case_id[:70]}…' is longer than 64 characters"
+        return f"'{case_id}' is not a valid case id"
+    if ".." in case_id:
+        return f"case id '{case_id}' contains '..'"
+    if case_id.endswith("."):
+        return f"case id '{case_id}' ends with '.' (some file systems drop it)"
+    if _RESERVED.fullmatch(case_id):
+        return f"case id '{case_id}' is a reserved device name on Windows"
+    return None
+
+
+def valid_case_id(case_id: str) -> str:
+    why = check_case_id(case_id)
+    if why:
+        raise CaseError(why, CASE_ID_HINT)
+    return case_id
+
+
+# --------------------------------------------------------------------------- the case view
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    sequence: int
+    modified_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as read from the store, with its plan: what the views show."""
+
+    id: str
+    sop: Sop  # the snapshot the case was opened under
+    received: datetime  # company zone
+    assignee: str | None
+    summary: str | None
+    opened_at: datetime  # UTC
+    updated_at: datetime  # UTC: the time of the last change
+    steps: tuple[PlannedStep, ...]
+    events: Mapping[str, EventInfo] = field(default_factory=dict)
+    changed: tuple[str, ...] = ()  # steps whose deadline or state this change moved
+
+    @property
+    def sop_version(self) -> str:
+        return self.sop.version
+
+    def open_steps(self) -> list[PlannedStep]:
+        return [p for p in self.steps if p.done is None]
+
+    def next_step(self) -> PlannedStep | None:
+        """The open step due first (document order breaks ties); None when all are done."""
+        open_steps = self.open_steps()
+        return min(open_steps, key=lambda p: p.due) if open_steps else None
+
+    @property
+    def closed(self) -> bool:
+        return not self.open_steps()
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One line of `case list`."""
+
+    case: Case
+    next: PlannedStep
+    status: str
+    open_steps: int
+    overdue_steps: int
+
+
+class FileWriter(Protocol):
+    """Writes a case's files (checklists, calendar) after every change."""
+
+    def write(self, case: Case) -> None: ...
+
+    def write_many(
+        self, cases: Sequence[Case], progress: Callable[[int], None] | None = None
+    ) -> None: ...
+
+
+class _NoFiles:
+    def write(self, case: Case) -> None:
+        return None
+
+    def write_many(
+        self, cases: Sequence[Case], progress: Callable[[int], None] | None = None
+    ) -> None:
+        return None
+
+
+NO_FILES: FileWriter = _NoFiles()
+
+
+# --------------------------------------------------------------------------- CSV rows
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    line: int
+    case_id: str
+    received: datetime
+    assignee: str | None
+    summary: str | None
+
+
+@dataclass
+class ImportResult:
+    opened: list[Case]
+    problems: list[Problem]
+
+
+# --------------------------------------------------------------------------- the service
+
+
+class CaseService:
+    """Case operations on one store, for one library (config + SOPs)."""
+
+    def __init__(self, store: Store, library: Library, files: FileWriter = NO_FILES):
+        self.store = store
+        self.library = library
+        self.files = files
+        self._config: Config | None = None
+        self._calendar: BusinessCalendar | None = None
+        self._snapshots: dict[str, Sop] = {}
+
+    # ------------------------------------------------------------------ config
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            config = self.library.config
+            if config is None or has_errors(self.library.config_problems):
+                raise InputError([p for p in self.library.config_problems if p.is_error])
+            self._config = config
+        return self._config
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        if self._calendar is None:
+            self._calendar = BusinessCalendar.from_config(self.config)
+        return self._calendar
+
+    # ------------------------------------------------------------------ open
+
+    def open(
+        self,
+        case_id: str,
+        sop_id: str,
+        received: datetime,
+        now: datetime,
+        assignee: str | None = None,
+        summary: str | None = None,
+    ) -> Case:
+        """Record a new case under the current version of `sop_id` and write its files."""
+        valid_case_id(case_id)
+        assignee, summary = _clean(assignee, "assignee"), _clean(summary, "summary")
+        sop, snapshot = self._current_sop(sop_id)
+        _not_future(received, now, "received time")
+        with self.store.write() as session:
+            if _folder_taken(session, [case_id]):
+                raise CaseError(
+                    f"case id '{case_id}' is already used",
+                    f"choose another id, or see the case with: sopgen case show {case_id}",
+                )
+            self._add_snapshot(session, snapshot, now)
+            record = self._new_record(
+                case_id, sop, snapshot.digest, received, assignee, summary, now
+            )
+            session.add(record)
+            case = self._sync(record, sop, now)
+            session.flush()  # a constraint failing here must stop the files, too
+            self.files.write(case)
+        return case
+
+    # ------------------------------------------------------------------ done / reopen
+
+    def done(self, case_id: str, step_ref: str, at: datetime, now: datetime) -> Case:
+        """Mark a step done at `at`; recompute the deadlines anchored on it; rewrite files."""
+        with self.store.write() as session:
+            record = self._record(session, case_id)
+            sop = self._snapshot(session, record.snapshot)
+            step = _step(sop, step_ref, case_id)
+            done = record.done()
+            if step.key in done:
+                raise CaseError(
+                    f"step {step.key} of case {case_id} is already done "
+                    f"({human(done[step.key], self.config.zone)})",
+                    f"to change its time, undo it first: sopgen case reopen {case_id} {step.key}",
+                )
+            if at.astimezone(UTC) < record.received.astimezone(UTC):  # never by wall clock
+                raise CaseError(
+                    f"step {step.key} cannot be done at {human(at, self.config.zone)}, before "
+                    f"case {case_id} was received ({human(record.received, self.config.zone)})",
+                    "check the --at time; without --at the step is done now",
+                )
+            _not_future(at, now, "completion time (--at)")
+            record.completions.append(Completion(step=step.key, done_at=at, recorded_at=now))
+            case = self._sync(record, sop, now)
+            session.flush()  # a constraint failing here must stop the files, too
+            self.files.write(case)
+        return case
+
+    def reopen(self, case_id: str, step_ref: str, now: datetime) -> Case:
+        """Undo `done` for a step; recompute and rewrite files."""
+        with self.store.write() as session:
+            record = self._record(session, case_id)
+            sop = self._snapshot(session, record.snapshot)
+            step = _step(sop, step_ref, case_id)
+            completion = next((c for c in record.completions if c.step == step.key), None)
+            if completion is None:
+                raise CaseError(
+                    f"step {step.key} of case {case_id} is not done, so there is nothing to reopen",
+                    f"see the case's steps with: sopgen case show {case_id}",
+                )
+            record.completions.remove(completion)
+            case = self._sync(record, sop, now)
+            session.flush()  # a constraint failing here must stop the files, too
+            self.files.write(case)
+        return case
+
+    # ------------------------------------------------------------------ reading
+
+    def show(self, case_id: str) -> Case:
+        with self.store.read() as session:
+            record = self._record(session, case_id, lock=False)
+            sop = self._snapshot(session, record.snapshot)
+            return self._case(record, sop)
+
+    def list_open(
+        self,
+        now: datetime,
+        *,
+        overdue: bool = False,
+        due_within: timedelta | None = None,
+        assignee: str | None = None,
+    ) -> list[CaseSummary]:
+        """Open cases with their next deadline, soonest first.
+
+        `overdue`: only cases with an overdue step; `due_within`: only cases
+        whose next deadline is at most that far away (overdue ones included);
+        `assignee`: only that assignee's cases (case-insensitive).
+        """
+        query = (
+            select(CaseRecord)
+            .where(CaseRecord.closed_at.is_(None))
+            .options(selectinload(CaseRecord.completions))
+        )
+        if assignee is not None:
+            query = query.where(func.lower(CaseRecord.assignee) == assignee.strip().lower())
+        summaries: list[CaseSummary] = []
+        due_soon = self.config.due_soon
+        with self.store.read() as session:
+            for record in session.scalars(query):
+                case = self._case(record, self._snapshot(session, record.snapshot), events=False)
+                following = case.next_step()
+                if following is None:
+                    continue
+                statuses = [p.status(now, due_soon) for p in case.steps if p.done is None]
+                overdue_steps = statuses.count(OVERDUE)
+                if overdue and not overdue_steps:
+                    continue
+                if due_within is not None and following.due > now + due_within:
+                    continue
+                summaries.append(
+                    CaseSummary(
+                        case,
+                        following,
+                        following.status(now, due_soon),
+                        len(statuses),
+                        overdue_steps,
+                    )
+                )
+        summaries.sort(key=lambda s: (s.next.due, s.case.id))
+        return summaries
+
+    # ------------------------------------------------------------------ import
+
+    def import_rows(
+        self,
+        rows: Sequence[ImportRow],
+        sop_id: str,
+        now: datetime,
+        file: str,
+        *,
+        problems: Iterable[Problem] = (),
+        all_or_nothing: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Open a case per good row in one transaction; report bad rows as `file:line` problems.
+
+        `problems` are those found while reading the file (they count as bad
+        rows). With `all_or_nothing`, any bad row means no case is opened.
+        """
+        sop, snapshot = self._current_sop(sop_id)
+        found = list(problems)
+        good: list[ImportRow] = []
+        for row in rows:
+            try:
+                _not_future(row.received, now, "received time")
+            except CaseError as exc:
+                found.append(_row_problem(file, row.line, exc))
+                continue
+            good.append(row)
+        opened: list[Case] = []
+        with self.store.write() as session:
+            taken = _folder_taken(session, [r.case_id for r in good])
+            kept = []
+            for row in good:
+                if row.case_id.lower() in taken:
+                    found.append(
+                        _row_problem(
+                            file,
+                            row.line,
+                            CaseError(
+                                f"case id '{row.case_id}' is already used",
+                                "remove the row, or give the case another id",
+                            ),
+                        )
+                    )
+                else:
+                    kept.append(row)
+            if all_or_nothing and found:
+                return ImportResult([], _sorted(found))
+            self._add_snapshot(session, snapshot, now)
+            opened = [self._new_case(row, sop, now) for row in kept]
+            # bulk INSERTs: the ORM's unit of work would cost more than everything else
+            if opened:
+                session.execute(
+                    insert(CaseRecord),
+                    [_record_values(case, snapshot.digest, now) for case in opened],
+                )
+                session.execute(
+                    insert(EventState),
+                    [
+                        {
+                            "case_id": case.id,
+                            "step": planned.key,
+                            "sequence": 0,
+                            "fingerprint": _fingerprint(planned),
+                            "modified_at": now,
+                        }
+                        for case in opened
+                        for planned in case.steps
+                    ],
+                )
+            self.files.write_many(opened, progress)
+        return ImportResult(opened, _sorted(found))
+
+    # ------------------------------------------------------------------ internals
+
+    def _current_sop(self, sop_id: str) -> tuple[Sop, SopSnapshot]:
+        """The SOP as its file holds it now (valid, not retired), and its snapshot row."""
+        self.config  # noqa: B018 - an invalid config stops every case command
+        entry = self.library.entry(sop_id)
+        if entry is None or entry.sop is None:
+            known = ", ".join(sorted(self.library.sops)) or "none"
+            broken = [e for e in self.library.entries if e.sop is None and e.problems]
+            hint = f"SOPs in this library: {known}"
+            if broken:
+                hint += f"; {len(broken)} SOP file(s) could not be read: run sopgen validate"
+            raise CaseError(f"unknown SOP '{sop_id}'", hint)
+        if not entry.valid:
+            raise InputError([p for p in entry.problems if p.is_error])
+        sop = entry.sop
+        if sop.status == "retired":
+            raise CaseError(
+                f"{sop.id} is retired; no new cases are opened under it",
+                "open the case under the SOP that replaced it",
+            )
+        try:
+            raw = entry.path.read_bytes()
+        except OSError as exc:
+            raise CaseError(f"cannot read {entry.file}: {exc.strerror or exc}") from None
+        if hashlib.sha256(raw).hexdigest() != entry.document.digest:
+            raise CaseError(
+                f"{entry.file} changed while sopgen was reading it", "run the command again"
+            )
+        snapshot = SopSnapshot(
+            digest=entry.document.digest,
+            sop_id=sop.id,
+            version=sop.version,
+            file=entry.file,
+            text=raw.decode("utf-8"),
+        )
+        self._snapshots.setdefault(snapshot.digest, sop)
+        return sop, snapshot
+
+    def _add_snapshot(self, session: Session, snapshot: SopSnapshot, now: datetime) -> None:
+        if session.get(SopSnapshot, snapshot.digest) is None:
+            snapshot.stored_at = now
+            session.add(snapshot)
+            session.flush()  # before the cases that refer to it
+
+    def _snapshot(self, session: Session, digest: str) -> Sop:
+        """The SOP a case was planned from (parsed once per process)."""
+        sop = self._snapshots.get(digest)
+        if sop is None:
+            for entry in self.library.entries:
+                if entry.document.digest == digest and entry.valid and entry.sop is not None:
+                    sop = entry.sop
+                    break
+        if sop is None:
+            row = session.get(SopSnapshot, digest)
+            if row is None:
+                raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
+            document = load_text(row.text.encode("utf-8"), f"{row.file} (version {row.version})")
+            if document.data is None:  # pragma: no cover - it was valid when stored
+                raise InputError(document.problems)
+            sop = build_sop(document.data, document.source, digest)
+        self._snapshots[digest] = sop
+        return sop
+
+    def _record(self, session: Session, case_id: str, *, lock: bool = True) -> CaseRecord:
+        query = (
+            select(CaseRecord)
+            .where(CaseRecord.id == case_id)
+            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.events))
+        )
+        if lock and not self.store.sqlite:  # SQLite's BEGIN IMMEDIATE already locks
+            query = query.with_for_update()
+        record = session.scalars(query).one_or_none()
+        if record is None:
+            similar = session.scalars(
+                select(CaseRecord.id).where(CaseRecord.folder == case_id.lower())
+            ).first()
+            hint = (
+                f"case ids are case-sensitive: did you mean {similar}?"
+                if similar
+                else "list open cases with: sopgen case list"
+            )
+            raise CaseError(f"no case '{case_id}'", hint)
+        return record
+
+    def _new_case(self, row: ImportRow, sop: Sop, now: datetime) -> Case:
+        """A case opened by import, planned like `open` plans it (nothing done yet)."""
+        steps = tuple(plan(sop, self.calendar, row.received))
+        return Case(
+            id=row.case_id,
+            sop=sop,
+            received=row.received.astimezone(self.config.zone),
+            assignee=row.assignee,
+            summary=row.summary,
+            opened_at=now,
+            updated_at=now,
+            steps=steps,
+            events={p.key: EventInfo(0, now) for p in steps},
+        )
+
+    @staticmethod
+    def _new_record(
+        case_id: str,
+        sop: Sop,
+        digest: str,
+        received: datetime,
+        assignee: str | None,
+        summary: str | None,
+        now: datetime,
+    ) -> CaseRecord:
+        return CaseRecord(
+            id=case_id,
+            folder=case_id.lower(),
+            sop_id=sop.id,
+            sop_version=sop.version,
+            snapshot=digest,
+            received=received,
+            assignee=assignee,
+            summary=summary,
+            opened_at=now,
+            updated_at=now,
+            closed_at=None,
+            completions=[],
+            events=[],
+        )
+
+    def _plan(self, record: CaseRecord, sop: Sop) -> list[PlannedStep]:
+        try:
+            return plan(sop, self.calendar, record.received, record.done())
+        except ValueError as exc:  # pragma: no cover - a valid SOP plans
+            raise CaseError(f"cannot plan case {record.id}: {exc}") from None
+
+    def _sync(self, record: CaseRecord, sop: Sop, now: datetime) -> Case:
+        """After a change: recompute the plan, bump SEQUENCE of the steps whose event changed."""
+        steps = self._plan(record, sop)
+        events = {e.step: e for e in record.events}
+        changed = []
+        for planned in steps:
+            fingerprint = _fingerprint(planned)
+            event = events.get(planned.key)
+            if event is None:
+                record.events.append(
+                    EventState(
+                        step=planned.key, sequence=0, fingerprint=fingerprint, modified_at=now
+                    )
+                )
+            elif event.fingerprint != fingerprint:
+                changed.append(planned.key)
+                event.sequence += 1
+                event.fingerprint = fingerprint
+                event.modified_at = now
+        record.updated_at = now
+        record.closed_at = now if all(p.done is not None for p in steps) else None
+        return replace(self._case(record, sop, steps), changed=tuple(changed))
+
+    def _case(
+        self,
+        record: CaseRecord,
+        sop: Sop,
+        steps: list[PlannedStep] | None = None,
+        *,
+        events: bool = True,
+    ) -> Case:
+        zone = self.config.zone
+        return Case(
+            id=record.id,
+            sop=sop,
+            received=record.received.astimezone(zone),
+            assignee=record.assignee,
+            summary=record.summary,
+            opened_at=record.opened_at,
+            updated_at=record.updated_at,
+            steps=tuple(steps if steps is not None else self._plan(record, sop)),
+            events=(
+                {e.step: EventInfo(e.sequence, e.modified_at) for e in record.events}
+                if events
+                else {}
+            ),
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _fingerprint(planned: PlannedStep) -> str:
+    """What a step's calendar event shows that SEQUENCE must track: deadline and done state."""
+    due = planned.due.astimezone(UTC).isoformat()
+    done = planned.done.astimezone(UTC).isoformat() if planned.done else ""
+    return f"{due}|{done}"
+
+
+def _record_values(case: Case, digest: str, now: datetime) -> dict[str, object]:
+    return {
+        "id": case.id,
+        "folder": case.id.lower(),
+        "sop_id": case.sop.id,
+        "sop_version": case.sop.version,
+        "snapshot": digest,
+        "received": case.received,
+        "assignee": case.assignee,
+        "summary": case.summary,
+        "opened_at": now,
+        "updated_at": now,
+        "closed_at": None,
+    }
+
+
+def _folder_taken(session: Session, case_ids: Sequence[str]) -> set[str]:
+    """Which of `case_ids` (lower-cased) name a case already in the store."""
+    wanted = sorted({c.lower() for c in case_ids})
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        taken.update(session.scalars(select(CaseRecord.folder).where(CaseRecord.folder.in_(chunk))))
+    return taken
+
+
+def _step(sop: Sop, ref: str, case_id: str) -> Step:
+    step = sop.step(ref)
+    if step is None:
+        keys = ", ".join(s.key for s in sop.steps())
+        raise CaseError(
+            f"{sop.id} (version {sop.version}, as case {case_id} was opened) has no step '{ref}'",
+            f"name a step as section.step or by its id: {keys}",
+        )
+    return step
+
+
+def _not_future(moment: datetime, now: datetime, what: str) -> None:
+    if moment > now + FUTURE_TOLERANCE:
+        raise CaseError(
+            f"the {what} {moment.isoformat()} lies in the future (now is {now.isoformat()})",
+            "give a time that has already happened",
+        )
+
+
+def _clean(text: str | None, what: str) -> str | None:
+    """Strip a free-text field; refuse control characters (they break every output format)."""
+    if text is None:
+        return None
+    text = " ".join(text.split()) if what == "assignee" else text.strip()
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise CaseError(f"the {what} contains control characters", "write plain text")
+    limit = 200 if what == "assignee" else 2000
+    if len(text) > limit:
+        raise CaseError(f"the {what} is longer than {limit} characters", "shorten it")
+    return text or None
+
+
+def _row_problem(file: str, line: int, exc: CaseError) -> Problem:
+    return error(file, line, 1, "bad-row", exc.message, exc.hint)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line, p.column))
+
+
+def clean_text(text: str | None, what: str) -> str | None:
+    """Public for the CSV reader: the same cleaning `open` applies."""
+    return _clean(text, what)

@@ -1,0 +1,344 @@
+"""The case store: cases, step completions and calendar state, through SQLAlchemy 2.
+
+    sopgen_meta        key → value; `schema_version` says which layout this is
+    sop_snapshots      digest → the SOP file's YAML text a case was planned from
+    cases              id, SOP id + version + snapshot, received, assignee, summary
+    completions        (case, step) → when it was done
+    calendar_events    (case, step) → SEQUENCE, what the event showed, when it changed
+
+By default a SQLite file at `<root>/.sopgen/cases.db`, created on first use;
+`database:` in sopgen.yaml or SOPGEN_DATABASE_URL (which wins) point it
+elsewhere, e.g. a PostgreSQL server a team shares. Times are stored in UTC.
+
+Every change is one transaction. On SQLite the file runs in WAL mode with a
+busy timeout, and write transactions start with `BEGIN IMMEDIATE`, so two
+processes changing cases at once wait for each other instead of failing or
+losing an update; reads start deferred and never block behind a writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from sopgen.cases.errors import CaseError
+
+SCHEMA_VERSION = 1
+"""The layout this sopgen reads and writes; raise it (with a migration) when tables change."""
+
+ENV_URL = "SOPGEN_DATABASE_URL"
+DEFAULT_PATH = Path(".sopgen") / "cases.db"
+BUSY_TIMEOUT_S = 60
+"""How long a writer waits for another process's transaction before giving up."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC everywhere."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the case store takes aware datetimes only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    __tablename__ = "sopgen_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class SopSnapshot(Base):
+    """The exact SOP text cases were planned from; shared by every case opened under it."""
+
+    __tablename__ = "sop_snapshots"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of `text`
+    sop_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(50))
+    file: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseRecord(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(64), unique=True)  # id.lower(): one folder per case
+    sop_id: Mapped[str] = mapped_column(String(100))
+    sop_version: Mapped[str] = mapped_column(String(50))
+    snapshot: Mapped[str] = mapped_column(ForeignKey("sop_snapshots.digest"))
+    received: Mapped[datetime] = mapped_column(UTCDateTime)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every step done
+
+    completions: Mapped[list[Completion]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Completion.step"
+    )
+    events: Mapped[list[EventState]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="EventState.step"
+    )
+
+    __table_args__ = (
+        Index("ix_cases_open", "closed_at"),
+        Index("ix_cases_assignee", "assignee"),
+    )
+
+    def done(self) -> dict[str, datetime]:
+        return {c.step: c.done_at for c in self.completions}
+
+
+class Completion(Base):
+    __tablename__ = "completions"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(200), primary_key=True)  # section.step
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    case: Mapped[CaseRecord] = relationship(back_populates="completions")
+
+
+class EventState(Base):
+    """What a step's calendar event last showed, and its SEQUENCE (RFC 5545 3.8.7.4)."""
+
+    __tablename__ = "calendar_events"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    fingerprint: Mapped[str] = mapped_column(String(200))  # due + done, in UTC
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    case: Mapped[CaseRecord] = relationship(back_populates="events")
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def database_url(
+    root: Path, configured: str | None, environ: Mapping[str, str] | None = None
+) -> URL:
+    """The store's URL: SOPGEN_DATABASE_URL, else `database:` of sopgen.yaml, else the default.
+
+    A relative SQLite path is read relative to the repository root, so the
+    store does not depend on the working directory.
+    """
+    env = os.environ if environ is None else environ
+    text = env.get(ENV_URL) or configured
+    if not text:
+        return URL.create("sqlite", database=str((root / DEFAULT_PATH).resolve()))
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        source = ENV_URL if env.get(ENV_URL) else "database: in sopgen.yaml"
+        raise CaseError(
+            f"{source} is not a database URL: '{text}'",
+            "write an SQLAlchemy URL, e.g. sqlite:///.sopgen/cases.db or "
+            "postgresql+psycopg://user@host/sopgen",
+        ) from None
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        if not path.is_absolute():
+            url = url.set(database=str((root / path).resolve()))
+    return url
+
+
+class Store:
+    """One case database. Use `write()` for changes and `read()` for queries."""
+
+    def __init__(self, url: URL | str):
+        self.url = make_url(url) if isinstance(url, str) else url
+        self.display = self.url.render_as_string(hide_password=True)
+        self.sqlite = self.url.get_backend_name() == "sqlite"
+        self._engine: Engine | None = None
+        self._checked = False
+
+    @classmethod
+    def for_project(
+        cls, root: Path, configured: str | None, environ: Mapping[str, str] | None = None
+    ) -> Store:
+        return cls(database_url(root, configured, environ))
+
+    # ------------------------------------------------------------------ engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self._connect()
+        return self._engine
+
+    def _connect(self) -> Engine:
+        if self.sqlite and self.url.database and self.url.database != ":memory:":
+            folder = Path(self.url.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CaseError(
+                    f"cannot create the folder of the case store {self.display}: "
+                    f"{exc.strerror or exc}",
+                    "point SOPGEN_DATABASE_URL or database: in sopgen.yaml at a writable place",
+                ) from None
+        try:
+            if self.sqlite:
+                engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_S})
+                _sqlite_transactions(engine)
+            else:
+                engine = create_engine(self.url, pool_pre_ping=True)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise CaseError(
+                f"cannot use the case store {self.display}: {exc}",
+                "install the database driver the URL names, or use a sqlite:/// URL",
+            ) from None
+        return engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # ------------------------------------------------------------------ transactions
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction (SQLite: `BEGIN IMMEDIATE`); committed when the block ends."""
+        self._ensure_schema()
+        with self._session(write=True) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction; rolled back at the end."""
+        self._ensure_schema()
+        with self._session(write=False) as session:
+            yield session
+
+    @contextmanager
+    def _session(self, *, write: bool) -> Iterator[Session]:
+        try:
+            with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
+                session.connection(execution_options={"sopgen_write": write})
+                try:
+                    yield session
+                    if write:
+                        session.commit()
+                    else:
+                        session.rollback()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except IntegrityError:
+            # only where the database does not serialise writers (not SQLite): another
+            # process changed the same case between our check and our write
+            raise CaseError(
+                "another sopgen changed the same case at the same moment; nothing was changed",
+                "run the command again",
+            ) from None
+        except OperationalError as exc:
+            raise CaseError(
+                f"cannot use the case store {self.display}: {exc.orig or exc}",
+                "check the database URL (SOPGEN_DATABASE_URL or database: in sopgen.yaml); "
+                "if another sopgen is busy with the store, try again",
+            ) from None
+
+    # ------------------------------------------------------------------ schema
+
+    def schema_version(self) -> int | None:
+        """The schema version written in the store, or None when it has no tables yet."""
+        with self.engine.connect().execution_options(sopgen_write=False) as conn:
+            if not inspect(conn).has_table(Meta.__tablename__):
+                return None
+            value = conn.execute(
+                select(Meta.value).where(Meta.key == "schema_version")
+            ).scalar_one_or_none()
+            conn.rollback()
+        return int(value) if value is not None else None
+
+    def _ensure_schema(self) -> None:
+        """Create the tables on first use; refuse a store written by a newer sopgen."""
+        if self._checked:
+            return
+        try:
+            version = self.schema_version()
+            if version is None:
+                with self._session(write=True) as session:
+                    conn = session.connection()
+                    Base.metadata.create_all(conn)  # checks first: a racing creator is fine
+                    if session.get(Meta, "schema_version") is None:
+                        session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+                version = SCHEMA_VERSION
+        except OperationalError as exc:
+            raise CaseError(
+                f"cannot open the case store {self.display}: {exc.orig or exc}",
+                "check the database URL (SOPGEN_DATABASE_URL or database: in sopgen.yaml) "
+                "and that its folder is writable",
+            ) from None
+        if version > SCHEMA_VERSION:
+            raise CaseError(
+                f"the case store {self.display} has schema version {version}, "
+                f"but this sopgen knows only versions up to {SCHEMA_VERSION}",
+                "a newer sopgen wrote it; upgrade sopgen (pip install -U sopgen) "
+                "rather than letting an older one change it",
+            )
+        self._checked = True
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """WAL, a busy timeout, foreign keys; sopgen issues BEGIN itself (IMMEDIATE for writes)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN from the sqlite3 module
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        write = conn.get_execution_options().get("sopgen_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

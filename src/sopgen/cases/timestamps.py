@@ -1,0 +1,85 @@
+"""Reading timestamps users type, and writing them for people and machines.
+
+Users write ISO 8601 (`2026-11-20T18:05`, `2026-11-20 18:05`, with an offset
+or `Z`); a time without an offset is wall-clock time in the company zone.
+Machines get ISO 8601 with the company zone's offset; people get
+`Tue 24 Nov 2026 17:00 CET` (English names, independent of the locale).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sopgen.cases.errors import CaseError
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+"""Timestamps outside these years are typing mistakes, not complaints."""
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+HINT = (
+    "write ISO 8601, e.g. 2026-11-20T18:05, '2026-11-20 18:05', 2026-11-20T17:05Z "
+    "or 2026-11-20T18:05+01:00"
+)
+
+
+def parse_timestamp(text: str, zone: ZoneInfo, what: str = "timestamp") -> datetime:
+    """`text` as an aware datetime; naive times are read in `zone`.
+
+    Raises CaseError for text that is not ISO 8601, a date without a time, a
+    wall-clock time skipped by a daylight-saving change, or a year outside
+    2000–2099.
+    """
+    raw = text.strip()
+    if not raw:
+        raise CaseError(f"the {what} is empty", HINT)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise CaseError(f"'{text}' is not a {what} sopgen understands", HINT) from None
+    if len(raw) <= 10 and ":" not in raw:
+        raise CaseError(
+            f"'{text}' has a date but no time of day", f"add the time, e.g. {raw}T09:30"
+        )
+    if moment.tzinfo is None:
+        local = moment.replace(tzinfo=zone)
+        back = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        if back != moment:
+            raise CaseError(
+                f"'{text}' does not exist in {zone.key}: the clocks jump forward then",
+                "give the time with its UTC offset, or a time just after the change",
+            )
+        moment = local
+    if not EARLIEST <= moment < LATEST:
+        raise CaseError(f"'{text}' lies outside the years 2000–2099", HINT)
+    return moment
+
+
+def iso(moment: datetime, zone: ZoneInfo) -> str:
+    """ISO 8601 in the company zone, to the second: `2026-11-20T18:05:00+01:00`."""
+    return moment.astimezone(zone).replace(microsecond=0).isoformat()
+
+
+def human(moment: datetime, zone: ZoneInfo) -> str:
+    """`Tue 24 Nov 2026 17:00 CET`: company zone, English names."""
+    local = moment.astimezone(zone)
+    return (
+        f"{_DAYS[local.weekday()]} {local.day:02d} {_MONTHS[local.month - 1]} {local.year} "
+        f"{local.hour:02d}:{local.minute:02d} {local.tzname() or ''}"
+    ).rstrip()
+
+
+def parse_env_now(text: str, zone: ZoneInfo) -> datetime:
+    """SOPGEN_NOW (tests, demos): the same forms as any timestamp."""
+    return parse_timestamp(text, zone, "SOPGEN_NOW time")
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far ahead of the clock a typed time may lie (clocks of two machines drift)."""

@@ -1,0 +1,72 @@
+"""Shared setup for the case tests: a temporary copy of the example library and a CLI runner.
+
+Every test works on its own copy of `sopgen.yaml` and `sops/` with its own
+case store, and a fixed clock (SOPGEN_NOW): Monday 23 Nov 2026 10:00 in Berlin.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sopgen.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = "2026-11-23T10:00"
+CASE = "C-2026-0042"
+SOP = "SOP-CS-001"
+
+
+@dataclass
+class Project:
+    root: Path
+    runner: CliRunner
+
+    def run(self, *args: str, now: str | None = None) -> Result:
+        env = {"SOPGEN_NOW": now} if now else None
+        return self.runner.invoke(cli, ["--root", str(self.root), "case", *args], env=env)
+
+    def folder(self, case_id: str = CASE) -> Path:
+        return self.root / "output" / "cases" / case_id
+
+    @property
+    def db(self) -> Path:
+        return self.root / ".sopgen" / "cases.db"
+
+    def state(self) -> tuple[dict[str, bytes], list[str] | None]:
+        """Every output file and the store's rows: to prove that nothing changed."""
+        output = self.root / "output"
+        files = (
+            {
+                str(p.relative_to(self.root)): p.read_bytes()
+                for p in output.rglob("*")
+                if p.is_file()
+            }
+            if output.exists()
+            else {}
+        )
+        if not self.db.exists():
+            return files, None
+        with closing(sqlite3.connect(self.db)) as conn:
+            return files, list(conn.iterdump())
+
+
+def make_project(root: Path) -> Project:
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "sopgen.yaml", root / "sopgen.yaml")
+    shutil.copytree(REPO / "sops", root / "sops")
+    return Project(root, CliRunner())
+
+
+@pytest.fixture(name="project")
+def project_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.setenv("SOPGEN_NOW", NOW)
+    monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    return make_project(tmp_path / "repo")

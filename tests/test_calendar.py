@@ -1,0 +1,219 @@
+"""deadlines.ics against SPEC.md's calendar contract, read back by two independent parsers:
+the `icalendar` package and Mozilla's ical.js (what Thunderbird uses)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from casekit import CASE, SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
+from sopgen.cases.calendar import event_uid
+
+JS = Path(__file__).resolve().parent / "js"
+
+
+def open_and_read(project: Project) -> tuple[bytes, dict]:
+    result = project.run(
+        "open", CASE, "--sop", SOP, "--received", "2026-11-20T18:05", "--assignee", "alice"
+    )
+    assert result.exit_code == 0, result.output
+    raw = (project.folder() / "deadlines.ics").read_bytes()
+    plan = json.loads(project.run("show", CASE, "--format", "json").stdout)
+    return raw, plan
+
+
+def events(raw: bytes) -> dict[str, object]:
+    return {str(e["UID"]): e for e in Calendar.from_ical(raw).walk("VEVENT")}
+
+
+def test_calendar_properties(project: Project):
+    raw, plan = open_and_read(project)
+    assert raw.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))  # folded
+    calendar = Calendar.from_ical(raw)
+    assert str(calendar["VERSION"]) == "2.0"
+    assert str(calendar["PRODID"]).startswith("-//sopgen//")
+    assert str(calendar["CALSCALE"]) == "GREGORIAN"
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    assert CASE in str(calendar["X-WR-CALNAME"])
+    assert b"VTIMEZONE" not in raw
+
+    vevents = calendar.walk("VEVENT")
+    assert len(vevents) == len(plan["steps"])
+    uids = [str(e["UID"]) for e in vevents]
+    assert len(set(uids)) == len(uids)
+    for event, step in zip(vevents, plan["steps"], strict=True):
+        assert str(event["UID"]) == event_uid(CASE, step["step"]) == f"{CASE}.{step['step']}@sopgen"
+        due = datetime.fromisoformat(step["due"])
+        end, start = event.decoded("DTEND"), event.decoded("DTSTART")
+        assert end == due and end.tzinfo is not None and end.utcoffset() == timedelta(0)
+        assert start == due - timedelta(minutes=30)
+        assert f"DTEND:{due.astimezone(UTC):%Y%m%dT%H%M%S}Z".encode() in raw
+        assert int(event["SEQUENCE"]) == 0
+        assert event.decoded("DTSTAMP") == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # SOPGEN_NOW
+        assert "LAST-MODIFIED" in event
+        summary, description = str(event["SUMMARY"]), str(event["DESCRIPTION"])
+        assert summary.startswith(f"[{CASE}] ")
+        assert summary.endswith("(Customer Service Representative)") or "(" in summary
+        for part in (CASE, SOP, "Customer Complaint Handling", step["within"], "Due: "):
+            assert part in description
+        assert step["text"] in description
+        alarms = event.walk("VALARM")
+        assert len(alarms) == 1
+        assert str(alarms[0]["ACTION"]) == "DISPLAY"
+        assert alarms[0].decoded("TRIGGER") == -timedelta(minutes=15)
+        assert str(event["STATUS"]) == "CONFIRMED"
+
+
+def test_uids_stable_and_sequence_rises_only_for_changed_steps(project: Project):
+    first, _ = open_and_read(project)
+    assert project.run("done", CASE, "receive", "--at", "2026-11-23T09:10").exit_code == 0
+    assert project.run("done", CASE, "intake.record", "--at", "2026-11-23T09:40").exit_code == 0
+    second = (project.folder() / "deadlines.ics").read_bytes()
+    old, new = events(first), events(second)
+    assert old.keys() == new.keys()
+    changed = {event_uid(CASE, "intake.receive"), event_uid(CASE, "intake.record")}
+    for uid, event in new.items():
+        if uid in changed:
+            assert int(event["SEQUENCE"]) == int(old[uid]["SEQUENCE"]) + 1
+            assert str(event["SUMMARY"]).startswith("✔ Done: ")
+            assert "Done at Mon 23 Nov 2026" in str(event["DESCRIPTION"])
+            assert str(event["TRANSP"]) == "TRANSPARENT"
+            assert event.walk("VALARM") == []
+        else:
+            assert int(event["SEQUENCE"]) == int(old[uid]["SEQUENCE"])
+            assert event.decoded("DTEND") == old[uid].decoded("DTEND")
+            assert str(event["TRANSP"]) == "OPAQUE"
+    # undo: the event changes again, so its SEQUENCE rises again and the mark goes
+    assert project.run("reopen", CASE, "receive").exit_code == 0
+    third = events((project.folder() / "deadlines.ics").read_bytes())
+    receive = third[event_uid(CASE, "intake.receive")]
+    assert int(receive["SEQUENCE"]) == 2
+    assert not str(receive["SUMMARY"]).startswith("✔")
+
+
+def test_dependent_step_sequence_rises_when_its_anchor_is_done(project: Project):
+    args = ("open", "COM-1", "--sop", "SOP-CS-002", "--received", "2026-11-20T18:05")
+    assert project.run(*args).exit_code == 0
+    ics = project.folder("COM-1") / "deadlines.ics"
+    before = events(ics.read_bytes())
+    result = project.run("done", "COM-1", "acknowledge", "--at", "2026-11-23T17:30",
+                         now="2026-11-23T18:00")  # fmt: skip
+    assert result.exit_code == 0
+    after = events(ics.read_bytes())
+    moved = {uid for uid in after if after[uid].decoded("DTEND") != before[uid].decoded("DTEND")}
+    assert event_uid("COM-1", "first-contact.confirm-understanding") in moved
+    for uid, event in after.items():
+        rose = int(event["SEQUENCE"]) > int(before[uid]["SEQUENCE"])
+        assert rose == (uid in moved or uid == event_uid("COM-1", "first-contact.acknowledge"))
+
+
+def test_same_state_gives_same_bytes(project: Project, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795400000")
+    raw, _ = open_and_read(project)
+    assert b"DTSTAMP:20261123T021320Z" in raw  # SOURCE_DATE_EPOCH wins
+    assert project.run("done", CASE, "receive").exit_code == 0
+    assert project.run("reopen", CASE, "receive").exit_code == 0
+    again = (project.folder() / "deadlines.ics").read_bytes()
+    # only the receive event's SEQUENCE/LAST-MODIFIED moved on; the rest is byte-identical
+    strip = [b"SEQUENCE", b"LAST-MODIFIED"]
+    keep = [line for line in raw.split(b"\r\n") if not line.startswith(tuple(strip))]
+    assert keep == [line for line in again.split(b"\r\n") if not line.startswith(tuple(strip))]
+
+
+def _node() -> str | None:
+    node = shutil.which("node")
+    if node is None or not (JS / "node_modules" / "ical.js").is_dir():
+        return None
+    return node
+
+
+@pytest.mark.skipif(
+    _node() is None,
+    reason="needs node and ical.js: install Node.js and run `npm ci --prefix tests/js`",
+)
+def test_ical_js_reads_the_file(project: Project):
+    open_and_read(project)
+    assert project.run("done", CASE, "receive", "--at", "2026-11-23T09:10").exit_code == 0
+    plan = json.loads(project.run("show", CASE, "--format", "json").stdout)
+    ics = project.folder() / "deadlines.ics"
+    node = _node()
+    assert node is not None
+    out = subprocess.run(
+        [node, str(JS / "check_ics.mjs"), str(ics)], capture_output=True, text=True, check=True
+    )
+    parsed = json.loads(out.stdout)
+    assert parsed["version"] == "2.0" and parsed["prodid"].startswith("-//sopgen//")
+    assert parsed["method"] == "PUBLISH" and parsed["calscale"] == "GREGORIAN"
+    assert len(parsed["events"]) == len(plan["steps"])
+    for event, step in zip(parsed["events"], plan["steps"], strict=True):
+        due = datetime.fromisoformat(step["due"])
+        assert event["uid"] == f"{CASE}.{step['step']}@sopgen"
+        assert event["dtend_utc"] and event["dtstart_utc"]
+        assert event["dtend"] == due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert event["dtend_epoch"] == int(due.timestamp())
+        assert event["dtend_epoch"] - event["dtstart_epoch"] == 30 * 60
+        assert event["dtstamp"].endswith("Z")
+        if step["done"]:
+            assert event["sequence"] == 1 and event["summary"].startswith("✔ Done: ")
+            assert event["alarms"] == []
+        else:
+            assert event["sequence"] == 0
+            (alarm,) = event["alarms"]
+            assert alarm["action"] == "DISPLAY"
+            assert alarm["trigger"] == "-PT15M" and alarm["trigger_seconds"] == -900
+        assert step["text"] in event["description"]
+
+
+# --------------------------------------------------------------------------- the fast writer
+
+
+def _case_with_everything(tmp_path: Path):
+    from casekit import make_project
+    from sopgen.cases.service import CaseService
+    from sopgen.cases.store import Store
+    from sopgen.library import load_library
+
+    project = make_project(tmp_path / "repo")
+    library = load_library(project.root)
+    service = CaseService(Store(f"sqlite:///{tmp_path / 'c.db'}"), library)
+    berlin = library.config.zone  # type: ignore[union-attr]
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=berlin)
+    service.open(
+        "U-1", SOP, datetime(2026, 11, 20, 18, 5, tzinfo=berlin), now,
+        assignee="Jörg ✔ <b>;,\\", summary="line one\nline two; with, commas \\ and ü" * 3,
+    )  # fmt: skip
+    case = service.done("U-1", "receive", now - timedelta(minutes=5), now)
+    return case, library.config
+
+
+def test_fast_writer_matches_icalendar_byte_for_byte(tmp_path: Path):
+    from sopgen.cases.calendar import build_calendar, render_ics, to_ical
+
+    case, config = _case_with_everything(tmp_path)
+    reference = build_calendar(case, config).to_ical()
+    assert render_ics(case, config) == reference
+    assert to_ical(build_calendar(case, config)) == reference
+    stamp = datetime(2027, 1, 1, tzinfo=UTC)
+    assert render_ics(case, config, stamp) == build_calendar(case, config, stamp).to_ical()
+
+
+def test_fold_matches_icalendar():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from icalendar.parser.content_line import Contentline
+
+    from sopgen.cases.calendar import fold
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("ab\\^,;: é✔😀")), max_size=260))
+    def check(text: str) -> None:
+        assert fold(text.encode()) == Contentline(text).to_ical()
+
+    check()

@@ -1,0 +1,179 @@
+"""The case store: schema version, UTC times, URLs, and two processes at once losing nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from casekit import make_project
+from sopgen.cases.errors import CaseError
+from sopgen.cases.service import CaseService
+from sopgen.cases.store import (
+    SCHEMA_VERSION,
+    CaseRecord,
+    Completion,
+    EventState,
+    Store,
+    database_url,
+)
+from sopgen.library import load_library
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=BERLIN)
+SOP = "SOP-CS-001"
+
+
+def test_default_url_is_under_the_root_and_env_wins(tmp_path: Path):
+    assert database_url(tmp_path, None, {}).database == str(tmp_path.resolve() / ".sopgen/cases.db")
+    relative = database_url(tmp_path, "sqlite:///team/cases.db", {})
+    assert relative.database == str(tmp_path.resolve() / "team/cases.db")
+    env = {"SOPGEN_DATABASE_URL": "sqlite:////srv/x.db"}
+    assert database_url(tmp_path, "sqlite:///team/cases.db", env).database == "/srv/x.db"
+    with pytest.raises(CaseError, match="is not a database URL"):
+        database_url(tmp_path, "not a url", {})
+
+
+def test_schema_is_created_on_first_use_with_a_version(tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path / 'a' / 'cases.db'}")
+    assert not (tmp_path / "a").exists()
+    with store.read() as session:
+        assert session.query(CaseRecord).count() == 0
+    assert store.schema_version() == SCHEMA_VERSION
+    with sqlite3.connect(tmp_path / "a" / "cases.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path):
+    path = tmp_path / "cases.db"
+    Store(f"sqlite:///{path}").schema_version()
+    with Store(f"sqlite:///{path}").write():
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE sopgen_meta SET value = ? WHERE key = 'schema_version'", ("7",))
+    with pytest.raises(CaseError, match="schema version 7") as info:
+        Store(f"sqlite:///{path}").read().__enter__()
+    assert "upgrade sopgen" in (info.value.hint or "")
+
+
+def test_times_are_stored_in_utc(tmp_path: Path):
+    project = make_project(tmp_path / "repo")
+    store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
+    service = CaseService(store, load_library(project.root))
+    service.open("C-1", SOP, datetime(2026, 11, 20, 18, 5, tzinfo=BERLIN), NOW)
+    service.done("C-1", "receive", datetime(2026, 11, 23, 9, 30, tzinfo=BERLIN), NOW)
+    with sqlite3.connect(tmp_path / "cases.db") as conn:
+        assert (
+            conn.execute("SELECT received FROM cases")
+            .fetchone()[0]
+            .startswith("2026-11-20 17:05:00")
+        )
+        assert (
+            conn.execute("SELECT done_at FROM completions")
+            .fetchone()[0]
+            .startswith("2026-11-23 08:30:00")
+        )
+    with store.read() as session:
+        record = session.get(CaseRecord, "C-1")
+        assert record is not None and record.received.tzinfo == UTC
+    case = service.show("C-1")
+    assert case.received.utcoffset() == timedelta(hours=1)  # shown in the company zone
+    store.close()
+
+
+def test_failed_transaction_leaves_nothing(tmp_path: Path):
+    project = make_project(tmp_path / "repo")
+    store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
+
+    class Boom:
+        def write(self, case: object) -> None:
+            raise RuntimeError("disk full")
+
+    service = CaseService(store, load_library(project.root), Boom())
+    with pytest.raises(RuntimeError):
+        service.open("C-1", SOP, NOW - timedelta(hours=1), NOW)
+    with store.read() as session:
+        assert session.query(CaseRecord).count() == 0
+    store.close()
+
+
+# --------------------------------------------------------------------------- concurrency
+
+CASES_PER_WORKER = 25
+SHARED = [f"SHARED-{i}" for i in range(8)]
+
+
+def _worker(root: str, db: str, name: str, barrier: object, results: object) -> None:
+    store = Store(f"sqlite:///{db}")
+    service = CaseService(store, load_library(Path(root)))
+    opened = done = refused = 0
+    barrier.wait()  # type: ignore[attr-defined]
+    received = NOW - timedelta(days=1)
+    for i in range(CASES_PER_WORKER):
+        case_id = f"{name}-{i}"
+        service.open(case_id, SOP, received, NOW, assignee=name)
+        opened += 1
+        for step in ("receive", "record"):
+            service.done(case_id, step, NOW, NOW)
+            done += 1
+        shared = SHARED[i % len(SHARED)]
+        try:  # both workers try to open every shared case: one wins, one is refused
+            service.open(shared, SOP, received, NOW, assignee=name)
+            opened += 1
+        except CaseError:
+            refused += 1
+        try:  # both try to complete the same step of it: only one completion counts
+            service.done(shared, "receive", NOW, NOW)
+            done += 1
+        except CaseError:
+            refused += 1
+    store.close()
+    results.put((name, opened, done, refused))  # type: ignore[attr-defined]
+
+
+def test_two_processes_at_once_lose_nothing(tmp_path: Path):
+    project = make_project(tmp_path / "repo")
+    db = tmp_path / "cases.db"
+    Store(f"sqlite:///{db}").schema_version()
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [
+        context.Process(target=_worker, args=(str(project.root), str(db), name, barrier, results))
+        for name in ("W1", "W2")
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    reports = [results.get(timeout=5) for _ in workers]
+    opened = sum(r[1] for r in reports)
+    done = sum(r[2] for r in reports)
+
+    with sqlite3.connect(db) as conn:
+        cases = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+        completions = conn.execute("SELECT count(*) FROM completions").fetchone()[0]
+        events = conn.execute("SELECT count(*) FROM calendar_events").fetchone()[0]
+        shared_done = conn.execute(
+            "SELECT count(*) FROM completions WHERE case_id LIKE 'SHARED-%'"
+        ).fetchone()[0]
+    assert cases == opened == 2 * CASES_PER_WORKER + len(SHARED)
+    assert completions == done == 2 * CASES_PER_WORKER * 2 + shared_done
+    assert shared_done == len(SHARED)  # each shared step done exactly once
+    assert events == cases * 12
+    store = Store(f"sqlite:///{db}")
+    with store.read() as session:
+        for record in session.query(CaseRecord).filter(CaseRecord.id.like("W%")):
+            assert {c.step for c in record.completions} == {"intake.receive", "intake.record"}
+        sequences = {
+            (e.case_id, e.step): e.sequence
+            for e in session.query(EventState).filter(EventState.step == "intake.receive")
+        }
+        assert all(seq == 1 for seq in sequences.values())
+        assert session.query(Completion).count() == completions
+    store.close()
