@@ -20,7 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from genlib import generate
-
 from sopgen.library import load_library
 
 
