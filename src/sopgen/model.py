@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sopgen import timeframe
 from sopgen.problems import Problem, error
+from sopgen.regions import region_problem
 from sopgen.source import Path_, SourceMap
 from sopgen.timeframe import Timeframe
 
@@ -275,6 +276,7 @@ class _Build:
 def build_config(
     data: dict[str, Any], source: SourceMap, digest: str = ""
 ) -> tuple[Config, list[Problem]]:
+    """Turn schema-valid config data into a `Config`, checking what the schema cannot."""
     b = _Build(source.file, source)
     try:
         ZoneInfo(data["timezone"])
@@ -302,7 +304,9 @@ def build_config(
     }
     country = holidays.get("country")
     if country:
-        _check_holiday_region(b, country, holidays.get("subdivision"))
+        problem = region_problem(country, holidays.get("subdivision"))
+        if problem:
+            b.fail(("holidays", problem[0]), "bad-holidays", problem[1], problem[2])
     cal = data.get("calendar") or {}
     brand = data.get("branding") or {}
     config = Config(
@@ -329,34 +333,6 @@ def build_config(
         source=source,
     )
     return config, b.problems
-
-
-def _check_holiday_region(b: _Build, country: str, subdivision: str | None) -> None:
-    """Does the `holidays` package know this country and subdivision?
-
-    Asking for the one country imports one module; listing all supported
-    countries would import hundreds (0.7 s on every validate).
-    """
-    import holidays as holidays_lib  # imported only when a config names a country
-
-    try:
-        calendar = holidays_lib.country_holidays(country)
-    except NotImplementedError:
-        b.fail(
-            ("holidays", "country"),
-            "bad-holidays",
-            f"the holidays package has no public holidays for country '{country}'",
-            "use an ISO 3166 alpha-2 code such as DE, AT, CH, GB, US, FR",
-        )
-        return
-    known = list(getattr(calendar, "subdivisions", ()))
-    if subdivision is not None and subdivision not in known:
-        b.fail(
-            ("holidays", "subdivision"),
-            "bad-holidays",
-            f"'{subdivision}' is not a subdivision of {country}",
-            f"one of: {', '.join(known)}",
-        )
 
 
 def bad_date(value: str) -> tuple[str, str]:
