@@ -275,6 +275,7 @@ def test_change_rebuilds_the_sop_and_its_referrers(built: Path, tmp_path: Path) 
     expected = {f"html/{i}.html" for i in {changed.id} | referrers} | {
         "html/index.html",
         ".manifest.json",
+        ".build-stamp.json",
     }
     assert rewritten == expected
     manifest = json.loads((root / "output" / ".manifest.json").read_text())

@@ -8,10 +8,9 @@ from types import TracebackType
 
 import click
 
-from sopgen.build import BuildOptions, today_from_environment
-from sopgen.build import build as run_build
+from sopgen import buildstamp
 from sopgen.console import App, pass_app, report
-from sopgen.library import display_path
+from sopgen.problems import Problem
 from sopgen.render.pdf import PDF_VARIANTS
 
 
@@ -25,6 +24,8 @@ class _Lines:
         pass
 
     def done(self, path: Path, written: bool) -> None:
+        from sopgen.library import display_path
+
         if written:
             click.echo(f"built {display_path(path, self.root)}")
 
@@ -59,6 +60,8 @@ class _Bar:
         self.bar.update(self.task, total=total)
 
     def done(self, path: Path, written: bool) -> None:
+        from sopgen.library import display_path
+
         self.bar.update(self.task, advance=1, description=display_path(path, self.root))
 
     def __enter__(self) -> _Bar:
@@ -105,7 +108,23 @@ def build(
     build is rebuilt; invalid SOPs are reported and skipped (exit 1) while
     the others still build.
     """
-    today = today_from_environment()
+    today = buildstamp.today_from_environment()
+    both = not (want_html or want_pdf)
+    only = tuple(dict.fromkeys(sop_ids))
+    html, pdf = want_html or both, want_pdf or both
+    variant = pdf_variant.lower() if pdf_variant else None
+    key = {"html": html, "pdf": pdf, "pdf_variant": variant, "only": sorted(only)}
+    key["today"] = today.isoformat()
+    stamp = None if force else buildstamp.unchanged(app.root, key)
+    if stamp is not None:  # nothing changed since the last build: replay it, parse nothing
+        _finish(list(stamp.problems), 0, len(stamp.outputs), list(stamp.skipped), stamp.exit_code)
+        return
+    base_before = buildstamp.fingerprint(app.root, key)
+
+    from sopgen.build import BuildOptions
+    from sopgen.build import build as run_build
+    from sopgen.library import display_path
+
     library = app.library(None, today)
     known = library.sops
     unknown = [i for i in sop_ids if i not in known]
@@ -115,26 +134,37 @@ def build(
             f"unknown SOP id {', '.join(repr(i) for i in unknown)} (known: {choices})",
             param_hint="SOP-ID",
         )
-    both = not (want_html or want_pdf)
     options = BuildOptions(
-        html=want_html or both,
-        pdf=want_pdf or both,
-        jobs=jobs,
-        force=force,
-        pdf_variant=pdf_variant.lower() if pdf_variant else None,
-        only=tuple(dict.fromkeys(sop_ids)),
+        html=html, pdf=pdf, jobs=jobs, force=force, pdf_variant=variant, only=only
     )
     progress: _Bar | _Lines = _Bar(app.root) if sys.stderr.isatty() else _Lines(app.root)
     with progress:
         result = run_build(library, options, today, progress)
-    report(result.problems)
-    built = sum(1 for _ in result.written)
-    click.echo(f"{built} file(s) written, {len(result.up_to_date)} up to date", err=True)
-    if result.skipped:
+    exit_code = 1 if result.failed else 0
+    outputs = [display_path(p, app.root) for p in [*result.written, *result.up_to_date]]
+    logo = library.config.logo if library.config else None
+    buildstamp.write(
+        app.root,
+        key,
+        base_before,
+        [logo] if logo else [],
+        outputs,
+        result.problems,
+        result.skipped,
+        exit_code,
+    )
+    _finish(result.problems, len(result.written), len(result.up_to_date), result.skipped, exit_code)
+
+
+def _finish(
+    problems: list[Problem], written: int, up_to_date: int, skipped: list[str], exit_code: int
+) -> None:
+    report(problems)
+    click.echo(f"{written} file(s) written, {up_to_date} up to date", err=True)
+    if skipped:
         click.echo(
-            f"sopgen: error: skipped {len(result.skipped)} invalid SOP file(s): "
-            + ", ".join(result.skipped),
+            f"sopgen: error: skipped {len(skipped)} invalid SOP file(s): " + ", ".join(skipped),
             err=True,
         )
-    if result.failed:
-        raise SystemExit(1)
+    if exit_code:
+        raise SystemExit(exit_code)

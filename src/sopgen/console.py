@@ -10,11 +10,14 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sopgen.library import Library, load_library
 from sopgen.problems import Problem, Severity, sort_key, to_json
+
+if TYPE_CHECKING:
+    from sopgen.library import Library
 
 
 @dataclass
@@ -25,6 +28,8 @@ class App:
     _library: Library | None = field(default=None, repr=False)
 
     def library(self, files: list[Path] | None = None, today: date | None = None) -> Library:
+        from sopgen.library import load_library  # not imported by a build with nothing to do
+
         if files:
             return load_library(self.root, files, today)
         if self._library is None:
