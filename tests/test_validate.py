@@ -264,7 +264,7 @@ def test_huge_file_is_refused_unread(repo: Path) -> None:
     assert "sopgen refuses files over 1,048,576 bytes" in result.stderr
 
 
-def test_unreadable_file_named_on_command_line(repo: Path) -> None:
+def test_unreadable_entry_in_sops_folder(repo: Path) -> None:
     (repo / "sops" / "folder.yaml").mkdir()
     result = validate(repo)
     assert result.code == 1

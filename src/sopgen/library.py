@@ -9,7 +9,7 @@ single run reports all of them. Whoever calls decides what is fatal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -144,7 +144,3 @@ def load_library(
         wanted = set(named)
         entries = [e for e in entries if e.path.resolve() in wanted]
     return Library(root, config, config_problems, entries)
-
-
-def problems_of(entries: Iterable[Entry]) -> list[Problem]:
-    return [p for e in entries for p in e.problems]

@@ -269,9 +269,6 @@ class _Build:
             self.fail(path, "bad-date", *bad_date(value))
         return day
 
-    def time(self, value: str, path: Path_) -> time:
-        return time.fromisoformat(value)  # the schema pattern admits only valid HH:MM
-
 
 def build_config(
     data: dict[str, Any], source: SourceMap, digest: str = ""
@@ -288,7 +285,8 @@ def build_config(
             "use an IANA name such as Europe/Berlin, America/New_York or Asia/Tokyo",
         )
     hours = data["business_hours"]
-    start, end = b.time(hours["start"], ()), b.time(hours["end"], ())
+    # the schema's pattern admits only real HH:MM times
+    start, end = time.fromisoformat(hours["start"]), time.fromisoformat(hours["end"])
     if end <= start:
         b.fail(
             ("business_hours", "end"),

@@ -80,10 +80,6 @@ class Document:
     digest: str
     text: str = ""
 
-    @property
-    def ok(self) -> bool:
-        return self.data is not None and not any(p.is_error for p in self.problems)
-
 
 class _TooManyNodes(Exception):
     pass
