@@ -29,6 +29,7 @@ class LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "build": "sopgen.cli_build:build",
         "case": "sopgen.cases.cli:case",
+        "user": "sopgen.desk.cli:user",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -5,6 +5,10 @@
     cases              id, SOP id + version + snapshot, received, assignee, summary
     completions        (case, step) → when it was done
     calendar_events    (case, step) → SEQUENCE, what the event showed, when it changed
+    case_notes         notes people wrote on a case (the desk)
+    users              people of the desk: login, role, Argon2id password hash, token hashes
+    desk_sessions      signed-in browsers: a session token's hash, its CSRF token, expiry
+    sign_in_failures   failed sign-ins per login, to slow down guessing
 
 By default a SQLite file at `<root>/.sopgen/cases.db`, created on first use;
 `database:` in sopgen.yaml or SOPGEN_DATABASE_URL (which wins) point it
@@ -46,8 +50,13 @@ from sqlalchemy.types import TypeDecorator
 
 from sopgen.cases.errors import CaseError
 
-SCHEMA_VERSION = 1
-"""The layout this sopgen reads and writes; raise it (with a migration) when tables change."""
+SCHEMA_VERSION = 2
+"""The layout this sopgen reads and writes; raise it (with a migration) when tables change.
+
+1: cases, completions, calendar events, SOP snapshots (0.1).
+2: adds case_notes, users, desk_sessions and sign_in_failures (the desk); the
+   upgrade from 1 only creates these tables.
+"""
 
 ENV_URL = "SOPGEN_DATABASE_URL"
 DEFAULT_PATH = Path(".sopgen") / "cases.db"
@@ -153,6 +162,56 @@ class EventState(Base):
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     case: Mapped[CaseRecord] = relationship(back_populates="events")
+
+
+class CaseNote(Base):
+    """A note someone wrote on a case (the desk's case page)."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class UserRecord(Base):
+    """A person who uses the desk. Passwords and tokens are kept only as hashes."""
+
+    __tablename__ = "users"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)  # lower case
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # rep | manager | admin
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(200))  # Argon2id, PHC string
+    disabled: Mapped[bool] = mapped_column(default=False)
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeskSession(Base):
+    """A signed-in browser: the cookie holds the token, the store only its SHA-256."""
+
+    __tablename__ = "desk_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(ForeignKey("users.login"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(Base):
+    """Failed sign-ins for one login (known or not), to slow down password guessing."""
+
+    __tablename__ = "sign_in_failures"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # --------------------------------------------------------------------------- the store
@@ -309,6 +368,9 @@ class Store:
                     if session.get(Meta, "schema_version") is None:
                         session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
                 version = SCHEMA_VERSION
+            elif version == 1:
+                self._upgrade_from_1()
+                version = SCHEMA_VERSION
         except OperationalError as exc:
             raise CaseError(
                 f"cannot open the case store {self.display}: {exc.orig or exc}",
@@ -323,6 +385,15 @@ class Store:
                 "rather than letting an older one change it",
             )
         self._checked = True
+
+    def _upgrade_from_1(self) -> None:
+        """Version 1 → 2: create the desk's tables (nothing else changed)."""
+        with self._session(write=True) as session:
+            conn = session.connection()
+            Base.metadata.create_all(conn)  # only the tables that are missing
+            meta = session.get(Meta, "schema_version")
+            if meta is not None and meta.value == "1":
+                meta.value = str(SCHEMA_VERSION)
 
 
 def _sqlite_transactions(engine: Engine) -> None:

@@ -1,0 +1,171 @@
+"""`sopgen user …` (people of the desk and their tokens) and `sopgen serve` (the desk)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from sopgen.cases.errors import CaseError
+from sopgen.cases.timestamps import parse_env_now
+from sopgen.console import App, fail, pass_app
+from sopgen.problems import InputError
+
+if TYPE_CHECKING:
+    from sopgen.cases.users import UserService
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+@contextmanager
+def _users(app: App) -> Iterator[tuple[UserService, datetime]]:
+    from sopgen.cases.store import Store
+    from sopgen.cases.users import UserService
+
+    library = app.library()
+    config = library.config
+    if config is None:
+        raise InputError([p for p in library.config_problems if p.is_error])
+    store = Store.for_project(app.root, config.database)
+    try:
+        text = os.environ.get("SOPGEN_NOW")
+        now = parse_env_now(text, config.zone) if text else datetime.now(UTC)
+        yield UserService(store), now
+    except CaseError as exc:
+        fail(exc.message, exc.hint)
+    finally:
+        store.close()
+
+
+def resolve_base_url(given: str | None) -> str:
+    return (given or os.environ.get("SOPGEN_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def _read_password() -> str:
+    """From stdin when it is not a terminal (scripts), else prompted twice, hidden."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@click.group()
+def user() -> None:
+    """People of the desk: add, list, disable users; issue their feed and API tokens.
+
+    Users live in the case store (.sopgen/cases.db or SOPGEN_DATABASE_URL).
+    """
+
+
+@user.command("add")
+@click.argument("login", metavar="LOGIN")
+@click.option("--name", required=True, metavar="NAME", help="The person's name.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["rep", "manager", "admin"]),
+    help="rep: works own and unassigned cases; manager: all cases; admin: also users.",
+)
+@click.option("--email", metavar="EMAIL", help="E-mail address (for reminders).")
+@pass_app
+def add(app: App, login: str, name: str, role: str, email: str | None) -> None:
+    """Create a user; the password comes from stdin, or a prompt on a terminal."""
+    with _users(app) as (users, now):
+        password = _read_password()
+        made = users.add(login, name, role, password, now, email)
+        click.echo(f"added user {made.login} ({made.name}, {made.role})")
+        click.echo(f"tokens for the calendar feed and the API: sopgen user token {made.login}")
+
+
+@user.command("list")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_app
+def list_(app: App, fmt: str) -> None:
+    """The desk's users."""
+    with _users(app) as (users, _now):
+        everyone = users.list()
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    [
+                        {
+                            "login": u.login,
+                            "name": u.name,
+                            "role": u.role,
+                            "email": u.email,
+                            "disabled": u.disabled,
+                            "tokens": u.has_tokens,
+                        }
+                        for u in everyone
+                    ],
+                    indent=2,
+                    ensure_ascii=False,
+                )
+            )
+            return
+        if not everyone:
+            click.echo(
+                "no users yet; add the first admin with: "
+                "sopgen user add LOGIN --name NAME --role admin"
+            )
+            return
+        width = max(len(u.login) for u in everyone)
+        for u in everyone:
+            state = "disabled" if u.disabled else ("tokens issued" if u.has_tokens else "no tokens")
+            email = f" <{u.email}>" if u.email else ""
+            click.echo(f"{u.login:<{width}}  {u.role:<7}  {u.name}{email}  ({state})")
+
+
+@user.command()
+@click.argument("login", metavar="LOGIN")
+@pass_app
+def disable(app: App, login: str) -> None:
+    """Disable a user: no sign-in, no tokens, signed-in browsers signed out."""
+    with _users(app) as (users, _now):
+        gone = users.disable(login)
+        click.echo(f"disabled user {gone.login}; their sessions and tokens no longer work")
+
+
+@user.command()
+@click.argument("login", metavar="LOGIN")
+@click.option("--rotate", is_flag=True, help="Replace both tokens; the old ones stop working.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The desk's address (default: SOPGEN_BASE_URL or http://127.0.0.1:8000).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@pass_app
+def token(app: App, login: str, rotate: bool, base_url: str | None, fmt: str) -> None:
+    """Issue a user's calendar-feed URL and API token (shown once; --rotate for new ones)."""
+    with _users(app) as (users, _now):
+        issued = users.issue_tokens(login, rotate=rotate)
+        url = f"{resolve_base_url(base_url)}/feeds/{issued.feed_token}.ics"
+        if fmt == "json":
+            click.echo(
+                json.dumps(
+                    {
+                        "login": issued.login,
+                        "feed_token": issued.feed_token,
+                        "feed_url": url,
+                        "api_token": issued.api_token,
+                    },
+                    indent=2,
+                )
+            )
+            return
+        click.echo(f"tokens for {issued.login} (shown this once; keep them secret):")
+        click.echo(f"  calendar feed: {url}")
+        click.echo(f"  API token:     {issued.api_token}")
+        click.echo("  use it as: Authorization: Bearer <API token>")

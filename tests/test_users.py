@@ -1,0 +1,157 @@
+"""`sopgen user …`: users with Argon2id passwords, tokens kept only as hashes, disabling."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from casekit import Project, project_fixture  # noqa: F401 - the `project` fixture
+from sopgen.cases.store import Store
+from sopgen.cases.users import SignInRefused, UserService, failure_wait
+from sopgen.cli import cli
+
+PASSWORD = "correct horse battery"
+
+
+def user(project: Project, *args: str, stdin: str | None = None):
+    return project.runner.invoke(cli, ["--root", str(project.root), "user", *args], input=stdin)
+
+
+def add(project: Project, login: str = "alice", role: str = "rep") -> None:
+    result = user(
+        project,
+        "add",
+        login,
+        "--name",
+        f"{login.title()} Ng",
+        "--role",
+        role,
+        stdin=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+
+
+def service(project: Project) -> UserService:
+    return UserService(Store(f"sqlite:///{project.db}"))
+
+
+def test_add_stores_an_argon2id_hash_never_the_password(project: Project):
+    add(project, "Alice", "admin")
+    with closing(sqlite3.connect(project.db)) as conn:
+        (login, stored) = conn.execute("SELECT login, password_hash FROM users").fetchone()
+    assert login == "alice"
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    listed = json.loads(user(project, "list", "--format", "json").stdout)
+    assert listed == [
+        {
+            "login": "alice",
+            "name": "Alice Ng",
+            "role": "admin",
+            "email": None,
+            "disabled": False,
+            "tokens": False,
+        }
+    ]
+
+
+def test_add_refuses_bad_input_without_a_traceback(project: Project):
+    add(project)
+    again = user(project, "add", "alice", "--name", "A", "--role", "rep", stdin=PASSWORD + "\n")
+    assert again.exit_code == 1 and "already exists" in again.output
+    short = user(project, "add", "bob", "--name", "Bob", "--role", "rep", stdin="short\n")
+    assert short.exit_code == 1 and "shorter than 10" in short.output
+    bad = user(project, "add", "bob smith", "--name", "Bob", "--role", "rep", stdin=PASSWORD)
+    assert bad.exit_code == 1 and "not a valid login" in bad.output
+    role = user(project, "add", "bob", "--name", "Bob", "--role", "boss", stdin=PASSWORD)
+    assert role.exit_code == 2
+    assert [u.login for u in service(project).list()] == ["alice"]
+
+
+def test_tokens_are_shown_once_stored_as_hashes_and_rotate(project: Project):
+    add(project)
+    first = json.loads(user(project, "token", "alice", "--format", "json").stdout)
+    assert set(first) == {"login", "feed_token", "feed_url", "api_token"}
+    assert first["feed_url"] == f"http://127.0.0.1:8000/feeds/{first['feed_token']}.ics"
+    with closing(sqlite3.connect(project.db)) as conn:
+        dump = "\n".join(conn.iterdump())
+    assert first["feed_token"] not in dump and first["api_token"] not in dump
+    users = service(project)
+    assert users.by_feed_token(first["feed_token"]).login == "alice"
+    assert users.by_api_token(first["api_token"]).login == "alice"
+    assert users.by_api_token(first["feed_token"]) is None  # one token, one purpose
+    again = user(project, "token", "alice")
+    assert again.exit_code == 1 and "--rotate" in again.output
+    rotated = json.loads(
+        user(
+            project,
+            "token",
+            "alice",
+            "--rotate",
+            "--base-url",
+            "https://desk.example/",
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert rotated["feed_url"].startswith("https://desk.example/feeds/")
+    assert users.by_feed_token(first["feed_token"]) is None
+    assert users.by_api_token(first["api_token"]) is None
+    assert users.by_feed_token(rotated["feed_token"]).login == "alice"
+
+
+def test_disabled_user_can_neither_sign_in_nor_use_tokens(project: Project):
+    add(project)
+    tokens = json.loads(user(project, "token", "alice", "--format", "json").stdout)
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    users = service(project)
+    signed = users.sign_in("alice", PASSWORD, now)
+    assert signed is not None
+    cookie, _ = signed
+    assert users.session_user(cookie, now).user.login == "alice"
+    assert user(project, "disable", "alice").exit_code == 0
+    assert users.by_feed_token(tokens["feed_token"]) is None
+    assert users.by_api_token(tokens["api_token"]) is None
+    assert users.session_user(cookie, now) is None
+    assert users.sign_in("alice", PASSWORD, now) is None
+    assert "disabled" in user(project, "list").stdout
+
+
+def test_repeated_failed_sign_ins_must_wait_longer_and_longer(project: Project):
+    add(project)
+    users = service(project)
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    for _ in range(3):
+        assert users.sign_in("alice", "wrong password!", now) is None
+    with pytest.raises(SignInRefused) as refused:
+        users.sign_in("alice", PASSWORD, now)  # even the right password waits
+    assert refused.value.wait == failure_wait(3) > timedelta(0)
+    later = now + failure_wait(3)
+    assert users.sign_in("alice", "wrong password!", later) is None
+    with pytest.raises(SignInRefused):
+        users.sign_in("alice", PASSWORD, later + failure_wait(3))  # the wait doubled
+    assert users.sign_in("alice", PASSWORD, later + failure_wait(4)) is not None
+    assert users.sign_in("alice", "wrong password!", later + failure_wait(4)) is None  # count reset
+    assert users.sign_in("alice", PASSWORD, later + failure_wait(4)) is not None
+
+
+def test_unknown_logins_are_slowed_down_alike(project: Project):
+    users = service(project)
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    for _ in range(3):
+        assert users.sign_in("mallory", "x" * 12, now) is None
+    with pytest.raises(SignInRefused):
+        users.sign_in("mallory", "x" * 12, now)
+
+
+def test_a_version_1_store_gains_the_user_tables(project: Project):
+    assert project.run("open", "C-1", "--sop", "SOP-CS-001").exit_code == 0
+    with closing(sqlite3.connect(project.db)) as conn, conn:
+        conn.execute("DROP TABLE users")
+        conn.execute("UPDATE sopgen_meta SET value = '1' WHERE key = 'schema_version'")
+    add(project)
+    assert Store(f"sqlite:///{project.db}").schema_version() == 2
+    assert project.run("show", "C-1").exit_code == 0
