@@ -321,12 +321,14 @@ def check_revisions(r: _Reporter) -> Iterator[Problem]:
 
 def check_lifecycle(r: _Reporter, today: date) -> Iterator[Problem]:
     sop = r.sop
-    if sop.status == "effective" and not sop.approvals:
+    if sop.status == "effective" and not any(a.meaning == "approval" for a in sop.approvals):
         yield r.warn(
             ("status",),
             "no-approval",
-            "status is 'effective' but the SOP has no approval",
-            "add 'approvals: [{name: …, role: …, date: YYYY-MM-DD}]', or set status: draft",
+            "status is 'effective' but the SOP has no approval"
+            + (" (only author or review signatures)" if sop.approvals else ""),
+            "add 'approvals: [{name: …, role: …, date: YYYY-MM-DD, meaning: approval}]', "
+            "or set status: draft",
         )
     if sop.status == "effective" and sop.effective is None:
         yield r.warn(

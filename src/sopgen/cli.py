@@ -28,6 +28,7 @@ class LazyGroup(click.Group):
 
     lazy: ClassVar[dict[str, str]] = {
         "build": "sopgen.cli_build:build",
+        "check": "sopgen.cli_check:check",
         "case": "sopgen.cases.cli:case",
         "user": "sopgen.desk.cli:user",
     }

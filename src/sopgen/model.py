@@ -163,9 +163,12 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class Approval:
+    """A signature on the current version; `meaning` is author, review or approval."""
+
     name: str
     role: str
     date: date
+    meaning: str = "approval"
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,7 +405,12 @@ def build_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
         effective=read_date(data.get("effective")),
         review_every=Period.parse(data["review_every"]) if "review_every" in data else None,
         approvals=tuple(
-            Approval(a["name"], a["role"], read_date(a["date"]) or date.min)
+            Approval(
+                a["name"],
+                a["role"],
+                read_date(a["date"]) or date.min,
+                a.get("meaning", "approval"),
+            )
             for a in data.get("approvals", [])
         ),
         retention=Period.parse(data["retention"]) if "retention" in data else None,

@@ -1,0 +1,77 @@
+"""`sopgen check --since REV`: the release gate for CI and pre-commit."""
+
+from __future__ import annotations
+
+import click
+
+from sopgen import schema
+from sopgen.console import App, fail, pass_app, report, summary
+from sopgen.gitrev import GitError, Repo
+from sopgen.library import SOPS_DIR
+from sopgen.problems import Problem, has_errors
+from sopgen.release import changed_fields, release_problems
+from sopgen.source import Document, load_text
+
+
+def sops_at(repo: Repo, commit: str) -> dict[str, Document]:
+    """SOP documents at `commit` that load and pass the schema, by SOP id."""
+    found: dict[str, Document] = {}
+    for path in repo.files(commit, SOPS_DIR):
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        raw = repo.read(commit, path)
+        if raw is None:
+            continue
+        document = load_text(raw, path)
+        if not isinstance(document.data, dict) or document.problems:
+            continue
+        if schema.validate(schema.SOP, document.data, document.source):
+            continue  # an SOP that was broken then has no version to compare with
+        found.setdefault(str(document.data["id"]), document)
+    return found
+
+
+@click.command()
+@click.option(
+    "--since",
+    "rev",
+    required=True,
+    metavar="REV",
+    help="The git revision to compare with, e.g. origin/main or the pull request's base.",
+)
+@pass_app
+def check(app: App, rev: str) -> None:
+    """Refuse SOP changes since REV that are not released as a new version.
+
+    Every SOP whose content changed needs a higher version with a new revision
+    entry; versions never go down; earlier revision entries are never edited;
+    an effective SOP needs an approval dated on or after its newest revision.
+    """
+    repo = Repo(app.root)
+    try:
+        commit = repo.resolve(rev)
+        before = sops_at(repo, commit)
+    except GitError as exc:
+        fail(exc.message, exc.hint, code=2)
+        return
+    library = app.library()
+    problems: list[Problem] = []
+    changed = 0
+    for entry in library.entries:
+        if entry.sop is None:  # cannot be judged: say why (validate has the details)
+            problems += [p for p in entry.problems if p.is_error]
+            continue
+        old = before.get(entry.sop.id)
+        if old is not None and changed_fields(old.data, entry.document.data):
+            changed += 1
+        problems += release_problems(old, entry.document, rev)
+    report(problems)
+    checked = len(library.entries)
+    if has_errors(problems):
+        click.echo(f"{summary(problems)}; {checked} SOP file(s) checked since {rev}", err=True)
+        raise SystemExit(1)
+    click.echo(
+        f"ok: {checked} SOP file(s) checked since {rev} ({commit[:10]}); "
+        f"{changed} changed, all released",
+        err=True,
+    )
