@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sopgen.cases.errors import CaseError
-from sopgen.cases.service import check_case_id
+from sopgen.cases.model import check_case_id
 from sopgen.cases.timestamps import human, iso, parse_timestamp
 
 BERLIN = ZoneInfo("Europe/Berlin")

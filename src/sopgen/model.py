@@ -22,7 +22,6 @@ from sopgen.source import Path_, SourceMap
 from sopgen.timeframe import Timeframe
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-STATUSES = ("draft", "in-review", "approved", "effective", "retired")
 
 
 # --------------------------------------------------------------------------- periods

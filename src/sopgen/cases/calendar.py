@@ -15,12 +15,12 @@
   at …" in DESCRIPTION, TRANSP TRANSPARENT and no alarm (a reminder for
   finished work is noise), so re-importing clears it everywhere.
 
-`build_calendar` builds the calendar as `icalendar` components (the reference);
-`render_ics` writes the very same bytes about ten times faster — building and
+`render_ics` writes the bytes `icalendar` would write for the same components
+(tests build them and compare) about ten times faster — building and
 serialising components was most of the time of `case import` — by encoding
 each value with icalendar's own property types (`vText` escapes commas,
 semicolons, backslashes and newlines, so no text can inject a property) and
-folding lines as icalendar does. A test holds the two byte-identical.
+folding lines as icalendar does.
 """
 
 from __future__ import annotations
@@ -28,11 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Component, Event, Parameters, vCategory, vDuration, vText
-from icalendar.parser.content_line import Contentline
+from icalendar import vCategory, vDuration, vText
 
 from sopgen import __version__
-from sopgen.cases.service import Case, EventInfo
+from sopgen.cases.model import Case, EventInfo
 from sopgen.cases.timestamps import human
 from sopgen.model import Config
 
@@ -118,56 +117,11 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
     return fields
 
 
-# --------------------------------------------------------------------------- the reference
-
-
-def build_calendar(case: Case, config: Config, stamp: datetime | None = None) -> Calendar:
-    """The case's calendar as `icalendar` components."""
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", calendar_name(case, config))
-    for f in event_fields(case, config, stamp):
-        event = Event()
-        event.add("uid", f.uid)
-        event.add("dtstamp", f.stamp)
-        event.add("created", f.created)
-        event.add("last-modified", f.modified)
-        event.add("sequence", f.sequence)
-        event.add("dtstart", f.start)
-        event.add("dtend", f.end)
-        event.add("summary", f.summary)
-        event.add("description", f.description)
-        event.add("categories", list(f.categories))
-        event.add("status", "CONFIRMED")
-        event.add("transp", "TRANSPARENT" if f.done else "OPAQUE")
-        if f.alarm is not None:
-            alarm = Alarm()
-            alarm.add("action", "DISPLAY")
-            alarm.add("description", f.alarm)
-            alarm.add("trigger", f.trigger)
-            event.add_component(alarm)
-        calendar.add_component(event)
-    return calendar
-
-
-def to_ical(component: Component) -> bytes:
-    """`component.to_ical()` with `fold` (the same bytes, faster)."""
-    lines = []
-    for name, value in component.property_items(sorted=True):
-        params = getattr(value, "params", None)
-        line = Contentline.from_parts(name, params if params is not None else Parameters(), value)
-        lines.append(fold(line.encode("utf-8")))
-    return b"\r\n".join(lines) + b"\r\n"
-
-
 # --------------------------------------------------------------------------- the fast writer
 
 
 def render_ics(case: Case, config: Config, stamp: datetime | None = None) -> bytes:
-    """The case's calendar as iCalendar bytes: `to_ical(build_calendar(…))`, fast."""
+    """The case's calendar as iCalendar bytes (see the module docstring)."""
     out = [
         b"BEGIN:VCALENDAR",
         b"VERSION:2.0",

@@ -23,8 +23,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from sopgen.cases.model import Case
 from sopgen.cases.plan import PlannedStep
-from sopgen.cases.service import Case
 from sopgen.cases.timestamps import human, iso
 from sopgen.model import Config
 from sopgen.render import markdown
@@ -35,8 +35,6 @@ HTML_TEMPLATE = "checklist.html.j2"
 MARKDOWN_TEMPLATE = "checklist.md.j2"
 STYLE_TEMPLATE = "checklist.css.j2"
 
-CHECKED, UNCHECKED = "☑", "☐"
-
 
 @dataclass(frozen=True, slots=True)
 class StepView:
@@ -46,7 +44,6 @@ class StepView:
     text: Markup  # step text as inline Markdown → safe HTML
     text_plain: str  # step text as written ({company} filled)
     responsible: str  # display name
-    responsible_id: str
     within: str  # as written, e.g. "Within 5 business days"
     after: str | None  # anchor step key, when anchored on another step
     due: str  # "Tue 24 Nov 2026 17:00 CET"
@@ -131,7 +128,6 @@ def _step_view(planned: PlannedStep, config: Config) -> StepView:
         text=_inline(config.fill(step.do)),
         text_plain=config.fill(step.do).strip(),
         responsible=config.role_name(step.responsible),
-        responsible_id=step.responsible,
         within=step.within.text,
         after=planned.after,
         due=human(planned.due, zone),

@@ -32,8 +32,9 @@ from sopgen.model import Config, parse_duration
 from sopgen.problems import InputError
 
 if TYPE_CHECKING:  # the store, the service and the writers load only when a case command runs
+    from sopgen.cases.model import Case, CaseSummary
     from sopgen.cases.output import CaseFiles
-    from sopgen.cases.service import Case, CaseService, CaseSummary
+    from sopgen.cases.service import CaseService
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,7 +45,7 @@ STATUS_STYLE = {OVERDUE: "bold red", DUE_SOON: "yellow", DONE: "green", "open": 
 
 
 @dataclass
-class Session_:
+class CaseCommand:
     """What every case command needs: config, service, files writer, now."""
 
     app: App
@@ -55,7 +56,7 @@ class Session_:
 
 
 @contextmanager
-def _session(app: App, *, pdf: bool = False) -> Iterator[Session_]:
+def _case_command(app: App) -> Iterator[CaseCommand]:
     from sopgen.cases.output import CaseFiles
     from sopgen.cases.service import CaseService
     from sopgen.cases.store import Store
@@ -64,11 +65,11 @@ def _session(app: App, *, pdf: bool = False) -> Iterator[Session_]:
     config = library.config
     if config is None:
         raise InputError([p for p in library.config_problems if p.is_error])
-    files = CaseFiles(app.root, config, pdf=pdf)
+    files = CaseFiles(app.root, config)
     store = Store.for_project(app.root, config.database)
     service = CaseService(store, library, files)
     try:
-        yield Session_(app, config, service, files, _now(config))
+        yield CaseCommand(app, config, service, files, _now(config))
     finally:
         store.close()
 
@@ -100,7 +101,7 @@ def _timestamp(text: str | None, config: Config, now: datetime, what: str) -> da
     return now if text is None else parse_timestamp(text, config.zone, what)
 
 
-def _write_pdf(s: Session_, case: Case, asked: bool) -> None:
+def _write_pdf(s: CaseCommand, case: Case, asked: bool) -> None:
     """The PDF when asked for, or when the case already has one (it must not go stale)."""
     from sopgen.cases.output import PDF, case_folder
 
@@ -108,7 +109,7 @@ def _write_pdf(s: Session_, case: Case, asked: bool) -> None:
         s.files.write_pdf(case)
 
 
-def _folder(s: Session_, case_id: str) -> str:
+def _folder(s: CaseCommand, case_id: str) -> str:
     from sopgen.cases.output import case_folder
 
     folder = case_folder(s.app.root, case_id)
@@ -174,7 +175,7 @@ def open_(
     Writes checklist.html, checklist.md and deadlines.ics (and with --pdf
     checklist.pdf) under output/cases/CASE-ID/.
     """
-    with _session(app, pdf=pdf) as s:
+    with _case_command(app) as s:
         when = _timestamp(received, s.config, s.now, "received time")
         opened = s.service.open(case_id, sop_id, when, s.now, assignee, summary)
         _write_pdf(s, opened, pdf)
@@ -202,7 +203,7 @@ def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
     STEP is section.step or the bare step id. Deadlines anchored on the step
     move, and the case's files are rewritten.
     """
-    with _session(app, pdf=pdf) as s:
+    with _case_command(app) as s:
         when = _timestamp(at, s.config, s.now, "completion time (--at)")
         updated = s.service.done(case_id, step, when, s.now)
         _write_pdf(s, updated, pdf)
@@ -224,7 +225,7 @@ def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
 @_errors
 def reopen(app: App, case_id: str, step: str, pdf: bool) -> None:
     """Undo `done` for a step of a case."""
-    with _session(app, pdf=pdf) as s:
+    with _case_command(app) as s:
         updated = s.service.reopen(case_id, step, s.now)
         _write_pdf(s, updated, pdf)
         key = updated.sop.step(step)
@@ -252,7 +253,7 @@ def list_(
     app: App, overdue: bool, due_within: timedelta | None, assignee: str | None, fmt: str
 ) -> None:
     """Open cases and their next deadlines, soonest first."""
-    with _session(app) as s:
+    with _case_command(app) as s:
         rows = s.service.list_open(s.now, overdue=overdue, due_within=due_within, assignee=assignee)
         zone = s.config.zone
         if fmt == "json":
@@ -296,7 +297,7 @@ def list_(
 @_errors
 def show(app: App, case_id: str, fmt: str) -> None:
     """Show a case's checklist with deadlines and status (or JSON)."""
-    with _session(app) as s:
+    with _case_command(app) as s:
         found = s.service.show(case_id)
         if fmt == "json":
             click.echo(json.dumps(case_json(found, s.config, s.now), indent=2, ensure_ascii=False))
@@ -330,7 +331,7 @@ def import_(app: App, csv_file: Path, sop_id: str, all_or_nothing: bool, pdf: bo
     """
     from sopgen.cases.csvimport import read_csv
 
-    with _session(app, pdf=pdf) as s:
+    with _case_command(app) as s:
         file = str(csv_file)
         read = read_csv(csv_file, file, s.config.zone)
         if read.total == 0 and read.problems:
@@ -417,7 +418,7 @@ def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
     }
 
 
-def _print_case(s: Session_, found: Case) -> None:
+def _print_case(s: CaseCommand, found: Case) -> None:
     zone = s.config.zone
     table = Table(show_lines=False)
     table.add_column("", no_wrap=True)
@@ -447,14 +448,14 @@ def _print_case(s: Session_, found: Case) -> None:
     _console().print(table)
 
 
-def _print_moves(s: Session_, updated: Case, key: str) -> None:
+def _print_moves(s: CaseCommand, updated: Case, key: str) -> None:
     for planned in updated.steps:
         if planned.key in updated.changed and planned.key != key and planned.done is None:
             due = human(planned.due, s.config.zone)
             click.echo(f"  deadline moved: {planned.key} now due {due}")
 
 
-def _print_next(s: Session_, updated: Case) -> None:
+def _print_next(s: CaseCommand, updated: Case) -> None:
     following = updated.next_step()
     if following is None:
         click.echo(f"case {updated.id} is complete: every step is done")

@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sopgen.cases.errors import CaseError
-from sopgen.cases.service import CASE_ID_HINT, ImportRow, check_case_id, clean_text
+from sopgen.cases.model import CASE_ID_HINT, ImportRow, check_case_id, clean_text
 from sopgen.cases.timestamps import parse_timestamp
 from sopgen.problems import Problem, error
 
@@ -155,7 +155,7 @@ def parse_csv(text: str, file: str, zone: ZoneInfo) -> CsvRows:
         try:
             row = _row(cells, columns, width, line, zone)
         except CaseError as exc:
-            problems.append(error(file, line, 1, "bad-row", exc.message, exc.hint))
+            problems.append(exc.problem(file, line))
             continue
         key = row.case_id.lower()
         if key in seen:

@@ -1,10 +1,13 @@
 """The one error the case module raises for bad input: a message and a hint.
 
 Problems that point into a file (an invalid SOP, a bad CSV row) travel as
-`sopgen.problems.InputError` instead; both end in exit code 1.
+`sopgen.problems.InputError` instead; both end in exit code 1. A `CaseError`
+about one row of a file becomes such a problem through `CaseError.problem`.
 """
 
 from __future__ import annotations
+
+from sopgen.problems import Problem, error
 
 
 class CaseError(Exception):
@@ -14,3 +17,7 @@ class CaseError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def problem(self, file: str, line: int, code: str = "bad-row") -> Problem:
+        """This error as a problem of line `line` of `file` (a row of a CSV file)."""
+        return error(file, line, 1, code, self.message, self.hint)

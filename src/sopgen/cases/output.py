@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sopgen.cases import calendar, checklist
-from sopgen.cases.service import Case
+from sopgen.cases.model import Case
 from sopgen.files import write_atomic
 from sopgen.model import Config
 from sopgen.render.pdf import inside
@@ -49,10 +49,9 @@ def source_date(environ: Mapping[str, str] | None = None) -> datetime | None:
 class CaseFiles:
     """Writes the checklists and the calendar of cases of one project."""
 
-    def __init__(self, root: Path, config: Config, *, pdf: bool = False):
+    def __init__(self, root: Path, config: Config):
         self.root = root
         self.config = config
-        self.pdf = pdf
         self.stamp = source_date()
         self._logo: str | None = None
         self._logo_done = False

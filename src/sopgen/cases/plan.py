@@ -27,7 +27,6 @@ from sopgen.businesstime import BusinessCalendar
 from sopgen.model import Section, Sop, Step
 
 OPEN, DUE_SOON, OVERDUE, DONE = "open", "due-soon", "overdue", "done"
-STATUSES = (OPEN, DUE_SOON, OVERDUE, DONE)
 
 NOTHING_DONE: Mapping[str, datetime] = MappingProxyType({})
 

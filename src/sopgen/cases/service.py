@@ -14,107 +14,34 @@ deadlines of the cases already running under it.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from sopgen.businesstime import BusinessCalendar
 from sopgen.cases.errors import CaseError
+from sopgen.cases.model import (
+    Case,
+    CaseSummary,
+    EventInfo,
+    ImportResult,
+    ImportRow,
+    clean_text,
+    valid_case_id,
+)
 from sopgen.cases.plan import OVERDUE, PlannedStep, plan
 from sopgen.cases.store import CaseRecord, Completion, EventState, SopSnapshot, Store
 from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
 from sopgen.library import Library
 from sopgen.model import Config, Sop, Step, build_sop
-from sopgen.problems import InputError, Problem, error, has_errors
+from sopgen.problems import InputError, Problem, has_errors
 from sopgen.source import load_text
 
-# --------------------------------------------------------------------------- case ids
-
-CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?", re.IGNORECASE)
-CASE_ID_HINT = (
-    "a case id is 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit, "
-    "e.g. C-2026-0042 (it names the case's folder under output/cases/)"
-)
-
-
-def check_case_id(case_id: str) -> str | None:
-    """Why `case_id` cannot name a case (and its folder), or None when it can."""
-    if not CASE_ID.fullmatch(case_id):
-        if len(case_id) > 64:
-            return f"case id '{case_id[:70]}…' is longer than 64 characters"
-        return f"'{case_id}' is not a valid case id"
-    if ".." in case_id:
-        return f"case id '{case_id}' contains '..'"
-    if case_id.endswith("."):
-        return f"case id '{case_id}' ends with '.' (some file systems drop it)"
-    if _RESERVED.fullmatch(case_id):
-        return f"case id '{case_id}' is a reserved device name on Windows"
-    return None
-
-
-def valid_case_id(case_id: str) -> str:
-    why = check_case_id(case_id)
-    if why:
-        raise CaseError(why, CASE_ID_HINT)
-    return case_id
-
-
-# --------------------------------------------------------------------------- the case view
-
-
-@dataclass(frozen=True)
-class EventInfo:
-    sequence: int
-    modified_at: datetime  # UTC
-
-
-@dataclass(frozen=True)
-class Case:
-    """A case as read from the store, with its plan: what the views show."""
-
-    id: str
-    sop: Sop  # the snapshot the case was opened under
-    received: datetime  # company zone
-    assignee: str | None
-    summary: str | None
-    opened_at: datetime  # UTC
-    updated_at: datetime  # UTC: the time of the last change
-    steps: tuple[PlannedStep, ...]
-    events: Mapping[str, EventInfo] = field(default_factory=dict)
-    changed: tuple[str, ...] = ()  # steps whose deadline or state this change moved
-
-    @property
-    def sop_version(self) -> str:
-        return self.sop.version
-
-    def open_steps(self) -> list[PlannedStep]:
-        return [p for p in self.steps if p.done is None]
-
-    def next_step(self) -> PlannedStep | None:
-        """The open step due first (document order breaks ties); None when all are done."""
-        open_steps = self.open_steps()
-        return min(open_steps, key=lambda p: p.due) if open_steps else None
-
-    @property
-    def closed(self) -> bool:
-        return not self.open_steps()
-
-
-@dataclass(frozen=True)
-class CaseSummary:
-    """One line of `case list`."""
-
-    case: Case
-    next: PlannedStep
-    status: str
-    open_steps: int
-    overdue_steps: int
+# --------------------------------------------------------------------------- file writers
 
 
 class FileWriter(Protocol):
@@ -138,24 +65,6 @@ class _NoFiles:
 
 
 NO_FILES: FileWriter = _NoFiles()
-
-
-# --------------------------------------------------------------------------- CSV rows
-
-
-@dataclass(frozen=True)
-class ImportRow:
-    line: int
-    case_id: str
-    received: datetime
-    assignee: str | None
-    summary: str | None
-
-
-@dataclass
-class ImportResult:
-    opened: list[Case]
-    problems: list[Problem]
 
 
 # --------------------------------------------------------------------------- the service
@@ -202,7 +111,7 @@ class CaseService:
     ) -> Case:
         """Record a new case under the current version of `sop_id` and write its files."""
         valid_case_id(case_id)
-        assignee, summary = _clean(assignee, "assignee"), _clean(summary, "summary")
+        assignee, summary = clean_text(assignee, "assignee"), clean_text(summary, "summary")
         sop, snapshot = self._current_sop(sop_id)
         _not_future(received, now, "received time")
         with self.store.write() as session:
@@ -212,8 +121,10 @@ class CaseService:
                     f"choose another id, or see the case with: sopgen case show {case_id}",
                 )
             self._add_snapshot(session, snapshot, now)
-            record = self._new_record(
-                case_id, sop, snapshot.digest, received, assignee, summary, now
+            record = CaseRecord(
+                **_record_values(case_id, sop, snapshot.digest, received, assignee, summary, now),
+                completions=[],
+                events=[],
             )
             session.add(record)
             case = self._sync(record, sop, now)
@@ -300,7 +211,7 @@ class CaseService:
         due_soon = self.config.due_soon
         with self.store.read() as session:
             for record in session.scalars(query):
-                case = self._case(record, self._snapshot(session, record.snapshot), events=False)
+                case = self._case(record, self._snapshot(session, record.snapshot), events={})
                 following = case.next_step()
                 if following is None:
                     continue
@@ -347,7 +258,7 @@ class CaseService:
             try:
                 _not_future(row.received, now, "received time")
             except CaseError as exc:
-                found.append(_row_problem(file, row.line, exc))
+                found.append(exc.problem(file, row.line))
                 continue
             good.append(row)
         opened: list[Case] = []
@@ -357,27 +268,26 @@ class CaseService:
             for row in good:
                 if row.case_id.lower() in taken:
                     found.append(
-                        _row_problem(
-                            file,
-                            row.line,
-                            CaseError(
-                                f"case id '{row.case_id}' is already used",
-                                "remove the row, or give the case another id",
-                            ),
-                        )
+                        CaseError(
+                            f"case id '{row.case_id}' is already used",
+                            "remove the row, or give the case another id",
+                        ).problem(file, row.line)
                     )
                 else:
                     kept.append(row)
             if all_or_nothing and found:
                 return ImportResult([], _sorted(found))
             self._add_snapshot(session, snapshot, now)
-            opened = [self._new_case(row, sop, now) for row in kept]
+            values = [
+                _record_values(
+                    row.case_id, sop, snapshot.digest, row.received, row.assignee, row.summary, now
+                )
+                for row in kept
+            ]
+            opened = [self._new_case(CaseRecord(**v), sop, now) for v in values]
             # bulk INSERTs: the ORM's unit of work would cost more than everything else
             if opened:
-                session.execute(
-                    insert(CaseRecord),
-                    [_record_values(case, snapshot.digest, now) for case in opened],
-                )
+                session.execute(insert(CaseRecord), values)
                 session.execute(
                     insert(EventState),
                     [
@@ -480,46 +390,10 @@ class CaseService:
             raise CaseError(f"no case '{case_id}'", hint)
         return record
 
-    def _new_case(self, row: ImportRow, sop: Sop, now: datetime) -> Case:
+    def _new_case(self, record: CaseRecord, sop: Sop, now: datetime) -> Case:
         """A case opened by import, planned like `open` plans it (nothing done yet)."""
-        steps = tuple(plan(sop, self.calendar, row.received))
-        return Case(
-            id=row.case_id,
-            sop=sop,
-            received=row.received.astimezone(self.config.zone),
-            assignee=row.assignee,
-            summary=row.summary,
-            opened_at=now,
-            updated_at=now,
-            steps=steps,
-            events={p.key: EventInfo(0, now) for p in steps},
-        )
-
-    @staticmethod
-    def _new_record(
-        case_id: str,
-        sop: Sop,
-        digest: str,
-        received: datetime,
-        assignee: str | None,
-        summary: str | None,
-        now: datetime,
-    ) -> CaseRecord:
-        return CaseRecord(
-            id=case_id,
-            folder=case_id.lower(),
-            sop_id=sop.id,
-            sop_version=sop.version,
-            snapshot=digest,
-            received=received,
-            assignee=assignee,
-            summary=summary,
-            opened_at=now,
-            updated_at=now,
-            closed_at=None,
-            completions=[],
-            events=[],
-        )
+        steps = self._plan(record, sop)
+        return self._case(record, sop, steps, events={p.key: EventInfo(0, now) for p in steps})
 
     def _plan(self, record: CaseRecord, sop: Sop) -> list[PlannedStep]:
         try:
@@ -556,8 +430,10 @@ class CaseService:
         sop: Sop,
         steps: list[PlannedStep] | None = None,
         *,
-        events: bool = True,
+        events: Mapping[str, EventInfo] | None = None,
     ) -> Case:
+        """The view of `record`, planned unless `steps` are given; its calendar events
+        from the record unless `events` are given."""
         zone = self.config.zone
         return Case(
             id=record.id,
@@ -570,8 +446,8 @@ class CaseService:
             steps=tuple(steps if steps is not None else self._plan(record, sop)),
             events=(
                 {e.step: EventInfo(e.sequence, e.modified_at) for e in record.events}
-                if events
-                else {}
+                if events is None
+                else events
             ),
         )
 
@@ -586,16 +462,25 @@ def _fingerprint(planned: PlannedStep) -> str:
     return f"{due}|{done}"
 
 
-def _record_values(case: Case, digest: str, now: datetime) -> dict[str, object]:
+def _record_values(
+    case_id: str,
+    sop: Sop,
+    digest: str,
+    received: datetime,
+    assignee: str | None,
+    summary: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new case's row: `open` makes one record of them, import inserts many."""
     return {
-        "id": case.id,
-        "folder": case.id.lower(),
-        "sop_id": case.sop.id,
-        "sop_version": case.sop.version,
+        "id": case_id,
+        "folder": case_id.lower(),
+        "sop_id": sop.id,
+        "sop_version": sop.version,
         "snapshot": digest,
-        "received": case.received,
-        "assignee": case.assignee,
-        "summary": case.summary,
+        "received": received,
+        "assignee": assignee,
+        "summary": summary,
         "opened_at": now,
         "updated_at": now,
         "closed_at": None,
@@ -631,27 +516,5 @@ def _not_future(moment: datetime, now: datetime, what: str) -> None:
         )
 
 
-def _clean(text: str | None, what: str) -> str | None:
-    """Strip a free-text field; refuse control characters (they break every output format)."""
-    if text is None:
-        return None
-    text = " ".join(text.split()) if what == "assignee" else text.strip()
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise CaseError(f"the {what} contains control characters", "write plain text")
-    limit = 200 if what == "assignee" else 2000
-    if len(text) > limit:
-        raise CaseError(f"the {what} is longer than {limit} characters", "shorten it")
-    return text or None
-
-
-def _row_problem(file: str, line: int, exc: CaseError) -> Problem:
-    return error(file, line, 1, "bad-row", exc.message, exc.hint)
-
-
 def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line, p.column))
-
-
-def clean_text(text: str | None, what: str) -> str | None:
-    """Public for the CSV reader: the same cleaning `open` applies."""
-    return _clean(text, what)

@@ -77,9 +77,5 @@ def parse_env_now(text: str, zone: ZoneInfo) -> datetime:
     return parse_timestamp(text, zone, "SOPGEN_NOW time")
 
 
-def utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of the clock a typed time may lie (clocks of two machines drift)."""

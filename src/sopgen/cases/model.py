@@ -1,0 +1,134 @@
+"""The case model: what the case service returns and the views (checklist, calendar, CLI) show.
+
+Plain frozen dataclasses and the checks of user-typed case fields. No store,
+no SQLAlchemy: the checklist, the calendar writer and the CSV reader import
+this module, not `sopgen.cases.service`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sopgen.cases.errors import CaseError
+from sopgen.cases.plan import PlannedStep
+from sopgen.model import Sop
+from sopgen.problems import Problem
+
+# --------------------------------------------------------------------------- case ids
+
+CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?", re.IGNORECASE)
+CASE_ID_HINT = (
+    "a case id is 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+    "e.g. C-2026-0042 (it names the case's folder under output/cases/)"
+)
+
+
+def check_case_id(case_id: str) -> str | None:
+    """Why `case_id` cannot name a case (and its folder), or None when it can."""
+    if not CASE_ID.fullmatch(case_id):
+        if len(case_id) > 64:
+            return f"case id '{case_id[:70]}…' is longer than 64 characters"
+        return f"'{case_id}' is not a valid case id"
+    if ".." in case_id:
+        return f"case id '{case_id}' contains '..'"
+    if case_id.endswith("."):
+        return f"case id '{case_id}' ends with '.' (some file systems drop it)"
+    if _RESERVED.fullmatch(case_id):
+        return f"case id '{case_id}' is a reserved device name on Windows"
+    return None
+
+
+def valid_case_id(case_id: str) -> str:
+    """`case_id`, or CaseError saying why it cannot name a case."""
+    why = check_case_id(case_id)
+    if why:
+        raise CaseError(why, CASE_ID_HINT)
+    return case_id
+
+
+def clean_text(text: str | None, what: str) -> str | None:
+    """A free-text field (assignee, summary) stripped; control characters refused
+    (they break every output format). Empty text is None."""
+    if text is None:
+        return None
+    text = " ".join(text.split()) if what == "assignee" else text.strip()
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise CaseError(f"the {what} contains control characters", "write plain text")
+    limit = 200 if what == "assignee" else 2000
+    if len(text) > limit:
+        raise CaseError(f"the {what} is longer than {limit} characters", "shorten it")
+    return text or None
+
+
+# --------------------------------------------------------------------------- the case view
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """The store's state of one step's calendar event."""
+
+    sequence: int
+    modified_at: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case as read from the store, with its plan: what the views show."""
+
+    id: str
+    sop: Sop  # the snapshot the case was opened under
+    received: datetime  # company zone
+    assignee: str | None
+    summary: str | None
+    opened_at: datetime  # UTC
+    updated_at: datetime  # UTC: the time of the last change
+    steps: tuple[PlannedStep, ...]
+    events: Mapping[str, EventInfo] = field(default_factory=dict)
+    changed: tuple[str, ...] = ()  # steps whose deadline or state this change moved
+
+    @property
+    def sop_version(self) -> str:
+        return self.sop.version
+
+    def open_steps(self) -> list[PlannedStep]:
+        return [p for p in self.steps if p.done is None]
+
+    def next_step(self) -> PlannedStep | None:
+        """The open step due first (document order breaks ties); None when all are done."""
+        open_steps = self.open_steps()
+        return min(open_steps, key=lambda p: p.due) if open_steps else None
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One line of `case list`."""
+
+    case: Case
+    next: PlannedStep
+    status: str
+    open_steps: int
+    overdue_steps: int
+
+
+# --------------------------------------------------------------------------- CSV rows
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One good row of a case CSV: the case it opens."""
+
+    line: int
+    case_id: str
+    received: datetime
+    assignee: str | None
+    summary: str | None
+
+
+@dataclass
+class ImportResult:
+    opened: list[Case]
+    problems: list[Problem]
