@@ -424,6 +424,18 @@ def test_anchor_cycle(repo: Path) -> None:
     assert "resolution.plan" in result.stderr
 
 
+def test_every_anchor_cycle_is_reported(repo: Path) -> None:
+    edit(repo, "within: 5 business days", "within: 5 business days after plan")
+    edit(repo, "within: Immediate", "within: 1 hour after intake.receive")
+    result = validate(repo)
+    assert result.code == 1
+    cycles = [line for line in result.stderr.splitlines() if "anchors form a cycle" in line]
+    assert len(cycles) == 2, result.stderr
+    assert cycles[0].startswith("sops/sop-t-001.yaml:24:17: error:")
+    assert "intake.receive → intake.receive" in cycles[0]
+    assert "resolution.investigate → resolution.plan → resolution.investigate" in cycles[1]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sopgen import timeframe
-from sopgen.cases.plan import find_cycle, unknown_anchors
+from sopgen.anchors import anchor_graph
 from sopgen.model import Config, Sop, bad_date, read_date
 from sopgen.problems import Problem, error, warning
 from sopgen.source import Document, Mark, Path_, walk
@@ -251,8 +251,9 @@ def check_references(r: _Reporter, known_ids: set[str]) -> Iterator[Problem]:
 
 
 def check_anchors(r: _Reporter) -> Iterator[Problem]:
-    keys = [s.key for s in r.sop.steps()]
-    for step, anchor in unknown_anchors(r.sop):
+    graph = anchor_graph(r.sop)
+    keys = [s.key for s in graph.steps]
+    for step, anchor in graph.unknown:
         close = difflib.get_close_matches(anchor, keys + [k.split(".")[1] for k in keys], n=1)
         yield r.at(
             r.step_path(step.key, "within"),
@@ -260,8 +261,7 @@ def check_anchors(r: _Reporter) -> Iterator[Problem]:
             f"'{step.within.text}' is anchored on '{anchor}', which is no step of this SOP",
             f"did you mean '{close[0]}'?" if close else f"steps of this SOP: {', '.join(keys)}",
         )
-    cycle = find_cycle(r.sop)
-    if cycle:
+    for cycle in graph.cycles:
         yield r.at(
             r.step_path(cycle[0], "within"),
             "anchor-cycle",
