@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 def _measure(kind: str, root: Path) -> float:
     """Run inside a fresh process: one measurement, seconds."""
-    from sopgen.build import BuildOptions, build
+    from sopgen.build.documents import BuildOptions, build_documents
     from sopgen.library import load_library
 
     today = __import__("datetime").date(2027, 1, 1)
@@ -40,12 +40,12 @@ def _measure(kind: str, root: Path) -> float:
     library = load_library(root, None, today)
     start = time.perf_counter()
     if kind == "html":
-        build(library, BuildOptions(html=True, pdf=False, force=True), today)
+        build_documents(library, BuildOptions(html=True, pdf=False, force=True))
     elif kind in ("pdf1", "pdf2"):
         jobs = 1 if kind == "pdf1" else 2
-        build(library, BuildOptions(html=False, pdf=True, jobs=jobs, force=True), today)
+        build_documents(library, BuildOptions(html=False, pdf=True, jobs=jobs, force=True))
     elif kind == "noop":
-        report = build(library, BuildOptions(), today)
+        report = build_documents(library, BuildOptions())
         assert not [p for p in report.written if p.suffix == ".pdf"], "no-op rebuilt PDFs"
         assert "weasyprint" not in sys.modules, "a no-op build imported weasyprint"
     elif kind == "bare":

@@ -58,7 +58,7 @@ SOPS = {
 }
 
 
-def build_sop(sop_id: str, rows: list[tuple[str, str, str]]) -> Sop:
+def make_sop(sop_id: str, rows: list[tuple[str, str, str]]) -> Sop:
     sections: dict[str, list[Step]] = {}
     for section, step_id, within in rows:
         steps = sections.setdefault(section, [])
@@ -100,7 +100,7 @@ def rate(work: Callable[[], int]) -> tuple[float, int]:
 
 
 def main() -> int:
-    sops = [build_sop(sop_id, rows) for sop_id, rows in SOPS.items()]
+    sops = [make_sop(sop_id, rows) for sop_id, rows in SOPS.items()]
     mix: list[Timeframe] = [step.within for sop in sops for step in sop.steps()]
     anchors = received_times(20_000)
     print(f"python {sys.version.split()[0]}; calendar Europe/Berlin Mon-Fri 09:00-17:00, DE-BE")

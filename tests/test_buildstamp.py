@@ -30,8 +30,10 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def build(root: Path, *args: str, epoch: str = "1795478400") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SOURCE_DATE_EPOCH": epoch}  # default: 2026-11-24
+def build(
+    root: Path, *args: str, now: str = "2026-11-24T12:00"
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SOPGEN_NOW": now}
     return subprocess.run(
         [sys.executable, "-c", PROBE, "--root", str(root), "build", "--html", *args],
         capture_output=True,
@@ -93,21 +95,59 @@ def test_problems_and_exit_code_are_replayed(repo: Path) -> None:
 def test_another_day_or_force_takes_the_full_path(repo: Path) -> None:
     build(repo)
     assert build(repo).stderr.splitlines()[-1] == "not parsed"
-    next_day = build(repo, epoch="1795564800")  # 2026-11-25: review dates are judged anew
+    next_day = build(repo, now="2026-11-25T12:00")  # 2026-11-25: review dates are judged anew
     assert next_day.stderr.splitlines()[-1] == "parsed"
-    assert build(repo, epoch="1795564800").stderr.splitlines()[-1] == "not parsed"
-    forced = build(repo, "--force", epoch="1795564800")
+    assert build(repo, now="2026-11-25T12:00").stderr.splitlines()[-1] == "not parsed"
+    forced = build(repo, "--force", now="2026-11-25T12:00")
     assert forced.stderr.splitlines()[-1] == "parsed"
 
 
 def test_an_input_edited_during_the_build_leaves_no_stamp(repo: Path) -> None:
-    from sopgen import buildstamp
+    from sopgen import clock
+    from sopgen.build import stamp
 
     key = {"html": True}
-    before = buildstamp.fingerprint(repo, key)
-    buildstamp.write(repo, key, before, [], [], [], [], 0)
-    assert buildstamp.unchanged(repo, key) is not None
+    today = clock.today()
+    before = stamp.fingerprint(repo, key)
+    stamp.write(repo, key, today, None, before, [], [], [], [], 0)
+    assert stamp.unchanged(repo, key) is not None
     path = repo / "sops" / "sop-cs-001.yaml"
     path.write_text(path.read_text() + "\n")  # edited while the build was running
-    buildstamp.write(repo, key, before, [], [], [], [], 0)
-    assert buildstamp.read(repo) is None
+    stamp.write(repo, key, today, None, before, [], [], [], [], 0)
+    assert stamp.read(repo) is None
+
+
+# Runs sopgen from a copy of its own source tree, so a test can edit a module.
+def build_with_copy(src: Path, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(src), "SOPGEN_NOW": "2026-11-24T12:00"}
+    return subprocess.run(
+        [sys.executable, "-m", "sopgen", "--root", str(root), "build", "--html", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_a_changed_sopgen_module_rebuilds_every_document(repo: Path, tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"  # src/sopgen, templates/, schema/ as in a clone
+    shutil.copytree(REPO / "src" / "sopgen", checkout / "src" / "sopgen")
+    shutil.copytree(REPO / "templates", checkout / "templates")
+    shutil.copytree(REPO / "schema", checkout / "schema")
+    src = checkout / "src"
+    pages = len(list((repo / "sops").glob("*.yaml")))
+    first = build_with_copy(src, repo)
+    assert first.returncode == 0, first.stderr
+    assert f"{pages + 1} file(s) written" in first.stderr
+
+    # nothing that shapes the output changes: a module touched, a file outside the package
+    module = src / "sopgen" / "model.py"
+    os.utime(module)
+    (checkout / "NOTES.txt").write_text("not part of sopgen\n")
+    assert "0 file(s) written" in build_with_copy(src, repo).stderr
+
+    # a comment in any module: every document is rendered again, without --force
+    module.write_text(module.read_text() + "\n# a comment\n")
+    again = build_with_copy(src, repo)
+    assert again.returncode == 0, again.stderr
+    assert f"{pages} file(s) written, 1 up to date" in again.stderr  # the index is unchanged

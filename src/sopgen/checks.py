@@ -17,7 +17,8 @@ from sopgen import timeframe
 from sopgen.anchors import anchor_graph
 from sopgen.model import Config, Sop, bad_date, read_date
 from sopgen.problems import Problem, error, warning
-from sopgen.source import Document, Mark, Path_, walk
+from sopgen.regions import region_problem
+from sopgen.source import Document, FieldPath, Mark, walk
 
 if TYPE_CHECKING:
     from sopgen.library import Entry
@@ -42,15 +43,15 @@ class _Reporter:
         self.sop = sop
         self.source = sop.source
 
-    def at(self, path: Path_, code: str, message: str, hint: str | None = None) -> Problem:
+    def at(self, path: FieldPath, code: str, message: str, hint: str | None = None) -> Problem:
         mark = self.source.value(path)
         return error(self.source.file, mark.line, mark.column, code, message, hint)
 
-    def warn(self, path: Path_, code: str, message: str, hint: str | None = None) -> Problem:
+    def warn(self, path: FieldPath, code: str, message: str, hint: str | None = None) -> Problem:
         mark = self.source.value(path)
         return warning(self.source.file, mark.line, mark.column, code, message, hint)
 
-    def step_path(self, key: str, field: str) -> Path_:
+    def step_path(self, key: str, field: str) -> FieldPath:
         for s_i, section in enumerate(self.sop.procedure):
             for t_i, step in enumerate(section.steps):
                 if step.key == key:
@@ -90,6 +91,21 @@ def check_library(
             )
         results.append(problems)
     return results
+
+
+def check_config(config: Config) -> Iterator[Problem]:
+    """What the model cannot say about the config: is the holiday region one `holidays` knows?
+
+    The answer is cached per user (`sopgen.regions`), the one side effect of
+    validation, kept here rather than in building the model.
+    """
+    if config.holiday_country is None:
+        return
+    problem = region_problem(config.holiday_country, config.holiday_subdivision)
+    if problem and config.source is not None:
+        field, message, hint = problem
+        mark = config.source.value(("holidays", field))
+        yield error(config.path, mark.line, mark.column, "bad-holidays", message, hint)
 
 
 def check_sop(sop: Sop, known_ids: set[str], today: date) -> Iterator[Problem]:
@@ -137,14 +153,14 @@ def check_unique_ids(r: _Reporter) -> Iterator[Problem]:
             steps.setdefault(step.id, section.id)
 
 
-def _role_fields(data: dict[str, Any]) -> Iterator[Path_]:
+def _role_fields(data: dict[str, Any]) -> Iterator[FieldPath]:
     """Paths of every field of a loaded SOP that names a role."""
     yield ("owner",)
     for i, _ in _items(data, "approvals"):
         yield ("approvals", i, "role")
     for s_i, section in _items(data, "procedure"):
         for t_i, step in _items(section, "steps"):
-            base: Path_ = ("procedure", s_i, "steps", t_i)
+            base: FieldPath = ("procedure", s_i, "steps", t_i)
             yield (*base, "responsible")
             yield (*base, "accountable")
             for field in ("consulted", "informed"):
@@ -152,14 +168,14 @@ def _role_fields(data: dict[str, Any]) -> Iterator[Path_]:
                     yield (*base, field, i)
 
 
-def _date_fields(data: dict[str, Any]) -> Iterator[Path_]:
+def _date_fields(data: dict[str, Any]) -> Iterator[FieldPath]:
     yield ("effective",)
     for key in ("approvals", "revisions"):
         for i, _ in _items(data, key):
             yield (key, i, "date")
 
 
-def _within_fields(data: dict[str, Any]) -> Iterator[Path_]:
+def _within_fields(data: dict[str, Any]) -> Iterator[FieldPath]:
     for s_i, section in _items(data, "procedure"):
         for t_i, _ in _items(section, "steps"):
             yield ("procedure", s_i, "steps", t_i, "within")
@@ -171,7 +187,7 @@ def _items(data: Any, key: str) -> Iterator[tuple[int, Any]]:
     return enumerate(value) if isinstance(value, list) else iter(())
 
 
-def _get(data: Any, path: Path_) -> Any:
+def _get(data: Any, path: FieldPath) -> Any:
     for part in path:
         if isinstance(data, dict) and isinstance(part, str):
             data = data.get(part)
@@ -216,13 +232,13 @@ def check_document(document: Document, config: Config | None) -> Iterator[Proble
     yield from check_placeholders(document)
 
 
-def _at(document: Document, path: Path_, code: str, message: str, hint: str) -> Problem:
+def _at(document: Document, path: FieldPath, code: str, message: str, hint: str) -> Problem:
     mark = document.source.value(path)
     return error(document.file, mark.line, mark.column, code, message, hint)
 
 
 def _unknown_role(
-    document: Document, path: Path_, role: str, config: Config, mark: Mark
+    document: Document, path: FieldPath, role: str, config: Config, mark: Mark
 ) -> Problem:
     close = difflib.get_close_matches(role, list(config.roles), n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'? " if close else ""

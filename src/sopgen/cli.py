@@ -15,7 +15,8 @@ from typing import ClassVar
 import click
 
 from sopgen import __version__
-from sopgen.console import App, pass_app, report, summary
+from sopgen.clock import ClockError
+from sopgen.console import App, fail, pass_app, report, summary
 from sopgen.problems import InputError, has_errors
 
 
@@ -27,7 +28,7 @@ class LazyGroup(click.Group):
     """
 
     lazy: ClassVar[dict[str, str]] = {
-        "build": "sopgen.cli_build:build",
+        "build": "sopgen.build.cli:build",
         "check": "sopgen.cli_check:check",
         "case": "sopgen.cases.cli:case",
         "user": "sopgen.desk.cli:user",
@@ -91,6 +92,8 @@ def main() -> None:
     except InputError as exc:
         report(exc.problems)
         sys.exit(1)
+    except ClockError as exc:
+        fail(exc.message, exc.hint, code=2)
     except BrokenPipeError:  # `sopgen case list | head`
         sys.stderr.close()
         sys.exit(0)

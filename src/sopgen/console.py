@@ -10,7 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -78,3 +79,64 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> None:
     if hint:
         click.echo(f"    hint: {hint}", err=True)
     raise SystemExit(code)
+
+
+class ProgressDisplay:
+    """The one progress display of the CLI, for long work (a build, an import).
+
+    On a terminal: a transient rich progress bar on stderr (`what`, a bar,
+    done/total, the current item). Elsewhere (CI logs, pipes): nothing, or
+    with `lines="built"` one line per item on stdout (`built ITEM`). Work of fewer than
+    `min_total` items shows no bar.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        total: int | None = None,
+        *,
+        lines: str | None = None,
+        min_total: int = 0,
+    ):
+        self.what = what
+        self.total = total
+        self.lines = lines
+        self.min_total = min_total
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> ProgressDisplay:
+        if sys.stderr.isatty() and (self.total is None or self.total >= self.min_total):
+            from rich.console import Console  # rich loads only when a bar is shown
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn(self.what),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._task = self._bar.add_task("", total=self.total)
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def start(self, total: int) -> None:
+        """The amount of work, once it is known."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.update(self._task, total=total)
+
+    def advance(self, n: int = 1, item: str | None = None, *, line: bool = True) -> None:
+        """`n` more items done; `item` names the last one (a line of its own without a bar)."""
+        if self._bar is not None:
+            self._bar.update(self._task, advance=n, description=item or "")
+        elif self.lines and item and line:
+            click.echo(f"{self.lines} {item}")

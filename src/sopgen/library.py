@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sopgen import checks, schema
-from sopgen.model import Config, Sop, build_config, build_sop
+from sopgen import checks, clock, schema
+from sopgen.model import Config, Sop, make_config, make_sop
 from sopgen.problems import Problem, error, has_errors
 from sopgen.source import Document, load_file
 
@@ -44,6 +44,7 @@ class Library:
     config: Config | None
     config_problems: list[Problem]
     entries: list[Entry]
+    today: date  # the day the checks judged review dates against (`clock.today`)
 
     @property
     def problems(self) -> list[Problem]:
@@ -95,8 +96,8 @@ def load_config(root: Path) -> tuple[Config | None, list[Problem]]:
     problems = doc.problems + schema.validate(schema.CONFIG, doc.data, doc.source)
     if has_errors(problems):
         return None, problems
-    config, build_problems = build_config(doc.data, doc.source, doc.digest)
-    problems += build_problems
+    config, model_problems = make_config(doc.data, doc.source, doc.digest)
+    problems += model_problems + list(checks.check_config(config))
     return (None if has_errors(problems) else config), problems
 
 
@@ -111,7 +112,7 @@ def load_sop(path: Path, root: Path) -> Entry:
     entry.problems += schema_problems
     if has_errors(schema_problems) or has_errors(doc.problems):
         return entry
-    entry.sop = build_sop(doc.data, doc.source, doc.digest)
+    entry.sop = make_sop(doc.data, doc.source, doc.digest)
     return entry
 
 
@@ -133,8 +134,8 @@ def load_library(
     still loaded so references and duplicate ids are judged against the whole
     library.
     """
-    today = today or date.today()
     config, config_problems = load_config(root)
+    today = today or clock.today(config.zone if config else None)
     named = [p.resolve() for p in files] if files else None
     paths = list(dict.fromkeys([p.resolve() for p in sop_files(root)] + (named or [])))
     entries = [load_sop(p, root) for p in paths]
@@ -143,4 +144,4 @@ def load_library(
     if named is not None:
         wanted = set(named)
         entries = [e for e in entries if e.path.resolve() in wanted]
-    return Library(root, config, config_problems, entries)
+    return Library(root, config, config_problems, entries, today)

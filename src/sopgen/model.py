@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sopgen import timeframe
 from sopgen.problems import Problem, error
-from sopgen.regions import region_problem
-from sopgen.source import Path_, SourceMap
+from sopgen.source import FieldPath, SourceMap
 from sopgen.timeframe import Timeframe
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -253,7 +252,7 @@ class Sop:
 # --------------------------------------------------------------------------- building
 
 
-class _Build:
+class _Maker:
     """Collects problems while turning schema-valid data into model objects."""
 
     def __init__(self, file: str, source: SourceMap):
@@ -261,22 +260,22 @@ class _Build:
         self.source = source
         self.problems: list[Problem] = []
 
-    def fail(self, path: Path_, code: str, message: str, hint: str | None = None) -> None:
+    def fail(self, path: FieldPath, code: str, message: str, hint: str | None = None) -> None:
         mark = self.source.value(path)
         self.problems.append(error(self.file, mark.line, mark.column, code, message, hint))
 
-    def date(self, value: str | None, path: Path_) -> date | None:
+    def date(self, value: str | None, path: FieldPath) -> date | None:
         day = read_date(value)
         if value is not None and day is None:
             self.fail(path, "bad-date", *bad_date(value))
         return day
 
 
-def build_config(
+def make_config(
     data: dict[str, Any], source: SourceMap, digest: str = ""
 ) -> tuple[Config, list[Problem]]:
     """Turn schema-valid config data into a `Config`, checking what the schema cannot."""
-    b = _Build(source.file, source)
+    b = _Maker(source.file, source)
     try:
         ZoneInfo(data["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -303,10 +302,6 @@ def build_config(
         if (d := b.date(text, ("holidays", "closed", i)))
     }
     country = holidays.get("country")
-    if country:
-        problem = region_problem(country, holidays.get("subdivision"))
-        if problem:
-            b.fail(("holidays", problem[0]), "bad-holidays", problem[1], problem[2])
     cal = data.get("calendar") or {}
     brand = data.get("branding") or {}
     config = Config(
@@ -365,7 +360,7 @@ def read_timeframe(text: str) -> Timeframe:
         return Timeframe(timeframe.Kind.IMMEDIATE, text=text)
 
 
-def build_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
+def make_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
     """Turn schema-valid SOP data into a `Sop` (checks report what is wrong beyond the schema)."""
     sections = []
     for s_index, section in enumerate(data["procedure"]):

@@ -23,7 +23,7 @@ import jsonschema_rs
 
 from sopgen.assets import schema_dir
 from sopgen.problems import Problem, error
-from sopgen.source import Path_, SourceMap
+from sopgen.source import FieldPath, SourceMap
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -65,7 +65,7 @@ def validate(name: str, data: Any, source: SourceMap) -> list[Problem]:
     return problems
 
 
-def describe_path(path: Path_) -> str:
+def describe_path(path: FieldPath) -> str:
     """`("procedure", 0, "steps", 2, "within")` → `procedure[0].steps[2].within`."""
     text = ""
     for part in path:
@@ -74,7 +74,7 @@ def describe_path(path: Path_) -> str:
 
 
 def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
-    path: Path_ = tuple(err.absolute_path)
+    path: FieldPath = tuple(err.absolute_path)
     where = describe_path(path)
     schema = err.schema if isinstance(err.schema, dict) else {}
     description: str | None = schema.get("description")

@@ -36,7 +36,8 @@ MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 """Upper bound on nodes constructed from one file, aliases counted each time they expand."""
 
-Path_ = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
+"""Where a value stands in a document: keys and list indexes, e.g. ("procedure", 0, "id")."""
 
 
 class Mark(NamedTuple):
@@ -51,10 +52,10 @@ class SourceMap:
     """Where each key and value of a loaded document stands in its file."""
 
     file: str
-    values: dict[Path_, Mark] = field(default_factory=dict)
-    keys: dict[Path_, Mark] = field(default_factory=dict)
+    values: dict[FieldPath, Mark] = field(default_factory=dict)
+    keys: dict[FieldPath, Mark] = field(default_factory=dict)
 
-    def value(self, path: Path_) -> Mark:
+    def value(self, path: FieldPath) -> Mark:
         """The position of the value at `path`, or of its nearest ancestor that has one."""
         path = tuple(path)
         while path:
@@ -63,7 +64,7 @@ class SourceMap:
             path = path[:-1]
         return self.values.get((), Mark(1, 1))
 
-    def key(self, path: Path_) -> Mark:
+    def key(self, path: FieldPath) -> Mark:
         """The position of the key that introduces `path` (falls back to the value)."""
         path = tuple(path)
         return self.keys.get(path) or self.value(path)
@@ -85,7 +86,7 @@ class _TooManyNodes(Exception):
     pass
 
 
-class _Builder:
+class _Constructor:
     def __init__(self, file: str):
         self.file = file
         self.source = SourceMap(file)
@@ -94,7 +95,7 @@ class _Builder:
         self._scalar = yaml.SafeLoader.__new__(yaml.SafeLoader)  # only for int/float parsing
         self._active: set[int] = set()
 
-    def build(self, node: yaml.Node, path: Path_) -> Any:
+    def build(self, node: yaml.Node, path: FieldPath) -> Any:
         self.budget -= 1
         if self.budget < 0:
             raise _TooManyNodes
@@ -112,7 +113,7 @@ class _Builder:
         assert isinstance(node, yaml.ScalarNode)
         return self._scalar_value(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[str, Any]:
         if id(node) in self._active:
             raise _TooManyNodes
         self._active.add(id(node))
@@ -255,9 +256,9 @@ def load_text(raw: bytes, file: str) -> Document:
         return fail(error(file, 1, 1, "yaml-syntax", f"YAML error: {exc}"))
     if node is None:
         return fail(error(file, 1, 1, "empty", "file is empty"))
-    builder = _Builder(file)
+    constructor = _Constructor(file)
     try:
-        data = builder.build(node, ())
+        data = constructor.build(node, ())
     except _TooManyNodes:
         return fail(
             error(
@@ -272,11 +273,11 @@ def load_text(raw: bytes, file: str) -> Document:
         )
     except RecursionError:
         return fail(error(file, 1, 1, "too-deep", "the document is nested too deeply to be an SOP"))
-    builder.source.values.setdefault((), Mark(1, 1))
+    constructor.source.values.setdefault((), Mark(1, 1))
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a single value"
-        mark = builder.source.value(())
-        builder.problems.append(
+        mark = constructor.source.value(())
+        constructor.problems.append(
             error(
                 file,
                 mark.line,
@@ -286,8 +287,8 @@ def load_text(raw: bytes, file: str) -> Document:
                 "write fields as 'key: value' at the left margin, e.g. 'id: SOP-CS-001'",
             )
         )
-        return Document(file, None, builder.source, builder.problems, digest, text)
-    return Document(file, data, builder.source, builder.problems, digest, text)
+        return Document(file, None, constructor.source, constructor.problems, digest, text)
+    return Document(file, data, constructor.source, constructor.problems, digest, text)
 
 
 def load_file(path: Path, display: str | None = None) -> Document:
@@ -328,7 +329,7 @@ def _unreadable(file: str, why: str) -> Document:
     )
 
 
-def walk(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+def walk(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Any]]:
     """Every (path, value) in a loaded document, depth first."""
     yield path, data
     if isinstance(data, dict):

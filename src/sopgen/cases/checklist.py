@@ -14,11 +14,9 @@ show the status against the clock.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -141,19 +139,6 @@ def _step_view(planned: PlannedStep, config: Config) -> StepView:
 # --------------------------------------------------------------------------- rendering
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
-
-
-def md_escape(text: Any) -> str:
-    """Text shown literally in Markdown: punctuation backslash-escaped, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
-
-
-def md_text(text: Any) -> str:
-    """SOP text kept as Markdown (emphasis, links), but raw HTML shown as text."""
-    return re.sub(r"([<>|])", r"\\\1", " ".join(str(text).split()))
-
-
 @lru_cache(maxsize=4096)
 def _inline(text: str) -> Markup:
     """Step text as inline Markdown (the same few texts recur in every case of an SOP)."""
@@ -163,10 +148,7 @@ def _inline(text: str) -> Markup:
 @cache
 def _template(root: Path, name: str) -> jinja2.Template:
     """Each template is looked up (and its file stat-ed) once per process, not per case."""
-    env = environment(root)
-    env.filters.setdefault("md_escape", md_escape)
-    env.filters.setdefault("md_text", md_text)
-    return env.get_template(name)
+    return environment(root).get_template(name)
 
 
 @lru_cache(maxsize=16)

@@ -1,7 +1,7 @@
 """`sopgen case …`: open, done, reopen, list, show and import complaint cases.
 
-The only module of `sopgen.cases` that prints or reads the clock: "now" is
-the system clock, or SOPGEN_NOW (an ISO 8601 time, for demos and tests).
+The only module of `sopgen.cases` that prints or reads the clock (`sopgen.clock`:
+the system clock, or SOPGEN_NOW for demos and tests).
 Bad input ends with `sopgen: error: …` and a hint, or `path:line:col: error:
 …` problems, and exit code 1, with the store and the files unchanged.
 """
@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,10 +23,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sopgen import clock
 from sopgen.cases.errors import CaseError
 from sopgen.cases.plan import DONE, DUE_SOON, OVERDUE
-from sopgen.cases.timestamps import human, iso, parse_env_now, parse_timestamp
-from sopgen.console import App, fail, pass_app, report
+from sopgen.cases.timestamps import human, iso, parse_timestamp
+from sopgen.console import App, ProgressDisplay, fail, pass_app, report
 from sopgen.model import Config, parse_duration
 from sopgen.problems import InputError
 
@@ -75,10 +75,7 @@ def _case_command(app: App) -> Iterator[CaseCommand]:
 
 
 def _now(config: Config) -> datetime:
-    text = os.environ.get("SOPGEN_NOW")
-    if text:
-        return parse_env_now(text, config.zone)
-    return datetime.now(UTC)
+    return clock.now(config.zone)
 
 
 def _errors(command: F) -> F:
@@ -469,19 +466,6 @@ def _print_next(s: CaseCommand, updated: Case) -> None:
 
 @contextmanager
 def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on a terminal (stderr); silent otherwise."""
-    if not sys.stderr.isatty() or total < 20:
-        yield lambda n: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda n: bar.advance(task, n)
+    """The CLI's progress bar on a terminal (stderr); silent otherwise."""
+    with ProgressDisplay(what, total, min_total=20) as display:
+        yield display.advance

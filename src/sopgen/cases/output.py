@@ -11,18 +11,17 @@ calendar subscription, a browser) sees the old file or the new one.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
+from sopgen import clock
 from sopgen.cases import calendar, checklist
 from sopgen.cases.model import Case
 from sopgen.files import write_atomic
 from sopgen.model import Config
-from sopgen.render.pdf import inside
-from sopgen.render.view import logo_data_uri
+from sopgen.render.logo import load_logo
 
 CASES_DIR = Path("output") / "cases"
 WRITERS = 4
@@ -35,36 +34,18 @@ def case_folder(root: Path, case_id: str) -> Path:
     return root / CASES_DIR / case_id
 
 
-def source_date(environ: Mapping[str, str] | None = None) -> datetime | None:
-    """SOURCE_DATE_EPOCH as a UTC time (reproducible builds), or None."""
-    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH")
-    if not value:
-        return None
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
 class CaseFiles:
     """Writes the checklists and the calendar of cases of one project."""
 
     def __init__(self, root: Path, config: Config):
         self.root = root
         self.config = config
-        self.stamp = source_date()
-        self._logo: str | None = None
-        self._logo_done = False
+        self.stamp = clock.source_date()
 
-    @property
+    @cached_property
     def logo(self) -> str | None:
-        if not self._logo_done:
-            self._logo_done = True
-            if self.config.logo:
-                path = self.root / self.config.logo
-                if path.is_file() and inside(path, [self.root]):
-                    self._logo = logo_data_uri(path)
-        return self._logo
+        """The logo as the documents show it (`sopgen build` reports a refused one)."""
+        return load_logo(self.root, self.config)[0].data_uri
 
     def render(self, case: Case) -> list[tuple[Path, bytes | str]]:
         """The HTML checklist, the Markdown checklist and the calendar of `case`."""

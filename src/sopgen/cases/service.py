@@ -37,7 +37,7 @@ from sopgen.cases.plan import OVERDUE, PlannedStep, plan
 from sopgen.cases.store import CaseRecord, Completion, EventState, SopSnapshot, Store
 from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
 from sopgen.library import Library
-from sopgen.model import Config, Sop, Step, build_sop
+from sopgen.model import Config, Sop, Step, make_sop
 from sopgen.problems import InputError, Problem, has_errors
 from sopgen.source import load_text
 
@@ -365,7 +365,7 @@ class CaseService:
             document = load_text(row.text.encode("utf-8"), f"{row.file} (version {row.version})")
             if document.data is None:  # pragma: no cover - it was valid when stored
                 raise InputError(document.problems)
-            sop = build_sop(document.data, document.source, digest)
+            sop = make_sop(document.data, document.source, digest)
         self._snapshots[digest] = sop
         return sop
 

@@ -72,9 +72,6 @@ def human(moment: datetime, zone: ZoneInfo) -> str:
     ).rstrip()
 
 
-def parse_env_now(text: str, zone: ZoneInfo) -> datetime:
-    """SOPGEN_NOW (tests, demos): the same forms as any timestamp."""
-    return parse_timestamp(text, zone, "SOPGEN_NOW time")
 
 
 FUTURE_TOLERANCE = timedelta(minutes=5)

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from sopgen.assets import templates_dir
+from sopgen.render import markdown
 
 
 @cache
@@ -31,6 +32,8 @@ def environment(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["md_escape"] = markdown.md_escape  # Markdown output (case checklists)
+    env.filters["md_text"] = markdown.md_text
     return env
 
 

@@ -72,3 +72,19 @@ def inline(text: str, fill: Any = None) -> Markup:
     if fill is not None:
         text = fill(text)
     return Markup(_MD.renderInline(text.strip()))
+
+
+# --------------------------------------------------------------------------- Markdown output
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def md_escape(text: Any) -> str:
+    """Text shown literally in Markdown: punctuation backslash-escaped, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def md_text(text: Any) -> str:
+    """SOP text kept as Markdown (emphasis, links), but raw HTML shown as text."""
+    return re.sub(r"([<>|])", r"\\\1", " ".join(str(text).split()))

@@ -8,13 +8,10 @@ worker process can take it.
 
 from __future__ import annotations
 
-import base64
-import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from markupsafe import Markup
 
@@ -33,12 +30,6 @@ NOTICES = {
     "draft": "This document is a draft: it is not in force yet.",
     "in-review": "This document is in review: it is not in force yet.",
     "retired": "This document is retired: it is no longer in force.",
-}
-LOGO_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".svg": "image/svg+xml",
 }
 DEFAULT_FONT = "Liberation Sans"
 
@@ -180,13 +171,6 @@ def brand(config: Config, logo: str | None = None) -> Brand:
         font=config.font or DEFAULT_FONT,
         logo=logo,
     )
-
-
-def logo_data_uri(path: Path) -> str:
-    """A logo file as a data: URI (the caller has checked the path lies in the project)."""
-    mime = LOGO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-    payload = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f"data:{mime or 'application/octet-stream'};base64,{payload}"
 
 
 def sop_view(

@@ -1,77 +1,31 @@
-"""`sopgen build`: HTML pages, PDFs and the index of the SOP library."""
+"""The `sopgen build` command: HTML pages, PDFs and the index of the SOP library."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from types import TracebackType
 
 import click
 
-from sopgen import buildstamp
-from sopgen.console import App, pass_app, report
+from sopgen.build import stamp as build_stamp
+from sopgen.console import App, ProgressDisplay, pass_app, report
 from sopgen.problems import Problem
 from sopgen.render.pdf import PDF_VARIANTS
 
 
-class _Lines:
-    """Progress as plain lines (not a terminal: CI logs, pipes)."""
+class _Progress:
+    """The build's progress (documents.Progress) on the CLI's one progress display."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, display: ProgressDisplay):
         self.root = root
+        self.display = display
 
     def start(self, total: int) -> None:
-        pass
+        self.display.start(total)
 
     def done(self, path: Path, written: bool) -> None:
         from sopgen.library import display_path
 
-        if written:
-            click.echo(f"built {display_path(path, self.root)}")
-
-    def __enter__(self) -> _Lines:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        pass
-
-
-class _Bar:
-    """Progress as a rich progress bar on stderr (a terminal)."""
-
-    def __init__(self, root: Path):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self.root = root
-        self.bar = Progress(
-            TextColumn("building"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.task = self.bar.add_task("", total=None)
-
-    def start(self, total: int) -> None:
-        self.bar.update(self.task, total=total)
-
-    def done(self, path: Path, written: bool) -> None:
-        from sopgen.library import display_path
-
-        self.bar.update(self.task, advance=1, description=display_path(path, self.root))
-
-    def __enter__(self) -> _Bar:
-        self.bar.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.bar.stop()
+        self.display.advance(1, display_path(path, self.root), line=written)
 
 
 @click.command()
@@ -108,24 +62,22 @@ def build(
     build is rebuilt; invalid SOPs are reported and skipped (exit 1) while
     the others still build.
     """
-    today = buildstamp.today_from_environment()
     both = not (want_html or want_pdf)
     only = tuple(dict.fromkeys(sop_ids))
     html, pdf = want_html or both, want_pdf or both
     variant = pdf_variant.lower() if pdf_variant else None
     key = {"html": html, "pdf": pdf, "pdf_variant": variant, "only": sorted(only)}
-    key["today"] = today.isoformat()
-    stamp = None if force else buildstamp.unchanged(app.root, key)
+    stamp = None if force else build_stamp.unchanged(app.root, key)
     if stamp is not None:  # nothing changed since the last build: replay it, parse nothing
         _finish(list(stamp.problems), 0, len(stamp.outputs), list(stamp.skipped), stamp.exit_code)
         return
-    base_before = buildstamp.fingerprint(app.root, key)
+    base_before = build_stamp.fingerprint(app.root, key)
 
-    from sopgen.build import BuildOptions
-    from sopgen.build import build as run_build
+    from sopgen.build.documents import BuildOptions, build_documents
     from sopgen.library import display_path
 
-    library = app.library(None, today)
+    library = app.library()
+    today = library.today
     known = library.sops
     unknown = [i for i in sop_ids if i not in known]
     if unknown:
@@ -137,15 +89,16 @@ def build(
     options = BuildOptions(
         html=html, pdf=pdf, jobs=jobs, force=force, pdf_variant=variant, only=only
     )
-    progress: _Bar | _Lines = _Bar(app.root) if sys.stderr.isatty() else _Lines(app.root)
-    with progress:
-        result = run_build(library, options, today, progress)
+    with ProgressDisplay("building", lines="built") as display:
+        result = build_documents(library, options, _Progress(app.root, display))
     exit_code = 1 if result.failed else 0
     outputs = [display_path(p, app.root) for p in [*result.written, *result.up_to_date]]
     logo = library.config.logo if library.config else None
-    buildstamp.write(
+    build_stamp.write(
         app.root,
         key,
+        today,
+        library.config.timezone if library.config else None,
         base_before,
         [logo] if logo else [],
         outputs,

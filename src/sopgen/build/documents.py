@@ -1,12 +1,14 @@
-"""`sopgen build`: what to rebuild, the PDF worker pool, atomic writes.
+"""The documents of a build: what to rebuild, the PDF worker pool, atomic writes.
 
     Library ─valid SOPs─> content hash per output ─changed?─> render ─> write_atomic
                                                                  └─ PDFs: process pool
 
-Every output has a content hash over everything that shapes it: the SOP
-file's digest, the config's digest, the template files, the logo, sopgen's
-version, the build options, and the digests of the SOPs it references (their
-titles appear in it). The hashes live in `output/.manifest.json`; an output
+Every output has a content hash over everything that shapes it:
+`digest.shaping_digest` (sopgen's code and version, templates, schemas, the
+config, the options), the logo, the SOP file's digest, and what the document
+shows of each SOP it references (id, title, status: a comment-only change to
+a referenced SOP rebuilds nothing else). The hashes live in
+`output/.manifest.json`; an output
 whose hash is unchanged and whose file exists is skipped, so a build with
 nothing changed renders nothing and never imports WeasyPrint.
 
@@ -27,15 +29,15 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from sopgen import __version__
 from sopgen.assets import templates_dir
+from sopgen.build.digest import shaping_digest
 from sopgen.files import write_atomic, write_if_changed
 from sopgen.library import Library
 from sopgen.model import Config, Sop
 from sopgen.problems import Problem, error, warning
 from sopgen.render import html as html_render
 from sopgen.render import view as views
-from sopgen.render.environment import template_paths
+from sopgen.render.logo import Logo, load_logo
 
 OUTPUT_DIR = "output"
 MANIFEST = ".manifest.json"
@@ -85,61 +87,6 @@ def _sha(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def templates_digest(root: Path) -> str:
-    """Templates and the renderer's own code: a change to either rebuilds everything."""
-    digest = hashlib.sha256()
-    code = sorted(Path(html_render.__file__).parent.glob("*.py"))
-    for path in [*template_paths(root), *code, Path(__file__)]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Logo:
-    data_uri: str | None
-    digest: str
-
-
-def load_logo(root: Path, config: Config) -> tuple[Logo, list[Problem]]:
-    """The configured logo as a data: URI; a path outside the project is refused."""
-    if not config.logo:
-        return Logo(None, ""), []
-    mark = config.source.value(("branding", "logo")) if config.source else None
-    line, column = (mark.line, mark.column) if mark else (1, 1)
-
-    def refuse(message: str, hint: str) -> tuple[Logo, list[Problem]]:
-        return Logo(None, "refused"), [error(config.path, line, column, "bad-logo", message, hint)]
-
-    if "://" in config.logo or config.logo.startswith(("data:", "file:")):
-        return refuse(
-            f"logo '{config.logo}' is a URL; sopgen never fetches anything for a build",
-            "put the logo file in the repository, e.g. branding/logo.png, and give that path",
-        )
-    path = root / config.logo
-    try:
-        inside = path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):
-        inside = False
-    if not inside:
-        return refuse(
-            f"logo '{config.logo}' lies outside the project",
-            "put the logo file in the repository, e.g. branding/logo.png, and give that path",
-        )
-    if path.suffix.lower() not in views.LOGO_TYPES:
-        return refuse(
-            f"logo '{config.logo}' is not a PNG, JPEG or SVG file",
-            "use a .png, .jpg, .jpeg or .svg file",
-        )
-    if not path.is_file():
-        return refuse(
-            f"logo file '{config.logo}' does not exist",
-            "give the path of the logo relative to the repository root",
-        )
-    data = path.read_bytes()
-    logo = Logo(views.logo_data_uri(path), hashlib.sha256(data).hexdigest())
-    return logo, []
-
-
 def output_hash(
     kind: str,
     sop: Sop,
@@ -147,13 +94,21 @@ def output_hash(
     library: dict[str, Sop],
     valid: set[str],
 ) -> str:
-    """The content hash of one output of `sop` ("html" or "pdf")."""
+    """The content hash of one output of `sop` ("html" or "pdf").
+
+    Of a referenced SOP only what the document shows counts: its id, title
+    and status, and whether it is valid (then the reference is a link).
+    """
     refs = sorted(
-        (ref.sop, library[ref.sop].digest if ref.sop in valid else None)
+        (ref.sop, _shown(library[ref.sop]) if ref.sop in valid else None)
         for ref in sop.references
         if ref.sop
     )
     return _sha(kind, shared, sop.digest, refs)
+
+
+def _shown(sop: Sop) -> tuple[str, str, str]:
+    return (sop.id, sop.title, sop.status)
 
 
 def read_manifest(path: Path) -> dict[str, str]:
@@ -205,10 +160,9 @@ def _render_problem(sop: Sop, what: str, exc: BaseException) -> Problem:
     )
 
 
-def build(
+def build_documents(
     library: Library,
     options: BuildOptions,
-    today: date,
     progress: Progress | None = None,
 ) -> BuildReport:
     """Build what changed; return what was written, skipped and what went wrong."""
@@ -238,26 +192,27 @@ def build(
     report.problems += logo_problems
     all_sops = library.sops
     titles = {s.id: config.fill(s.title) for s in valid_sops}
-    shared = _sha(__version__, config.digest, templates_digest(root), logo.digest)
     out = root / OUTPUT_DIR
     manifest_path = out / MANIFEST
     manifest = read_manifest(manifest_path)
     targets = [s for s in valid_sops if wanted is None or s.id in wanted]
 
-    def jobs_for(kind: str, extra: str) -> list[_Job]:
+    def jobs_for(kind: str, variant: str | None) -> list[_Job]:
+        shaping = shaping_digest(root, config.digest, {"kind": kind, "pdf_variant": variant})
+        shared = _sha(shaping, logo.digest)
         jobs = []
         for sop in targets:
             key = f"{kind}/{sop.id}.{kind}"
             path = out / key
-            digest = output_hash(kind, sop, _sha(shared, extra), all_sops, valid)
+            digest = output_hash(kind, sop, shared, all_sops, valid)
             if not options.force and manifest.get(key) == digest and path.is_file():
                 report.up_to_date.append(path)
                 continue
             jobs.append(_Job(sop, key, path, digest))
         return jobs
 
-    html_jobs = jobs_for("html", "") if options.html else []
-    pdf_jobs = jobs_for("pdf", options.pdf_variant or "") if options.pdf else []
+    html_jobs = jobs_for("html", None) if options.html else []
+    pdf_jobs = jobs_for("pdf", options.pdf_variant) if options.pdf else []
     progress.start(len(html_jobs) + len(pdf_jobs) + (1 if options.html else 0))
 
     def written(job: _Job, data: bytes | str) -> None:
@@ -287,7 +242,7 @@ def build(
             write_if_changed(manifest_path, manifest_text(manifest))
 
     if options.html:
-        _build_index(root, config, valid_sops, today, logo, report, progress)
+        _build_index(root, config, valid_sops, library.today, logo, report, progress)
     return report
 
 

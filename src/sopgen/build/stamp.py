@@ -5,11 +5,12 @@ learn that every output is up to date (0.9 s for 100 SOPs, most of it YAML
 and imports). After each build, `output/.build-stamp.json` records a
 fingerprint of everything the build read:
 
-- the bytes of `sopgen.yaml`, every file in `sops/`, every template (the
-  company's and sopgen's), and every extra input the build named (a logo);
-- sopgen's own code (every module of the package) and version;
-- the build options and the date the build ran for (review dates are
-  highlighted against it);
+- `digest.shaping_digest`: sopgen's code and version, every template, the
+  schemas, the config, and the build options with the date the build ran for
+  (review dates are highlighted against it) — the same digest the manifest
+  uses, so the stamp and the manifest agree on what makes output stale;
+- the bytes of every file in `sops/` and of every extra input the build
+  named (a logo);
 
 together with what the build reported: its problems, the files it skipped,
 its outputs and its exit code. When the fingerprint of the next build is the
@@ -22,21 +23,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sopgen import __version__
-from sopgen.assets import templates_dir
+from sopgen import clock
+from sopgen.build.digest import file_digest, shaping_digest
 from sopgen.files import write_atomic
 from sopgen.problems import Problem, Severity
 
 STAMP = "output/.build-stamp.json"
-FORMAT = 1
-_PACKAGE = Path(__file__).resolve().parent
+FORMAT = 2
+CONFIG_FILE = "sopgen.yaml"
+SOPS_DIR = "sops"
 
 
 @dataclass(frozen=True)
@@ -47,38 +49,18 @@ class Stamp:
     problems: tuple[Problem, ...]
     skipped: tuple[str, ...]
     exit_code: int
-
-
-def today_from_environment() -> date:
-    """Today, or the day of SOURCE_DATE_EPOCH when set (reproducible builds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), UTC).date()
-    return date.today()
-
-
-def _input_files(root: Path, extra: Iterable[str]) -> list[Path]:
-    files = [root / "sopgen.yaml"]
-    sops = root / "sops"
-    if sops.is_dir():
-        files += sorted(p for p in sops.iterdir() if p.is_file())
-    for folder in dict.fromkeys([root / "templates", templates_dir()]):
-        if folder.is_dir():
-            files += sorted(p for p in folder.rglob("*") if p.is_file())
-    files += sorted(_PACKAGE.rglob("*.py"))
-    files += [root / name for name in extra]
-    return files
+    timezone: str | None  # the company's, to know which day it is without parsing
 
 
 def fingerprint(root: Path, key: dict[str, Any], extra_inputs: Iterable[str] = ()) -> str:
-    """A hash of every input's bytes, sopgen's version and `key` (options, date)."""
-    digest = hashlib.sha256(json.dumps([FORMAT, __version__, key], sort_keys=True).encode())
-    for path in _input_files(root, extra_inputs):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            data = b"\0missing"
-        digest.update(str(path).encode() + b"\0" + hashlib.sha256(data).digest())
+    """A hash of everything that shapes the output, every SOP file and `key` (options, date)."""
+    config = root / CONFIG_FILE
+    digest = hashlib.sha256(str(FORMAT).encode())
+    digest.update(shaping_digest(root, file_digest(config), key).encode())
+    folder = root / SOPS_DIR
+    sops = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    for path in [*sops, *(root / name for name in extra_inputs)]:
+        digest.update(str(path).encode() + b"\0" + file_digest(path).encode())
     return digest.hexdigest()
 
 
@@ -97,15 +79,31 @@ def read(root: Path) -> Stamp | None:
             ),
             skipped=tuple(data["skipped"]),
             exit_code=int(data["exit_code"]),
+            timezone=data["timezone"],
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
+def _with_day(key: dict[str, Any], today: date) -> dict[str, Any]:
+    return {**key, "today": today.isoformat()}
+
+
 def unchanged(root: Path, key: dict[str, Any]) -> Stamp | None:
-    """The last build's stamp when nothing has changed since it and its outputs exist."""
+    """The last build's stamp when nothing has changed since it and its outputs exist.
+
+    "Nothing" includes the day (`clock.today` in the company's zone, which the
+    stamp remembers): review dates are judged against it.
+    """
     stamp = read(root)
-    if stamp is None or fingerprint(root, key, stamp.extra_inputs) != stamp.fingerprint:
+    if stamp is None:
+        return None
+    try:
+        zone = ZoneInfo(stamp.timezone) if stamp.timezone else None
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    today = clock.today(zone)
+    if fingerprint(root, _with_day(key, today), stamp.extra_inputs) != stamp.fingerprint:
         return None
     if not all((root / output).is_file() for output in stamp.outputs):
         return None
@@ -115,6 +113,8 @@ def unchanged(root: Path, key: dict[str, Any]) -> Stamp | None:
 def write(
     root: Path,
     key: dict[str, Any],
+    today: date,
+    timezone: str | None,
     base_before: str,
     extra_inputs: Sequence[str],
     outputs: Sequence[str],
@@ -122,7 +122,7 @@ def write(
     skipped: Sequence[str],
     exit_code: int,
 ) -> None:
-    """Record a finished build.
+    """Record a finished build, run for `today` in the company's `timezone`.
 
     `base_before` is `fingerprint(root, key)` taken before the build read
     anything: when an input changed while the build ran, no stamp is kept, so
@@ -133,7 +133,8 @@ def write(
         return
     stamp = {
         "format": FORMAT,
-        "fingerprint": fingerprint(root, key, extra_inputs),
+        "fingerprint": fingerprint(root, _with_day(key, today), extra_inputs),
+        "timezone": timezone,
         "extra_inputs": list(extra_inputs),
         "outputs": sorted(outputs),
         "problems": [p.to_json() for p in problems],
