@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pypdf
@@ -280,6 +281,36 @@ def test_change_rebuilds_the_sop_and_its_referrers(built: Path, tmp_path: Path) 
     assert rewritten == expected
     manifest = json.loads((root / "output" / ".manifest.json").read_text())
     assert f"html/{changed.id}.html" in manifest["outputs"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "referrers_rebuilt"),
+    [
+        (lambda text: "# reviewed, no change\n" + text, False),  # a comment only
+        (lambda text: text.replace("purpose: >\n", "purpose: >\n  In short:\n", 1), False),
+        (lambda text: text.replace("status: effective", "status: retired", 1), True),
+    ],
+)
+def test_referrers_are_rebuilt_only_when_what_they_show_changed(
+    built: Path, tmp_path: Path, edit: Callable[[str], str], referrers_rebuilt: bool
+) -> None:
+    root = tmp_path / "lib"
+    shutil.copytree(built, root)
+    path = root / "sops" / "sop-cs-005.yaml"
+    referrers = {
+        f"html/{sop.id}.html"
+        for sop in load_library(root).valid_sops()
+        if any(ref.sop == "SOP-CS-005" for ref in sop.references)
+    }
+    assert len(referrers) >= 2
+    assert "status: effective" in path.read_text()
+    path.write_text(edit(path.read_text()))
+    before = mtimes(root / "output")
+    code, output = run(root, "--html")
+    assert code == 0, output
+    after = mtimes(root / "output")
+    pages = {n for n in after if n.startswith("html/SOP-") and after[n] != before.get(n)}
+    assert pages == {"html/SOP-CS-005.html"} | (referrers if referrers_rebuilt else set())
 
 
 def test_invalid_sop_is_skipped_the_others_build(tmp_path: Path) -> None:
