@@ -30,7 +30,7 @@ from datetime import date
 from typing import Any
 
 from sopgen.problems import Problem, error
-from sopgen.source import Document, Path_
+from sopgen.source import Document, FieldPath
 
 CONTROL_FIELDS = frozenset({"revisions", "approvals", "status", "effective"})
 """Fields that record the release of a version rather than what the version says."""
@@ -69,11 +69,11 @@ class _At:
     def __init__(self, document: Document):
         self.document = document
 
-    def error(self, path: Path_, code: str, message: str, hint: str) -> Problem:
+    def error(self, path: FieldPath, code: str, message: str, hint: str) -> Problem:
         mark = self.document.source.value(path)
         return error(self.document.file, mark.line, mark.column, code, message, hint)
 
-    def key_error(self, path: Path_, code: str, message: str, hint: str) -> Problem:
+    def key_error(self, path: FieldPath, code: str, message: str, hint: str) -> Problem:
         mark = self.document.source.key(path)
         return error(self.document.file, mark.line, mark.column, code, message, hint)
 

@@ -7,13 +7,13 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
 
+from sopgen import clock
 from sopgen.cases.errors import CaseError
-from sopgen.cases.timestamps import parse_env_now
 from sopgen.console import App, fail, pass_app
 from sopgen.problems import InputError
 
@@ -34,9 +34,7 @@ def _users(app: App) -> Iterator[tuple[UserService, datetime]]:
         raise InputError([p for p in library.config_problems if p.is_error])
     store = Store.for_project(app.root, config.database)
     try:
-        text = os.environ.get("SOPGEN_NOW")
-        now = parse_env_now(text, config.zone) if text else datetime.now(UTC)
-        yield UserService(store), now
+        yield UserService(store), clock.now(config.zone)
     except CaseError as exc:
         fail(exc.message, exc.hint)
     finally:
