@@ -72,7 +72,5 @@ def human(moment: datetime, zone: ZoneInfo) -> str:
     ).rstrip()
 
 
-
-
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far ahead of the clock a typed time may lie (clocks of two machines drift)."""
