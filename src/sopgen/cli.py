@@ -32,6 +32,7 @@ class LazyGroup(click.Group):
         "check": "sopgen.cli_check:check",
         "case": "sopgen.cases.cli:case",
         "user": "sopgen.desk.cli:user",
+        "serve": "sopgen.desk.cli:serve",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

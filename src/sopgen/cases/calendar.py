@@ -25,6 +25,7 @@ folding lines as icalendar does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -122,41 +123,77 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
 
 def render_ics(case: Case, config: Config, stamp: datetime | None = None) -> bytes:
     """The case's calendar as iCalendar bytes (see the module docstring)."""
-    out = [
+    out = _head(calendar_name(case, config))
+    for f in event_fields(case, config, stamp):
+        out += _event_lines(f)
+    out.append(b"END:VCALENDAR")
+    return b"\r\n".join(fold(line) for line in out) + b"\r\n"
+
+
+FEED_REFRESH = "PT15M"
+"""How often a subscribed client should fetch a feed again (RFC 7986 REFRESH-INTERVAL)."""
+
+
+def render_feed(cases: Sequence[Case], config: Config, name: str) -> bytes:
+    """A live feed (the desk's `/feeds/…ics`): the open steps of `cases` in one calendar.
+
+    Each event is exactly the one the case's `deadlines.ics` holds (same UID,
+    SEQUENCE, times and text, DTSTAMP the case's last change), so a client
+    that imported the file and subscribes to the feed sees one event per
+    step. Done steps are left out: the feed is what is still to do. No METHOD:
+    a subscription is a published calendar, not an iTIP message.
+    """
+    out = _head(name)
+    del out[4]  # METHOD:PUBLISH
+    out[4:4] = [
+        b"REFRESH-INTERVAL;VALUE=DURATION:" + FEED_REFRESH.encode(),
+        b"X-PUBLISHED-TTL:" + FEED_REFRESH.encode(),
+    ]
+    for case in cases:
+        for f in event_fields(case, config):
+            if not f.done:
+                out += _event_lines(f)
+    out.append(b"END:VCALENDAR")
+    return b"\r\n".join(fold(line) for line in out) + b"\r\n"
+
+
+def _head(name: str) -> list[bytes]:
+    return [
         b"BEGIN:VCALENDAR",
         b"VERSION:2.0",
         b"PRODID:" + _text(PRODID),
         b"CALSCALE:GREGORIAN",
         b"METHOD:PUBLISH",
-        b"X-WR-CALNAME:" + _text(calendar_name(case, config)),
+        b"X-WR-CALNAME:" + _text(name),
     ]
-    for f in event_fields(case, config, stamp):
+
+
+def _event_lines(f: EventFields) -> list[bytes]:
+    out = [
+        b"BEGIN:VEVENT",
+        b"SUMMARY:" + _text(f.summary),
+        b"DTSTART:" + _time(f.start),
+        b"DTEND:" + _time(f.end),
+        b"DTSTAMP:" + _time(f.stamp),
+        b"UID:" + _text(f.uid),
+        b"SEQUENCE:" + str(f.sequence).encode(),
+        b"CATEGORIES:" + vCategory(list(f.categories)).to_ical(),
+        b"CREATED:" + _time(f.created),
+        b"DESCRIPTION:" + _text(f.description),
+        b"LAST-MODIFIED:" + _time(f.modified),
+        b"STATUS:CONFIRMED",
+        b"TRANSP:" + (b"TRANSPARENT" if f.done else b"OPAQUE"),
+    ]
+    if f.alarm is not None:
         out += [
-            b"BEGIN:VEVENT",
-            b"SUMMARY:" + _text(f.summary),
-            b"DTSTART:" + _time(f.start),
-            b"DTEND:" + _time(f.end),
-            b"DTSTAMP:" + _time(f.stamp),
-            b"UID:" + _text(f.uid),
-            b"SEQUENCE:" + str(f.sequence).encode(),
-            b"CATEGORIES:" + vCategory(list(f.categories)).to_ical(),
-            b"CREATED:" + _time(f.created),
-            b"DESCRIPTION:" + _text(f.description),
-            b"LAST-MODIFIED:" + _time(f.modified),
-            b"STATUS:CONFIRMED",
-            b"TRANSP:" + (b"TRANSPARENT" if f.done else b"OPAQUE"),
+            b"BEGIN:VALARM",
+            b"ACTION:DISPLAY",
+            b"DESCRIPTION:" + _text(f.alarm),
+            b"TRIGGER:" + vDuration(f.trigger).to_ical(),
+            b"END:VALARM",
         ]
-        if f.alarm is not None:
-            out += [
-                b"BEGIN:VALARM",
-                b"ACTION:DISPLAY",
-                b"DESCRIPTION:" + _text(f.alarm),
-                b"TRIGGER:" + vDuration(f.trigger).to_ical(),
-                b"END:VALARM",
-            ]
-        out.append(b"END:VEVENT")
-    out.append(b"END:VCALENDAR")
-    return b"\r\n".join(fold(line) for line in out) + b"\r\n"
+    out.append(b"END:VEVENT")
+    return out
 
 
 def _text(value: str) -> bytes:

@@ -114,6 +114,29 @@ class CaseSummary:
     overdue_steps: int
 
 
+@dataclass(frozen=True)
+class Note:
+    """A note someone wrote on a case (the desk)."""
+
+    author: str
+    written_at: datetime  # UTC
+    text: str
+
+
+@dataclass(frozen=True)
+class OnTime:
+    """How many completions of one SOP step fell in a period, and how many met the deadline."""
+
+    sop: str
+    step: str
+    done: int
+    on_time: int
+
+    @property
+    def share(self) -> float:
+        return self.on_time / self.done if self.done else 0.0
+
+
 # --------------------------------------------------------------------------- CSV rows
 
 

@@ -23,18 +23,28 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from sopgen.businesstime import BusinessCalendar
-from sopgen.cases.errors import CaseError
+from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
 from sopgen.cases.model import (
     Case,
     CaseSummary,
     EventInfo,
     ImportResult,
     ImportRow,
+    Note,
+    OnTime,
     clean_text,
     valid_case_id,
 )
 from sopgen.cases.plan import OVERDUE, PlannedStep, plan
-from sopgen.cases.store import CaseRecord, Completion, EventState, SopSnapshot, Store
+from sopgen.cases.store import (
+    CaseNote,
+    CaseRecord,
+    Completion,
+    EventState,
+    SopSnapshot,
+    Store,
+    UserRecord,
+)
 from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
 from sopgen.library import Library
 from sopgen.model import Config, Sop, Step, make_sop
@@ -119,7 +129,9 @@ class CaseService:
                 raise CaseError(
                     f"case id '{case_id}' is already used",
                     f"choose another id, or see the case with: sopgen case show {case_id}",
+                    CONFLICT,
                 )
+            assignee = _known_assignee(session, assignee)
             self._add_snapshot(session, snapshot, now)
             record = CaseRecord(
                 **_record_values(case_id, sop, snapshot.digest, received, assignee, summary, now),
@@ -146,6 +158,7 @@ class CaseService:
                     f"step {step.key} of case {case_id} is already done "
                     f"({human(done[step.key], self.config.zone)})",
                     f"to change its time, undo it first: sopgen case reopen {case_id} {step.key}",
+                    CONFLICT,
                 )
             if at.astimezone(UTC) < record.received.astimezone(UTC):  # never by wall clock
                 raise CaseError(
@@ -171,6 +184,7 @@ class CaseService:
                 raise CaseError(
                     f"step {step.key} of case {case_id} is not done, so there is nothing to reopen",
                     f"see the case's steps with: sopgen case show {case_id}",
+                    CONFLICT,
                 )
             record.completions.remove(completion)
             case = self._sync(record, sop, now)
@@ -193,12 +207,17 @@ class CaseService:
         overdue: bool = False,
         due_within: timedelta | None = None,
         assignee: str | None = None,
+        sop: str | None = None,
+        status: str | None = None,
+        unassigned: bool = False,
     ) -> list[CaseSummary]:
         """Open cases with their next deadline, soonest first.
 
         `overdue`: only cases with an overdue step; `due_within`: only cases
         whose next deadline is at most that far away (overdue ones included);
-        `assignee`: only that assignee's cases (case-insensitive).
+        `assignee`: only that assignee's cases (case-insensitive); `unassigned`:
+        only cases nobody is assigned to; `sop`: only cases under that SOP;
+        `status`: only cases whose next step has that status.
         """
         query = (
             select(CaseRecord)
@@ -207,6 +226,10 @@ class CaseService:
         )
         if assignee is not None:
             query = query.where(func.lower(CaseRecord.assignee) == assignee.strip().lower())
+        if unassigned:
+            query = query.where(CaseRecord.assignee.is_(None))
+        if sop is not None:
+            query = query.where(CaseRecord.sop_id == sop)
         summaries: list[CaseSummary] = []
         due_soon = self.config.due_soon
         with self.store.read() as session:
@@ -221,6 +244,8 @@ class CaseService:
                     continue
                 if due_within is not None and following.due > now + due_within:
                     continue
+                if status is not None and following.status(now, due_soon) != status:
+                    continue
                 summaries.append(
                     CaseSummary(
                         case,
@@ -232,6 +257,76 @@ class CaseService:
                 )
         summaries.sort(key=lambda s: (s.next.due, s.case.id))
         return summaries
+
+    def open_cases_of(self, assignee: str) -> list[Case]:
+        """The open cases assigned to `assignee`, with their calendar state (the desk's
+        feed and My work), in case id order."""
+        query = (
+            select(CaseRecord)
+            .where(CaseRecord.closed_at.is_(None), CaseRecord.assignee == assignee)
+            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.events))
+            .order_by(CaseRecord.id)
+        )
+        with self.store.read() as session:
+            return [
+                self._case(record, self._snapshot(session, record.snapshot))
+                for record in session.scalars(query)
+            ]
+
+    def assign(self, case_id: str, assignee: str | None, now: datetime) -> Case:
+        """Give a case to someone (None: to nobody); rewrite its files."""
+        assignee = clean_text(assignee, "assignee")
+        with self.store.write() as session:
+            record = self._record(session, case_id)
+            record.assignee = _known_assignee(session, assignee)
+            sop = self._snapshot(session, record.snapshot)
+            case = self._sync(record, sop, now)
+            session.flush()
+            self.files.write(case)
+        return case
+
+    def add_note(self, case_id: str, author: str, text: str, now: datetime) -> Note:
+        """Keep a note on a case (the case's plan does not change)."""
+        clean = clean_text(text, "note")
+        if clean is None:
+            raise CaseError("the note is empty", "write what happened")
+        with self.store.write() as session:
+            record = self._record(session, case_id)
+            session.add(CaseNote(case_id=record.id, author=author, written_at=now, text=clean))
+        return Note(author, now, clean)
+
+    def notes(self, case_id: str) -> list[Note]:
+        with self.store.read() as session:
+            rows = session.scalars(
+                select(CaseNote).where(CaseNote.case_id == case_id).order_by(CaseNote.id)
+            )
+            return [Note(r.author, r.written_at, r.text) for r in rows]
+
+    def on_time(self, since: datetime, until: datetime) -> list[OnTime]:
+        """Per SOP step: completions between `since` and `until`, and how many were on time
+        (done at or before the deadline their plan had when they were done)."""
+        counts: dict[tuple[str, str], list[int]] = {}
+        query = (
+            select(CaseRecord)
+            .where(
+                CaseRecord.id.in_(
+                    select(Completion.case_id).where(
+                        Completion.done_at >= since, Completion.done_at < until
+                    )
+                )
+            )
+            .options(selectinload(CaseRecord.completions))
+        )
+        with self.store.read() as session:
+            for record in session.scalars(query):
+                sop = self._snapshot(session, record.snapshot)
+                for planned in self._plan(record, sop):
+                    if planned.done is None or not since <= planned.done < until:
+                        continue
+                    tally = counts.setdefault((sop.id, planned.key), [0, 0])
+                    tally[0] += 1
+                    tally[1] += planned.done <= planned.due
+        return [OnTime(sop_id, step, d, o) for (sop_id, step), (d, o) in sorted(counts.items())]
 
     # ------------------------------------------------------------------ import
 
@@ -387,7 +482,7 @@ class CaseService:
                 if similar
                 else "list open cases with: sopgen case list"
             )
-            raise CaseError(f"no case '{case_id}'", hint)
+            raise CaseError(f"no case '{case_id}'", hint, NOT_FOUND)
         return record
 
     def _new_case(self, record: CaseRecord, sop: Sop, now: datetime) -> Case:
@@ -514,6 +609,19 @@ def _not_future(moment: datetime, now: datetime, what: str) -> None:
             f"the {what} {moment.isoformat()} lies in the future (now is {now.isoformat()})",
             "give a time that has already happened",
         )
+
+
+def _known_assignee(session: Session, assignee: str | None) -> str | None:
+    """Once the desk has users, an assignee is the login of one who is not disabled."""
+    if assignee is None or session.scalars(select(UserRecord.login).limit(1)).first() is None:
+        return assignee
+    record = session.get(UserRecord, assignee.lower())
+    if record is None or record.disabled:
+        raise CaseError(
+            f"'{assignee}' is not a user of the desk",
+            "assign the case to a user's login (see: sopgen user list)",
+        )
+    return record.login
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

@@ -167,3 +167,26 @@ def token(app: App, login: str, rotate: bool, base_url: str | None, fmt: str) ->
         click.echo(f"  calendar feed: {url}")
         click.echo(f"  API token:     {issued.api_token}")
         click.echo("  use it as: Authorization: Bearer <API token>")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The desk's public address, for feed links (default: from each request).",
+)
+@pass_app
+def serve(app: App, host: str, port: int, base_url: str | None) -> None:
+    """Run the case desk (pages, calendar feeds and the JSON API) until interrupted."""
+    import uvicorn
+
+    from sopgen.desk.app import create_app
+
+    try:
+        desk = create_app(app.root, base_url=base_url or os.environ.get("SOPGEN_BASE_URL"))
+    except CaseError as exc:
+        fail(exc.message, exc.hint)
+    click.echo(f"sopgen desk on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
+    uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=True)

@@ -1,0 +1,180 @@
+"""The JSON API for CRM integration (SPEC "Case desk"), `Authorization: Bearer <api token>`.
+
+Answers are the case plan JSON of `sopgen case show --format json`; errors are
+`{"error": CODE, "message": TEXT}` with 400 (malformed), 401 (no or bad token),
+403 (not allowed for this role), 404 (no such case), 409 (a case id already
+used, a step already done or not done) and 422 (valid JSON, invalid content).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sopgen.cases.cli import case_json
+from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
+from sopgen.cases.plan import STATUSES
+from sopgen.cases.timestamps import iso, parse_timestamp
+from sopgen.cases.users import User
+from sopgen.desk.app import Desk, desk_of
+from sopgen.desk.auth import Action, allowed, bearer
+from sopgen.problems import InputError
+
+STATUS_OF_KIND = {NOT_FOUND: 404, CONFLICT: 409}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+Handler = Callable[[Request, Desk, User], Any]
+
+
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Token check, error mapping, and the service call off the event loop."""
+
+    async def route(request: Request) -> Response:
+        desk = desk_of(request)
+        token = bearer(request)
+        if token is None:
+            return error(401, "unauthorized", "send Authorization: Bearer <api token>")
+        body: Any = None
+        if request.method == "POST":
+            raw = await request.body()
+            if raw.strip():
+                try:
+                    body = json.loads(raw)
+                except (ValueError, UnicodeDecodeError):
+                    return error(400, "malformed", "the request body is not valid JSON")
+                if not isinstance(body, dict):
+                    return error(400, "malformed", "the request body must be a JSON object")
+        request.state.body = body or {}
+
+        def work() -> Any:
+            user = desk.users.by_api_token(token)
+            if user is None:
+                raise ApiError(401, "unauthorized", "unknown, rotated or disabled API token")
+            return handler(request, desk, user)
+
+        try:
+            status, payload = await run_in_threadpool(work)
+        except ApiError as exc:
+            return error(exc.status, exc.code, exc.message)
+        except CaseError as exc:
+            status = STATUS_OF_KIND.get(exc.kind, 422)
+            code = {404: "not-found", 409: "conflict"}.get(status, "invalid")
+            message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            return error(status, code, message)
+        except InputError as exc:
+            return error(422, "invalid", "; ".join(p.message for p in exc.problems))
+        return JSONResponse(payload, status_code=status)
+
+    return route
+
+
+def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise ApiError(422, "invalid", f"'{key}' is required")
+        return None
+    if not isinstance(value, str):
+        raise ApiError(422, "invalid", f"'{key}' must be a string")
+    return value
+
+
+def _case_for_work(desk: Desk, user: User, case_id: str) -> None:
+    case = desk.cases.show(case_id)
+    if not allowed(user, Action.WORK, case=case):
+        raise ApiError(403, "forbidden", f"case {case.id} is assigned to someone else")
+
+
+def open_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
+    body = request.state.body
+    case_id = _text(body, "case", required=True)
+    sop_id = _text(body, "sop", required=True)
+    assignee = _text(body, "assignee")
+    if not allowed(user, Action.OPEN_FOR, assignee=assignee):
+        raise ApiError(403, "forbidden", "a rep opens cases for themselves or for nobody")
+    now = desk.clock()
+    received_text = _text(body, "received")
+    received = (
+        now
+        if received_text is None
+        else parse_timestamp(received_text, desk.config.zone, "received time")
+    )
+    assert case_id is not None and sop_id is not None
+    case = desk.cases.open(case_id, sop_id, received, now, assignee, _text(body, "summary"))
+    return 201, case_json(case, desk.config, now)
+
+
+def get_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
+    case = desk.cases.show(request.path_params["case"])
+    return 200, case_json(case, desk.config, desk.clock())
+
+
+def done(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
+    case_id, step = request.path_params["case"], request.path_params["step"]
+    _case_for_work(desk, user, case_id)
+    now = desk.clock()
+    at_text = _text(request.state.body, "at")
+    at = now if at_text is None else parse_timestamp(at_text, desk.config.zone, "completion time")
+    case = desk.cases.done(case_id, step, at, now)
+    return 200, case_json(case, desk.config, now)
+
+
+def reopen(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
+    case_id, step = request.path_params["case"], request.path_params["step"]
+    _case_for_work(desk, user, case_id)
+    now = desk.clock()
+    case = desk.cases.reopen(case_id, step, now)
+    return 200, case_json(case, desk.config, now)
+
+
+def list_cases(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
+    status = request.query_params.get("status")
+    assignee = request.query_params.get("assignee")
+    if status is not None and status not in (*STATUSES, "overdue"):
+        raise ApiError(422, "invalid", "status must be open, due-soon or overdue")
+    now = desk.clock()
+    rows = desk.cases.list_open(
+        now,
+        overdue=status == "overdue",
+        status=status if status in ("due-soon",) else None,
+        assignee=assignee or None,
+    )
+    zone = desk.config.zone
+    return 200, {
+        "cases": [
+            {
+                "case": r.case.id,
+                "sop": r.case.sop.id,
+                "assignee": r.case.assignee,
+                "next_step": r.next.key,
+                "next_due": iso(r.next.due, zone),
+                "status": r.status,
+            }
+            for r in rows
+        ]
+    }
+
+
+routes = [
+    Route("/api/cases", endpoint(open_case), methods=["POST"]),
+    Route("/api/cases", endpoint(list_cases), methods=["GET"]),
+    Route("/api/cases/{case}", endpoint(get_case), methods=["GET"]),
+    Route("/api/cases/{case}/steps/{step}/done", endpoint(done), methods=["POST"]),
+    Route("/api/cases/{case}/steps/{step}/reopen", endpoint(reopen), methods=["POST"]),
+]

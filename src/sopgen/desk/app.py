@@ -1,0 +1,130 @@
+"""The desk's ASGI application: `create_app(root)` → a Starlette app.
+
+Stateless apart from the case store: sessions, CSRF tokens, sign-in failures
+and users all live in the database, so several instances may serve one
+PostgreSQL store side by side. The library (config and SOPs) is read once at
+start; restart the desk after changing SOPs (open cases keep their snapshot
+anyway).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sopgen.businesstime import BusinessCalendar
+from sopgen.cases.output import CaseFiles
+from sopgen.cases.service import CaseService
+from sopgen.cases.store import Store
+from sopgen.cases.users import UserService
+from sopgen.desk.clock import Clock, system_clock
+from sopgen.library import Library, load_library
+from sopgen.model import Config
+from sopgen.problems import InputError
+from sopgen.render.environment import environment
+
+
+@dataclass
+class Desk:
+    """What every route needs; one per application (not per request)."""
+
+    root: Path
+    library: Library
+    config: Config
+    store: Store
+    cases: CaseService
+    users: UserService
+    clock: Clock
+    base_url: str | None
+    templates: jinja2.Environment
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return self.cases.calendar
+
+    def feed_url(self, request: Request, token: str) -> str:
+        base = self.base_url or str(request.base_url).rstrip("/")
+        return f"{base}/feeds/{token}.ics"
+
+
+def desk_of(request: Request) -> Desk:
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),  # feed tokens never leak through Referer
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+]
+
+
+class SecurityHeaders:
+    """Headers on every response: no sniffing, no framing, no scripts, no referrer."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                present = {name for name, _ in message["headers"]}
+                message["headers"] += [h for h in SECURITY_HEADERS if h[0] not in present]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(
+    root: Path,
+    *,
+    base_url: str | None = None,
+    clock: Clock | None = None,
+    store: Store | None = None,
+) -> Starlette:
+    """The desk for the repository at `root` (its sopgen.yaml, sops/ and case store)."""
+    from sopgen.desk import api, feeds, pages
+
+    root = root.resolve()
+    library = load_library(root, None)
+    config = library.config
+    if config is None:
+        raise InputError([p for p in library.config_problems if p.is_error])
+    store = store or Store.for_project(root, config.database)
+    desk = Desk(
+        root=root,
+        library=library,
+        config=config,
+        store=store,
+        cases=CaseService(store, library, CaseFiles(root, config)),
+        users=UserService(store),
+        clock=clock or system_clock(config.zone),
+        base_url=base_url.rstrip("/") if base_url else None,
+        templates=environment(root),
+    )
+    routes: list[BaseRoute] = [*feeds.routes, *api.routes, *pages.routes]
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app.state.desk = desk
+    return app
+
+
+def not_found() -> Response:
+    return Response("Not Found", status_code=404, media_type="text/plain")

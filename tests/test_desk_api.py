@@ -1,0 +1,129 @@
+"""The desk's JSON API: every endpoint, status code and permission rule, through ASGI."""
+
+from __future__ import annotations
+
+import json
+
+from deskkit import Desk, desk_fixture  # noqa: F401 - the `desk` fixture
+
+SOP = "SOP-CS-001"
+
+
+def open_case(desk: Desk, login: str = "alice", case: str = "C-1", **extra: str):
+    body = {"case": case, "sop": SOP, "received": "2026-11-20T18:05", "assignee": login, **extra}
+    return desk.api(login).post("/api/cases", json=body)
+
+
+def test_open_get_done_reopen_and_the_cli_sees_the_same(desk: Desk):
+    r = open_case(desk, summary="Broken kettle <script>")
+    assert r.status_code == 201
+    plan = r.json()
+    assert plan["case"] == "C-1" and plan["sop"] == SOP and plan["assignee"] == "alice"
+    assert plan["received"] == "2026-11-20T18:05:00+01:00"
+    assert plan["steps"][0] == {
+        **plan["steps"][0],
+        "step": "intake.receive",
+        "due": "2026-11-23T09:00:00+01:00",
+        "status": "overdue",
+        "done": None,
+    }
+    api = desk.api("alice")
+    assert api.get("/api/cases/C-1").json() == plan
+    ticked = api.post("/api/cases/C-1/steps/receive/done", json={"at": "2026-11-23T09:30"})
+    assert ticked.status_code == 200
+    step = ticked.json()["steps"][0]
+    assert step["done"] == "2026-11-23T09:30:00+01:00" and step["status"] == "done"
+    shown = desk.project.run("show", "C-1", "--format", "json")
+    assert json.loads(shown.stdout)["steps"][0]["done"] == "2026-11-23T09:30:00+01:00"
+    ics = (desk.project.folder("C-1") / "deadlines.ics").read_text()
+    assert "✔ Done: [C-1]" in ics
+    undone = api.post("/api/cases/C-1/steps/intake.receive/reopen")
+    assert undone.status_code == 200 and undone.json()["steps"][0]["done"] is None
+    assert (
+        json.loads(desk.project.run("show", "C-1", "--format", "json").stdout)["steps"][0]["done"]
+        is None
+    )
+
+
+def test_done_without_a_body_means_now(desk: Desk):
+    open_case(desk)
+    r = desk.api("alice").post("/api/cases/C-1/steps/receive/done")
+    assert r.status_code == 200
+    assert r.json()["steps"][0]["done"] == "2026-11-23T10:00:00+01:00"
+
+
+def test_list_filters_by_status_and_assignee(desk: Desk):
+    open_case(desk, "alice", "C-1")
+    open_case(desk, "bob", "C-2")
+    api = desk.api("mia")
+    everything = api.get("/api/cases").json()["cases"]
+    assert {c["case"] for c in everything} == {"C-1", "C-2"}
+    assert set(everything[0]) >= {"case", "sop", "assignee", "next_step", "next_due", "status"}
+    assert [c["case"] for c in api.get("/api/cases?assignee=bob").json()["cases"]] == ["C-2"]
+    assert len(api.get("/api/cases?status=overdue").json()["cases"]) == 2
+    assert api.get("/api/cases?status=due-soon").json()["cases"] == []
+    assert api.get("/api/cases?status=open").status_code == 200
+    assert api.get("/api/cases?status=sleepy").status_code == 422
+
+
+def test_errors_are_json_with_the_listed_codes(desk: Desk):
+    client = desk.client()
+    no_token = client.get("/api/cases")
+    assert no_token.status_code == 401 and no_token.json()["error"] == "unauthorized"
+    bad = client.get("/api/cases", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    feed_token = desk.tokens["alice"].feed_token
+    assert (
+        client.get("/api/cases", headers={"Authorization": f"Bearer {feed_token}"}).status_code
+        == 401
+    )
+    api = desk.api("alice")
+    malformed = api.post(
+        "/api/cases", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert malformed.status_code == 400 and malformed.json()["error"] == "malformed"
+    assert api.post("/api/cases", json=[1, 2]).status_code == 400
+    assert api.get("/api/cases/NOPE").status_code == 404
+    assert api.get("/api/cases/NOPE").json()["error"] == "not-found"
+    assert open_case(desk).status_code == 201
+    dup = open_case(desk)
+    assert dup.status_code == 409 and dup.json()["error"] == "conflict"
+    unknown_sop = api.post("/api/cases", json={"case": "C-9", "sop": "SOP-NOPE"})
+    assert unknown_sop.status_code == 422 and "unknown SOP" in unknown_sop.json()["message"]
+    assert api.post("/api/cases", json={"sop": SOP}).status_code == 422
+    assert api.post("/api/cases", json={"case": 5, "sop": SOP}).status_code == 422
+    bad_time = api.post("/api/cases", json={"case": "C-8", "sop": SOP, "received": "Friday"})
+    assert bad_time.status_code == 422
+    unknown_step = api.post("/api/cases/C-1/steps/dance/done")
+    assert unknown_step.status_code == 422 and "no step 'dance'" in unknown_step.json()["message"]
+    api.post("/api/cases/C-1/steps/receive/done")
+    assert api.post("/api/cases/C-1/steps/receive/done").status_code == 409
+    assert api.post("/api/cases/C-1/steps/record/reopen").status_code == 409
+    ghost = api.post("/api/cases", json={"case": "C-7", "sop": SOP, "assignee": "ghost"})
+    assert ghost.status_code in (403, 422)
+
+
+def test_a_rep_works_own_and_unassigned_cases_only(desk: Desk):
+    open_case(desk, "bob", "C-2")
+    desk.api("mia").post("/api/cases", json={"case": "C-3", "sop": SOP})  # nobody's
+    alice = desk.api("alice")
+    assert alice.get("/api/cases/C-2").status_code == 200  # reps see all cases
+    forbidden = alice.post("/api/cases/C-2/steps/receive/done")
+    assert forbidden.status_code == 403 and forbidden.json()["error"] == "forbidden"
+    assert alice.post("/api/cases/C-2/steps/receive/reopen").status_code == 403
+    assert alice.post("/api/cases/C-3/steps/receive/done").status_code == 200
+    for_bob = alice.post("/api/cases", json={"case": "C-4", "sop": SOP, "assignee": "bob"})
+    assert for_bob.status_code == 403
+    assert desk.api("mia").post("/api/cases/C-2/steps/receive/done").status_code == 200
+    assert (
+        desk.api("mia")
+        .post("/api/cases", json={"case": "C-5", "sop": SOP, "assignee": "bob"})
+        .status_code
+        == 201
+    )
+
+
+def test_a_disabled_users_api_token_stops_working(desk: Desk):
+    assert desk.api("alice").get("/api/cases").status_code == 200
+    desk.app.state.desk.users.disable("alice")  # type: ignore[attr-defined]
+    assert desk.api("alice").get("/api/cases").status_code == 401

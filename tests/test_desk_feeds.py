@@ -1,0 +1,144 @@
+"""`/feeds/{token}.ics`: a user's open steps, as icalendar, libical and ical.js read them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from deskkit import Desk, desk_fixture  # noqa: F401 - the `desk` fixture
+
+JS = Path(__file__).parent / "js"
+SOP = "SOP-CS-001"
+
+
+def feed_url(desk: Desk, login: str) -> str:
+    return f"/feeds/{desk.tokens[login].feed_token}.ics"
+
+
+def open_cases(desk: Desk) -> None:
+    api = desk.api("mia")
+    for case, who in (("C-1", "alice"), ("C-2", "alice"), ("C-3", "bob")):
+        body = {"case": case, "sop": SOP, "received": "2026-11-20T18:05", "assignee": who}
+        assert api.post("/api/cases", json=body).status_code == 201
+
+
+def events(body: bytes) -> dict[str, icalendar.Event]:
+    calendar = icalendar.Calendar.from_ical(body)
+    return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+
+
+def test_feed_holds_the_users_open_steps_with_the_case_files_uids(desk: Desk):
+    open_cases(desk)
+    desk.api("alice").post("/api/cases/C-1/steps/receive/done", json={"at": "2026-11-23T09:30"})
+    r = desk.client().get(feed_url(desk, "alice"))
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/calendar; charset=utf-8"
+    calendar = icalendar.Calendar.from_ical(r.content)
+    assert calendar["REFRESH-INTERVAL"].to_ical() == b"PT15M"
+    assert calendar["REFRESH-INTERVAL"].params["VALUE"] == "DURATION"
+    assert str(calendar["X-PUBLISHED-TTL"]) == "PT15M"
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT15M\r\n" in r.content
+    got = events(r.content)
+    file_uids = set()
+    for case in ("C-1", "C-2"):
+        file_events = events((desk.project.folder(case) / "deadlines.ics").read_bytes())
+        for uid, event in file_events.items():
+            if str(event["SUMMARY"]).startswith("✔ Done"):
+                continue
+            file_uids.add(uid)
+            assert got[uid]["DTEND"].dt == event["DTEND"].dt
+            assert got[uid]["SEQUENCE"] == event["SEQUENCE"]
+    assert set(got) == file_uids  # only alice's open steps: not bob's case, not the done step
+    assert "C-1.intake.receive@sopgen" not in got
+    assert not any(uid.startswith("C-3.") for uid in got)
+
+
+def test_etag_and_304(desk: Desk):
+    open_cases(desk)
+    client = desk.client()
+    first = client.get(feed_url(desk, "alice"))
+    etag = first.headers["etag"]
+    again = client.get(feed_url(desk, "alice"), headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    desk.api("alice").post("/api/cases/C-2/steps/receive/done")
+    changed = client.get(feed_url(desk, "alice"), headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+def test_unknown_rotated_and_disabled_tokens_get_a_bare_404(desk: Desk):
+    open_cases(desk)
+    client = desk.client()
+    unknown = client.get("/feeds/not-a-token.ics")
+    assert unknown.status_code == 404
+    old = feed_url(desk, "alice")
+    users = desk.app.state.desk.users  # type: ignore[attr-defined]
+    new = users.issue_tokens("alice", rotate=True)
+    rotated = client.get(old)
+    assert rotated.status_code == 404 and rotated.content == unknown.content
+    assert client.get(f"/feeds/{new.feed_token}.ics").status_code == 200
+    users.disable("alice")
+    disabled = client.get(f"/feeds/{new.feed_token}.ics")
+    assert disabled.status_code == 404 and disabled.content == unknown.content
+    assert b"alice" not in disabled.content
+
+
+def test_after_a_tick_only_the_moved_events_raise_their_sequence(desk: Desk):
+    api = desk.api("alice")
+    for case, sop in (("C-1", "SOP-CS-003"), ("C-2", SOP)):
+        body = {"case": case, "sop": sop, "received": "2026-11-23T09:00", "assignee": "alice"}
+        assert api.post("/api/cases", json=body).status_code == 201
+    client = desk.client()
+    before = events(client.get(feed_url(desk, "alice")).content)
+    # record-details is due 1 hour after open-file, and later steps hang on record-details
+    r = api.post("/api/cases/C-1/steps/open-file/done", json={"at": "2026-11-23T09:05"})
+    assert r.status_code == 200
+    after = events(client.get(feed_url(desk, "alice")).content)
+    done_uid = next(uid for uid in before if uid.endswith(".open-file@sopgen"))
+    assert done_uid not in after and set(after) == set(before) - {done_uid}
+    moved = {uid for uid in after if after[uid]["DTEND"].dt != before[uid]["DTEND"].dt}
+    assert any(uid.endswith(".record-details@sopgen") for uid in moved)
+    for uid in after:
+        rise = after[uid]["SEQUENCE"] - before[uid]["SEQUENCE"]
+        assert rise == (1 if uid in moved else 0), uid
+    assert not any(uid.startswith("C-2.") for uid in moved)
+
+
+def test_libical_finds_no_error(desk: Desk):
+    gi = pytest.importorskip("gi")
+    gi.require_version("ICalGLib", "3.0")
+    from gi.repository import ICalGLib
+
+    open_cases(desk)
+    body = desk.client().get(feed_url(desk, "alice")).text
+    component = ICalGLib.Component.new_from_string(body)
+    component.check_restrictions()
+    text = component.as_ical_string()
+    assert component.count_errors() == 0, [line for line in text.splitlines() if "X-LIC" in line]
+    assert text.count("BEGIN:VEVENT") == body.count("BEGIN:VEVENT") > 0
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (JS / "node_modules" / "ical.js").is_dir(),
+    reason="needs node and ical.js: run `npm ci --prefix tests/js`",
+)
+def test_ical_js_reads_the_feed(desk: Desk, tmp_path: Path):
+    open_cases(desk)
+    body = desk.client().get(feed_url(desk, "alice")).content
+    path = tmp_path / "feed.ics"
+    path.write_bytes(body)
+    node = shutil.which("node")
+    assert node is not None
+    out = subprocess.run(
+        [node, str(JS / "check_ics.mjs"), str(path)], capture_output=True, text=True, check=True
+    )
+    parsed = json.loads(out.stdout)
+    assert len(parsed["events"]) == body.count(b"BEGIN:VEVENT") > 0
+    for event in parsed["events"]:
+        assert event["dtend_utc"] and event["alarms"]
+        assert event["uid"].startswith(("C-1.", "C-2."))
