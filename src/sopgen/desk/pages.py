@@ -1,7 +1,620 @@
-"""The desk's server-rendered pages."""
+"""The desk's server-rendered pages: sign-in, My work, Cases, a case, Open a case,
+Dashboard and Users. Plain HTML forms (no JavaScript needed), readable on a phone.
+
+Every page but sign-in needs a session; every POST carries the session's CSRF
+token; what a user may do is asked of `auth.allowed`. Handlers parse the
+form, call one service function and render a template or redirect.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import functools
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
 
-routes: list[BaseRoute] = []
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
+from sopgen.cases.model import Case
+from sopgen.cases.timestamps import human, iso, parse_timestamp
+from sopgen.cases.users import ROLES, SignedIn, SignInRefused, User
+from sopgen.desk.app import Desk, desk_of
+from sopgen.desk.auth import (
+    SESSION_COOKIE,
+    SIGNIN_CSRF_COOKIE,
+    Action,
+    allowed,
+    csrf_ok,
+    secure,
+    set_session_cookie,
+    signin_csrf,
+)
+from sopgen.desk.wording import relative
+from sopgen.problems import InputError
+from sopgen.render.view import brand
+
+STATUS_LABEL = {"overdue": "Overdue", "due-soon": "Due soon", "open": "Open", "done": "Done"}
+
+
+class Forbidden(Exception):
+    """The signed-in user may not do this (a 403 page)."""
+
+
+@dataclass
+class Ctx:
+    request: Request
+    desk: Desk
+    signed: SignedIn
+    form: FormData | None
+    now: datetime
+
+    @property
+    def user(self) -> User:
+        return self.signed.user
+
+    def need(self, action: Action, **kw: Any) -> None:
+        if not allowed(self.user, action, **kw):
+            raise Forbidden(f"You may not {action.value}.")
+
+    def field(self, name: str) -> str:
+        value = self.form.get(name) if self.form is not None else None
+        return value.strip() if isinstance(value, str) else ""
+
+
+def render(
+    request: Request, template: str, status: int = 200, signed: SignedIn | None = None, **kw: Any
+) -> HTMLResponse:
+    desk = desk_of(request)
+    html = desk.templates.get_template(f"desk/{template}").render(
+        company=desk.config.company,
+        user=signed.user if signed else None,
+        csrf=signed.csrf if signed else None,
+        path=request.url.path,
+        **kw,
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def page(handler: Callable[[Ctx], Response]) -> Callable[[Request], Any]:
+    """Session check, CSRF check on POST, and the handler off the event loop."""
+
+    @functools.wraps(handler)
+    async def route(request: Request) -> Response:
+        desk = desk_of(request)
+        now = desk.clock()
+        token = request.cookies.get(SESSION_COOKIE, "")
+        signed = await run_in_threadpool(desk.users.session_user, token, now)
+        if signed is None:
+            target = "/signin"
+            if request.method == "GET" and request.url.path != "/":
+                target += "?" + urlencode({"next": request.url.path})
+            return RedirectResponse(target, status_code=303)
+        form = None
+        if request.method == "POST":
+            form = await request.form()
+            if not csrf_ok(signed.csrf, form.get("csrf")):
+                return render(
+                    request,
+                    "problem.html.j2",
+                    403,
+                    signed,
+                    title="Form expired",
+                    message="This form was not sent from the desk, or your session changed.",
+                    hint="Go back, reload the page and send the form again.",
+                )
+        ctx = Ctx(request, desk, signed, form, now)
+        try:
+            return await run_in_threadpool(handler, ctx)
+        except Forbidden as exc:
+            return render(
+                request,
+                "problem.html.j2",
+                403,
+                signed,
+                title="Not allowed",
+                message=str(exc),
+                hint=None,
+            )
+        except CaseError as exc:
+            status = {NOT_FOUND: 404, CONFLICT: 409}.get(exc.kind, 422)
+            return render(
+                request,
+                "problem.html.j2",
+                status,
+                signed,
+                title="That did not work",
+                message=exc.message,
+                hint=exc.hint,
+            )
+        except InputError as exc:
+            return render(
+                request,
+                "problem.html.j2",
+                422,
+                signed,
+                title="That did not work",
+                message="; ".join(p.message for p in exc.problems),
+                hint=None,
+            )
+
+    return route
+
+
+def back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+async def signin_form(request: Request) -> Response:
+    token = signin_csrf(request)
+    nxt = _safe_next(request.query_params.get("next", "/"))
+    response = render(request, "signin.html.j2", signin_csrf=token, next=nxt, error=None)
+    _signin_cookie(response, request, token)
+    return response
+
+
+async def signin(request: Request) -> Response:
+    desk = desk_of(request)
+    form = await request.form()
+    expected = request.cookies.get(SIGNIN_CSRF_COOKIE)
+    nxt = _safe_next(str(form.get("next") or "/"))
+    token = signin_csrf(request)
+    if not csrf_ok(expected, form.get("csrf")):
+        response = render(
+            request,
+            "signin.html.j2",
+            403,
+            signin_csrf=token,
+            next=nxt,
+            error="The sign-in form expired; please try again.",
+        )
+        _signin_cookie(response, request, token)
+        return response
+    login, password = str(form.get("login") or ""), str(form.get("password") or "")
+    try:
+        result = await run_in_threadpool(desk.users.sign_in, login, password, desk.clock())
+    except SignInRefused as exc:
+        seconds = max(1, int(exc.wait.total_seconds() + 0.999))
+        response = render(
+            request,
+            "signin.html.j2",
+            429,
+            signin_csrf=token,
+            next=nxt,
+            error=f"Too many failed sign-ins. Try again in {seconds} seconds.",
+        )
+        response.headers["Retry-After"] = str(seconds)
+        _signin_cookie(response, request, token)
+        return response
+    if result is None:
+        response = render(
+            request,
+            "signin.html.j2",
+            401,
+            signin_csrf=token,
+            next=nxt,
+            error="Wrong login or password.",
+        )
+        _signin_cookie(response, request, token)
+        return response
+    session_token, _ = result
+    done = back(nxt)
+    set_session_cookie(done, request, session_token)
+    done.delete_cookie(SIGNIN_CSRF_COOKIE, path="/signin")
+    return done
+
+
+@page
+def signout(ctx: Ctx) -> Response:
+    ctx.desk.users.sign_out(ctx.request.cookies.get(SESSION_COOKIE, ""), ctx.now)
+    response = back("/signin")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _signin_cookie(response: Response, request: Request, token: str) -> None:
+    response.set_cookie(
+        SIGNIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
+        path="/signin",
+    )
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this desk (never another site) after signing in."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# --------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class StepRow:
+    case: str
+    sop: str
+    assignee: str | None
+    summary: str | None
+    key: str
+    label: str
+    text: str
+    role: str
+    within: str
+    due: str
+    due_iso: str
+    relative: str
+    status: str
+    status_label: str
+    done: str | None
+    can_work: bool
+
+
+def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
+    desk = ctx.desk
+    config = desk.config
+    zone = config.zone
+    can_work = allowed(ctx.user, Action.WORK, case=case)
+    rows = []
+    for p in case.steps:
+        status = p.status(ctx.now, config.due_soon)
+        rows.append(
+            StepRow(
+                case=case.id,
+                sop=case.sop.id,
+                assignee=case.assignee,
+                summary=case.summary,
+                key=p.key,
+                label=f"{p.section.letter}{p.step.number}",
+                text=" ".join(config.fill(p.step.do).split()),
+                role=config.role_name(p.step.responsible),
+                within=p.step.within.text,
+                due=human(p.due, zone),
+                due_iso=iso(p.due, zone),
+                relative="" if p.done else relative(desk.calendar, p.due, ctx.now),
+                status=status,
+                status_label=STATUS_LABEL[status],
+                done=human(p.done, zone) if p.done else None,
+                can_work=can_work,
+            )
+        )
+    return rows
+
+
+@page
+def my_work(ctx: Ctx) -> Response:
+    cases = ctx.desk.cases.open_cases_of(ctx.user.login)
+    rows = [r for case in cases for r in step_rows(ctx, case) if r.done is None]
+    rows.sort(key=lambda r: (r.due_iso, r.case, r.key))
+    counts = Counter(r.status for r in rows)
+    return render(
+        ctx.request,
+        "mywork.html.j2",
+        signed=ctx.signed,
+        rows=rows,
+        counts=counts,
+        cases=len(cases),
+        links=None,
+        now=human(ctx.now, ctx.desk.config.zone),
+    )
+
+
+@page
+def subscribe(ctx: Ctx) -> Response:
+    """Issue (or replace) the user's feed and API tokens and show the subscribe links once."""
+    tokens = ctx.desk.users.issue_tokens(ctx.user.login, rotate=True)
+    feed = ctx.desk.feed_url(ctx.request, tokens.feed_token)
+    webcal = "webcal://" + feed.split("://", 1)[1]
+    name = f"{ctx.desk.config.company} desk"
+    links = {
+        "feed": feed,
+        "webcal": webcal,
+        "google": f"https://calendar.google.com/calendar/r?cid={webcal}",
+        "outlook": "https://outlook.office.com/calendar/0/addfromweb?"
+        + urlencode({"url": feed, "name": name}, quote_via=quote),
+        "api_token": tokens.api_token,
+    }
+    return render(ctx.request, "subscribe.html.j2", signed=ctx.signed, links=links)
+
+
+@page
+def cases_page(ctx: Ctx) -> Response:
+    q = ctx.request.query_params
+    sop = q.get("sop") or None
+    who = q.get("assignee") or None
+    status = q.get("status") or None
+    overdue = q.get("overdue") == "1"
+    summaries = ctx.desk.cases.list_open(
+        ctx.now,
+        overdue=overdue,
+        sop=sop,
+        assignee=who if who not in (None, "-") else None,
+        unassigned=who == "-",
+        status=status if status in STATUS_LABEL else None,
+    )
+    zone = ctx.desk.config.zone
+    rows = [
+        {
+            "case": s.case.id,
+            "sop": s.case.sop.id,
+            "assignee": s.case.assignee,
+            "summary": s.case.summary,
+            "next": s.next.key,
+            "due": human(s.next.due, zone),
+            "relative": relative(ctx.desk.calendar, s.next.due, ctx.now),
+            "status": s.status,
+            "status_label": STATUS_LABEL[s.status],
+            "open": s.open_steps,
+            "overdue": s.overdue_steps,
+        }
+        for s in summaries
+    ]
+    return render(
+        ctx.request,
+        "cases.html.j2",
+        signed=ctx.signed,
+        rows=rows,
+        sops=sorted(ctx.desk.library.sops),
+        people=ctx.desk.users.list(),
+        f={"sop": sop or "", "assignee": who or "", "status": status or "", "overdue": overdue},
+        statuses=STATUS_LABEL,
+    )
+
+
+@page
+def case_page(ctx: Ctx) -> Response:
+    case = ctx.desk.cases.show(ctx.request.path_params["case"])
+    return _case_view(ctx, case)
+
+
+def _case_view(ctx: Ctx, case: Case, status: int = 200, error: str | None = None) -> Response:
+    config = ctx.desk.config
+    zone = config.zone
+    following = case.next_step()
+    return render(
+        ctx.request,
+        "case.html.j2",
+        status,
+        ctx.signed,
+        case=case,
+        title=config.fill(case.sop.title),
+        received=human(case.received, zone),
+        rows=step_rows(ctx, case),
+        notes=[
+            (n.author, human(n.written_at, zone), n.text) for n in ctx.desk.cases.notes(case.id)
+        ],
+        next=following,
+        can_work=allowed(ctx.user, Action.WORK, case=case),
+        can_assign=allowed(ctx.user, Action.ASSIGN),
+        people=[u for u in ctx.desk.users.list() if not u.disabled],
+        now_local=ctx.now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        error=error,
+    )
+
+
+def _workable(ctx: Ctx) -> Case:
+    case = ctx.desk.cases.show(ctx.request.path_params["case"])
+    ctx.need(Action.WORK, case=case)
+    return case
+
+
+def _when(ctx: Ctx, name: str, what: str) -> datetime:
+    text = ctx.field(name)
+    return ctx.now if not text else parse_timestamp(text, ctx.desk.config.zone, what)
+
+
+@page
+def tick(ctx: Ctx) -> Response:
+    case = _workable(ctx)
+    step = ctx.request.path_params["step"]
+    ctx.desk.cases.done(case.id, step, _when(ctx, "at", "completion time"), ctx.now)
+    return back(f"/cases/{quote(case.id)}#step-{quote(step)}")
+
+
+@page
+def untick(ctx: Ctx) -> Response:
+    case = _workable(ctx)
+    step = ctx.request.path_params["step"]
+    ctx.desk.cases.reopen(case.id, step, ctx.now)
+    return back(f"/cases/{quote(case.id)}#step-{quote(step)}")
+
+
+@page
+def note(ctx: Ctx) -> Response:
+    case = _workable(ctx)
+    ctx.desk.cases.add_note(case.id, ctx.user.login, ctx.field("text"), ctx.now)
+    return back(f"/cases/{quote(case.id)}#notes")
+
+
+@page
+def assign(ctx: Ctx) -> Response:
+    ctx.need(Action.ASSIGN)
+    case_id = ctx.request.path_params["case"]
+    ctx.desk.cases.assign(case_id, ctx.field("assignee") or None, ctx.now)
+    return back(f"/cases/{quote(case_id)}")
+
+
+@page
+def open_form(ctx: Ctx) -> Response:
+    return _open_view(ctx)
+
+
+def _open_view(
+    ctx: Ctx, status: int = 200, error: str | None = None, hint: str | None = None
+) -> Response:
+    library = ctx.desk.library
+    sops = [
+        (e.sop.id, ctx.desk.config.fill(e.sop.title))
+        for e in library.entries
+        if e.sop is not None and e.valid and e.sop.status != "retired"
+    ]
+    people = [u for u in ctx.desk.users.list() if not u.disabled]
+    if not ctx.user.manages:
+        people = [u for u in people if u.login == ctx.user.login]
+    values = {k: ctx.field(k) for k in ("case", "sop", "received", "assignee", "summary")}
+    if ctx.form is None:
+        values["assignee"] = ctx.user.login
+    return render(
+        ctx.request,
+        "open.html.j2",
+        status,
+        ctx.signed,
+        sops=sorted(sops),
+        people=people,
+        v=values,
+        error=error,
+        hint=hint,
+        now_local=ctx.now.astimezone(ctx.desk.config.zone).strftime("%Y-%m-%dT%H:%M"),
+    )
+
+
+@page
+def open_case(ctx: Ctx) -> Response:
+    assignee = ctx.field("assignee") or None
+    ctx.need(Action.OPEN_FOR, assignee=assignee)
+    try:
+        case = ctx.desk.cases.open(
+            ctx.field("case"),
+            ctx.field("sop"),
+            _when(ctx, "received", "received time"),
+            ctx.now,
+            assignee,
+            ctx.field("summary") or None,
+        )
+    except CaseError as exc:
+        return _open_view(ctx, 409 if exc.kind == CONFLICT else 422, exc.message, exc.hint)
+    return back(f"/cases/{quote(case.id)}")
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+@page
+def dashboard(ctx: Ctx) -> Response:
+    ctx.need(Action.DASHBOARD)
+    rows = ctx.desk.cases.list_open(ctx.now)
+    by_assignee: Counter[str] = Counter()
+    by_sop: Counter[str] = Counter()
+    for r in rows:
+        if r.overdue_steps:
+            by_assignee[r.case.assignee or "(nobody)"] += r.overdue_steps
+            by_sop[r.case.sop.id] += r.overdue_steps
+    periods = {}
+    for days in (30, 90):
+        periods[days] = {
+            (t.sop, t.step): t
+            for t in ctx.desk.cases.on_time(ctx.now - timedelta(days=days), ctx.now)
+        }
+    keys = sorted(set(periods[30]) | set(periods[90]))
+    chart = []
+    for key in keys:
+        a, b = periods[30].get(key), periods[90].get(key)
+        chart.append(
+            {
+                "label": f"{key[0]} {key[1]}",
+                "share30": a.share if a else None,
+                "n30": a.done if a else 0,
+                "share90": b.share if b else None,
+                "n90": b.done if b else 0,
+            }
+        )
+    return render(
+        ctx.request,
+        "dashboard.html.j2",
+        signed=ctx.signed,
+        by_assignee=by_assignee.most_common(),
+        by_sop=by_sop.most_common(),
+        open_cases=len(rows),
+        chart=chart,
+    )
+
+
+# --------------------------------------------------------------------------- users
+
+
+@page
+def users_page(ctx: Ctx) -> Response:
+    ctx.need(Action.MANAGE_USERS)
+    return render(
+        ctx.request,
+        "users.html.j2",
+        signed=ctx.signed,
+        people=ctx.desk.users.list(),
+        roles=ROLES,
+        error=None,
+        hint=None,
+    )
+
+
+@page
+def add_user(ctx: Ctx) -> Response:
+    ctx.need(Action.MANAGE_USERS)
+    try:
+        ctx.desk.users.add(
+            ctx.field("login"),
+            ctx.field("name"),
+            ctx.field("role"),
+            str(ctx.form.get("password") or "") if ctx.form else "",
+            ctx.now,
+            ctx.field("email") or None,
+        )
+    except CaseError as exc:
+        return render(
+            ctx.request,
+            "users.html.j2",
+            422,
+            ctx.signed,
+            people=ctx.desk.users.list(),
+            roles=ROLES,
+            error=exc.message,
+            hint=exc.hint,
+        )
+    return back("/users")
+
+
+@page
+def disable_user(ctx: Ctx) -> Response:
+    ctx.need(Action.MANAGE_USERS)
+    ctx.desk.users.disable(ctx.request.path_params["login"])
+    return back("/users")
+
+
+async def stylesheet(request: Request) -> Response:
+    desk = desk_of(request)
+    css = desk.templates.get_template("desk/desk.css.j2").render(brand=brand(desk.config))
+    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+
+routes: list[BaseRoute] = [
+    Route("/desk.css", stylesheet),
+    Route("/signin", signin_form, methods=["GET"]),
+    Route("/signin", signin, methods=["POST"]),
+    Route("/signout", signout, methods=["POST"]),
+    Route("/", my_work),
+    Route("/subscribe", subscribe, methods=["POST"]),
+    Route("/cases", cases_page),
+    Route("/cases/new", open_form, methods=["GET"]),
+    Route("/cases/new", open_case, methods=["POST"]),
+    Route("/cases/{case}", case_page),
+    Route("/cases/{case}/steps/{step}/done", tick, methods=["POST"]),
+    Route("/cases/{case}/steps/{step}/reopen", untick, methods=["POST"]),
+    Route("/cases/{case}/notes", note, methods=["POST"]),
+    Route("/cases/{case}/assign", assign, methods=["POST"]),
+    Route("/dashboard", dashboard),
+    Route("/users", users_page, methods=["GET"]),
+    Route("/users", add_user, methods=["POST"]),
+    Route("/users/{login}/disable", disable_user, methods=["POST"]),
+]

@@ -1,0 +1,269 @@
+"""The desk's pages through the ASGI client: sign-in, permissions, CSRF, cookies, forms."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from deskkit import PASSWORD, Desk, csrf_of, desk_fixture  # noqa: F401 - the `desk` fixture
+
+SOP = "SOP-CS-001"
+
+
+def open_via_api(desk: Desk, case: str, who: str | None, sop: str = SOP, **extra: str) -> None:
+    body = {"case": case, "sop": sop, "received": "2026-11-20T18:05", **extra}
+    if who:
+        body["assignee"] = who
+    assert desk.api("mia").post("/api/cases", json=body).status_code == 201
+
+
+def test_signed_out_sees_only_the_sign_in_page(desk: Desk):
+    open_via_api(desk, "C-1", "alice")
+    client = desk.client()
+    for path in ("/", "/cases", "/cases/C-1", "/cases/new", "/dashboard", "/users"):
+        r = client.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/signin"), path
+        assert "C-1" not in r.text
+    for path in ("/cases/C-1/steps/receive/done", "/cases/new", "/users", "/subscribe"):
+        assert client.post(path, data={"csrf": "x"}).status_code == 303
+    assert client.get("/signin").status_code == 200
+    assert client.get("/desk.css").status_code == 200
+    assert (
+        json.loads(desk.project.run("show", "C-1", "--format", "json").stdout)["steps"][0]["done"]
+        is None
+    )
+
+
+def test_session_cookie_is_httponly_samesite_lax_and_secure_behind_https(desk: Desk):
+    for base, secure in (("http://testserver", False), ("https://desk.example", True)):
+        client = desk.client(base)
+        page = client.get("/signin")
+        r = client.post(
+            "/signin", data={"login": "alice", "password": PASSWORD, "csrf": csrf_of(page.text)}
+        )
+        assert r.status_code == 303
+        cookie = next(
+            v
+            for k, v in r.headers.multi_items()
+            if k == "set-cookie" and v.startswith("sopgen_session=")
+        )
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+        assert ("Secure" in cookie) is secure
+
+
+def test_sign_in_needs_the_forms_csrf_token_and_the_right_password(desk: Desk):
+    client = desk.client()
+    no_csrf = client.post("/signin", data={"login": "alice", "password": PASSWORD})
+    assert no_csrf.status_code == 403 and "sopgen_session" not in no_csrf.headers.get(
+        "set-cookie", ""
+    )
+    page = client.get("/signin")
+    wrong = client.post(
+        "/signin", data={"login": "alice", "password": "nope nope nope", "csrf": csrf_of(page.text)}
+    )
+    assert wrong.status_code == 401 and "Wrong login or password" in wrong.text
+    assert "sopgen_session" not in wrong.headers.get("set-cookie", "")
+
+
+def test_repeated_failed_sign_ins_are_slowed_down(desk: Desk):
+    client = desk.client()
+    csrf = csrf_of(client.get("/signin").text)
+    for _ in range(3):
+        r = client.post(
+            "/signin", data={"login": "alice", "password": "guess guess 1", "csrf": csrf}
+        )
+        assert r.status_code == 401
+    slowed = client.post("/signin", data={"login": "alice", "password": PASSWORD, "csrf": csrf})
+    assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins" in slowed.text
+    from datetime import timedelta
+
+    desk.clock.now += timedelta(minutes=10)
+    ok = client.post("/signin", data={"login": "alice", "password": PASSWORD, "csrf": csrf})
+    assert ok.status_code == 303
+
+
+def test_every_form_post_needs_the_sessions_csrf_token(desk: Desk):
+    open_via_api(desk, "C-1", "alice")
+    alice = desk.signed_in("alice")
+    page = alice.get("/cases/C-1")
+    assert page.status_code == 200
+    csrf = csrf_of(page.text)
+    for data in ({}, {"csrf": "forged"}, {"csrf": csrf_of(desk.signed_in("bob").get("/").text)}):
+        r = alice.post("/cases/C-1/steps/receive/done", data=data)
+        assert r.status_code == 403 and "Form expired" in r.text
+    r = alice.post("/cases/C-1/notes", data={"text": "hello"})
+    assert r.status_code == 403
+    assert "receive" not in json.dumps(
+        [
+            s
+            for s in json.loads(desk.project.run("show", "C-1", "--format", "json").stdout)["steps"]
+            if s["done"]
+        ]
+    )
+    ok = alice.post("/cases/C-1/steps/receive/done", data={"csrf": csrf})
+    assert ok.status_code == 303
+
+
+def test_a_rep_works_own_and_unassigned_cases_only(desk: Desk):
+    open_via_api(desk, "C-1", "bob")
+    open_via_api(desk, "C-2", None)
+    alice = desk.signed_in("alice")
+    page = alice.get("/cases/C-1")
+    assert page.status_code == 200 and "assigned to bob" in page.text
+    assert "Mark done" not in page.text
+    csrf = csrf_of(page.text)
+    r = alice.post("/cases/C-1/steps/receive/done", data={"csrf": csrf})
+    assert r.status_code == 403
+    assert alice.post("/cases/C-1/notes", data={"csrf": csrf, "text": "x"}).status_code == 403
+    assert (
+        alice.post("/cases/C-1/assign", data={"csrf": csrf, "assignee": "alice"}).status_code == 403
+    )
+    assert alice.post("/cases/C-2/steps/receive/done", data={"csrf": csrf}).status_code == 303
+    mia = desk.signed_in("mia")
+    mcsrf = csrf_of(mia.get("/cases/C-1").text)
+    assert mia.post("/cases/C-1/steps/receive/done", data={"csrf": mcsrf}).status_code == 303
+    assert (
+        mia.post("/cases/C-1/assign", data={"csrf": mcsrf, "assignee": "alice"}).status_code == 303
+    )
+    shown = json.loads(desk.project.run("show", "C-1", "--format", "json").stdout)
+    assert shown["assignee"] == "alice"
+    # a rep opens cases for themselves or nobody
+    form = alice.get("/cases/new")
+    r = alice.post(
+        "/cases/new",
+        data={"csrf": csrf_of(form.text), "case": "C-9", "sop": SOP, "assignee": "bob"},
+    )
+    assert r.status_code == 403
+
+
+def test_only_managers_see_the_dashboard_and_only_admins_manage_users(desk: Desk):
+    alice = desk.signed_in("alice")
+    assert alice.get("/dashboard").status_code == 403
+    assert alice.get("/users").status_code == 403
+    csrf = csrf_of(alice.get("/").text)
+    add = {"csrf": csrf, "login": "eve", "name": "Eve", "role": "admin", "password": "x" * 12}
+    assert alice.post("/users", data=add).status_code == 403
+    assert alice.post("/users/bob/disable", data={"csrf": csrf}).status_code == 403
+    assert "Dashboard" not in alice.get("/").text
+    mia = desk.signed_in("mia")
+    assert mia.get("/dashboard").status_code == 200
+    assert mia.get("/users").status_code == 403
+    ada = desk.signed_in("ada")
+    assert ada.get("/users").status_code == 200
+    acsrf = csrf_of(ada.get("/users").text)
+    assert ada.post("/users", data={**add, "csrf": acsrf, "role": "rep"}).status_code == 303
+    assert ada.post("/users/bob/disable", data={"csrf": acsrf}).status_code == 303
+    assert {u.login for u in desk.app.state.desk.users.list() if u.disabled} == {"bob"}  # type: ignore[attr-defined]
+
+
+def test_user_text_is_inert(desk: Desk):
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    open_via_api(desk, "C-1", "alice", summary=evil)
+    alice = desk.signed_in("alice")
+    csrf = csrf_of(alice.get("/cases/C-1").text)
+    assert alice.post("/cases/C-1/notes", data={"csrf": csrf, "text": evil}).status_code == 303
+    for path in ("/", "/cases", "/cases/C-1"):
+        html = alice.get(path).text
+        assert "<script" not in html and "<img" not in html, path
+    assert html.count("&lt;script&gt;") == 2  # the summary and the note, shown as text
+    r = alice.get("/cases/C-1")
+    assert "script-src" not in r.headers["content-security-policy"]
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_open_a_case_tick_a_step_and_the_deadline_moves_everywhere(desk: Desk):
+    alice = desk.signed_in("alice")
+    form = alice.get("/cases/new")
+    assert 'value="alice" selected' in form.text
+    r = alice.post(
+        "/cases/new",
+        data={
+            "csrf": csrf_of(form.text),
+            "case": "C-7",
+            "sop": "SOP-CS-003",
+            "received": "2026-11-23T09:00",
+            "assignee": "alice",
+            "summary": "Late parcel",
+        },
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/cases/C-7"
+    page = alice.get("/cases/C-7").text
+    before = re.search(
+        r'id="step-create-file.record-details".*?<time datetime="([^"]+)"', page, re.S
+    )
+    assert before and before.group(1) == "2026-11-23T10:30:00+01:00"
+    r = alice.post(
+        "/cases/C-7/steps/open-file/done", data={"csrf": csrf_of(page), "at": "2026-11-23T09:10"}
+    )
+    assert r.status_code == 303
+    page = alice.get("/cases/C-7").text
+    after = re.search(
+        r'id="step-create-file.record-details".*?<time datetime="([^"]+)"', page, re.S
+    )
+    assert after and after.group(1) == "2026-11-23T10:10:00+01:00"
+    assert "Done Mon 23 Nov 2026 09:10 CET" in page
+    shown = json.loads(desk.project.run("show", "C-7", "--format", "json").stdout)
+    record = next(s for s in shown["steps"] if s["step"] == "create-file.record-details")
+    assert record["due"] == after.group(1)
+    duplicate = alice.post("/cases/new", data={"csrf": csrf_of(page), "case": "C-7", "sop": SOP})
+    assert duplicate.status_code == 409 and "already used" in duplicate.text
+
+
+def test_my_work_lists_open_steps_soonest_first_with_wording_and_subscribe_links(desk: Desk):
+    open_via_api(desk, "C-1", "alice")
+    open_via_api(desk, "C-2", "bob")
+    alice = desk.signed_in("alice")
+    html = alice.get("/").text
+    times = re.findall(r'<time datetime="([^"]+)"', html)
+    assert times == sorted(times) and len(times) == 12
+    assert "C-2" not in html
+    assert "overdue by 1 hour" in html  # intake.receive, due Monday 09:00
+    assert "Google Calendar refreshes subscriptions only every several hours" in html
+    old = desk.tokens["alice"].feed_token
+    r = alice.post("/subscribe", data={"csrf": csrf_of(html)})
+    assert r.status_code == 200
+    feed = re.search(r"http://testserver/feeds/([A-Za-z0-9_-]+)\.ics", r.text)
+    assert feed
+    assert (
+        f"https://calendar.google.com/calendar/r?cid=webcal://testserver/feeds/{feed.group(1)}.ics"
+        in r.text
+    )
+    assert (
+        "https://outlook.office.com/calendar/0/addfromweb?url=http%3A%2F%2Ftestserver%2Ffeeds%2F"
+        in r.text
+    )
+    assert f'href="webcal://testserver/feeds/{feed.group(1)}.ics"' in r.text
+    assert alice.get(f"/feeds/{feed.group(1)}.ics").status_code == 200
+    assert alice.get(f"/feeds/{old}.ics").status_code == 404
+
+
+def test_cases_page_filters(desk: Desk):
+    open_via_api(desk, "C-1", "alice")
+    open_via_api(desk, "C-2", "bob", sop="SOP-CS-003")
+    open_via_api(desk, "C-3", None)
+    mia = desk.signed_in("mia")
+
+    def listed(query: str) -> set[str]:
+        return set(re.findall(r'<a href="/cases/(C-\d)">', mia.get("/cases" + query).text))
+
+    assert listed("") == {"C-1", "C-2", "C-3"}
+    assert listed("?sop=SOP-CS-003") == {"C-2"}
+    assert listed("?assignee=bob") == {"C-2"}
+    assert listed("?assignee=-") == {"C-3"}
+    assert listed("?overdue=1") == {"C-1", "C-2", "C-3"}
+    assert listed("?status=due-soon") == set()
+
+
+def test_dashboard_shows_overdue_counts_and_an_on_time_chart(desk: Desk):
+    open_via_api(desk, "C-1", "alice", received="2026-11-23T09:00")
+    api = desk.api("alice")
+    api.post("/api/cases/C-1/steps/receive/done", json={"at": "2026-11-23T09:00"})  # on time
+    api.post("/api/cases/C-1/steps/record/done", json={"at": "2026-11-23T09:59"})
+    open_via_api(desk, "C-2", "bob")  # received Friday: its intake is overdue
+    html = desk.signed_in("mia").get("/dashboard").text
+    assert "<svg" in html and "SOP-CS-001 intake.receive" in html
+    assert "100 % (1)" in html
+    assert re.search(r">bob</a></td><td>\d+</td>", html)
+    assert ">alice</a>" not in html
