@@ -1,20 +1,18 @@
-"""The desk's clock: SOPGEN_NOW when set (demos, tests), else the system clock."""
+"""The desk's clock: `sopgen.clock.now` (SOPGEN_NOW or the system clock) in the company zone."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sopgen.cases.timestamps import parse_env_now
+from sopgen import clock
 
 Clock = Callable[[], datetime]
 
 
 def system_clock(zone: ZoneInfo) -> Clock:
     def now() -> datetime:
-        text = os.environ.get("SOPGEN_NOW")
-        return parse_env_now(text, zone) if text else datetime.now(UTC)
+        return clock.now(zone)
 
     return now
