@@ -5,7 +5,7 @@ closure days) and synthetic SOPs shaped like the example library, where
 business days dominate. Received times are random over 2026-2027. Prints
 figures for raw `BusinessCalendar.deadline()` calls (with a fresh calendar that
 still loads its holidays, then warm), per timeframe kind, and for whole `plan()`
-calls (with `after` chains). Rates are per CPU second of this one process.
+calls (with `after` chains), without and with a hold. Rates are per CPU second of this one process.
 """
 
 from __future__ import annotations
@@ -158,6 +158,16 @@ def main() -> int:
     steps_per_second, _ = rate(plans)
     print(f"plan steps/s: {steps_per_second:,.0f}")
     print(f"plans/s: {steps_per_second * len(sops) / step_count:,.0f}")
+
+    def held_plans() -> int:  # one hold of two days, a day after the case came in
+        chunk = next(chunks)
+        for anchor in chunk:
+            hold = [(anchor + timedelta(days=1), anchor + timedelta(days=3))]
+            for sop in sops:
+                plan(sop, calendar, anchor, holds=hold)
+        return len(chunk) * step_count
+
+    print(f"plan steps/s with one hold: {rate(held_plans)[0]:,.0f}")
     return 0
 
 

@@ -230,3 +230,64 @@ def test_plan_status_end_to_end() -> None:
         "resolution.investigate": "due-soon",  # Monday 17:00, 20 hours away
         "resolution.plan": "open",
     }
+
+
+# ------------------------------------------------------------------ holds
+
+HELD_CHAIN = make_sop(
+    intake=[("receive", "Immediate")],
+    resolution=[
+        ("investigate", "2 business days"),
+        ("plan", "1 business day after investigate"),
+        ("contact", "24 hours after plan"),
+    ],
+)
+MONDAY_10 = at("2026-11-23T10:00:00+01:00")
+# on hold Tue 09:00 → Wed 09:00: 8 h of business time, 24 h of elapsed time
+TUESDAY_HOLD = (at("2026-11-24T09:00:00+01:00"), at("2026-11-25T09:00:00+01:00"))
+
+
+def test_a_hold_moves_open_steps_and_their_after_chain() -> None:
+    assert dues(plan(HELD_CHAIN, CALENDAR, MONDAY_10)) == {
+        "intake.receive": "2026-11-23T10:00:00+01:00",
+        "resolution.investigate": "2026-11-25T17:00:00+01:00",
+        "resolution.plan": "2026-11-26T17:00:00+01:00",
+        "resolution.contact": "2026-11-27T17:00:00+01:00",
+    }
+    assert dues(plan(HELD_CHAIN, CALENDAR, MONDAY_10, holds=[TUESDAY_HOLD])) == {
+        # due before the hold began: not moved
+        "intake.receive": "2026-11-23T10:00:00+01:00",
+        # 23 business hours: Mon 7 spent, the hold stops the clock, Wed 8 + Thu 8
+        "resolution.investigate": "2026-11-26T17:00:00+01:00",
+        # anchored on investigate's new deadline, the whole chain follows
+        "resolution.plan": "2026-11-27T17:00:00+01:00",
+        "resolution.contact": "2026-11-28T17:00:00+01:00",
+    }
+
+
+def test_a_done_step_keeps_the_deadline_it_had_when_done() -> None:
+    # investigate done Tue 12:00, during the hold: the 3 held business hours up to then count
+    done = {"investigate": at("2026-11-24T12:00:00+01:00")}
+    for resumed in ("2026-11-25T09:00:00+01:00", "2026-11-27T09:00:00+01:00"):
+        hold = (TUESDAY_HOLD[0], at(resumed))
+        by_key = {p.key: p for p in plan(HELD_CHAIN, CALENDAR, MONDAY_10, done, holds=[hold])}
+        # Mon 7 h spent, Tue 09-12 on hold, 16 h from Tue 12:00: Tue 5, Wed 8, Thu 3
+        assert by_key["resolution.investigate"].due.isoformat() == "2026-11-26T12:00:00+01:00"
+    # a hold after a step was done never moves it
+    done = {
+        "receive": at("2026-11-23T10:05:00+01:00"),
+        "investigate": at("2026-11-23T16:00:00+01:00"),
+    }
+    by_key = {p.key: p for p in plan(HELD_CHAIN, CALENDAR, MONDAY_10, done, holds=[TUESDAY_HOLD])}
+    assert by_key["intake.receive"].due == MONDAY_10
+    assert by_key["resolution.investigate"].due.isoformat() == "2026-11-25T17:00:00+01:00"
+    # plan is anchored on investigate's completion (Mon 16:00) and is still open: the hold counts
+    assert by_key["resolution.plan"].due.isoformat() == "2026-11-25T17:00:00+01:00"
+
+
+def test_without_holds_the_plan_is_unchanged() -> None:
+    assert plan(HELD_CHAIN, CALENDAR, MONDAY_10, holds=[]) == plan(HELD_CHAIN, CALENDAR, MONDAY_10)
+    empty = [(MONDAY_10, MONDAY_10)]
+    assert dues(plan(HELD_CHAIN, CALENDAR, MONDAY_10, holds=empty)) == dues(
+        plan(HELD_CHAIN, CALENDAR, MONDAY_10)
+    )

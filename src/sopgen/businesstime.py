@@ -53,6 +53,41 @@ pass (02:50 CEST), so its deadline is earlier although the anchor is later.
 Compare deadlines in UTC (or with `==` across zones): Python compares two
 datetimes that share a tzinfo by wall clock, ignoring the fold.
 
+Holds (`BusinessCalendar.held_deadline`): while a case is on hold its clock
+stops. The rules are derived once, from one idea — every timeframe is a
+*budget* of time, measured in the timeframe's own measure, that the clock
+spends from the anchor on; a hold is time the clock does not spend:
+
+- Measure. Business hours and business days are measured in business time
+  (real seconds inside opening hours of business days); minutes, hours, days
+  and weeks in elapsed time (real seconds, so a DST change inside a hold adds
+  exactly the hold's real length).
+- Budget. The measure of the stretch from the anchor to the deadline without
+  holds (`deadline`): N business hours are N hours of business time;
+  `N business days` are the business time from the anchor to the closing time
+  of the N-th business day; `3 days` over a spring DST change are 71 hours.
+- Deadline with holds: the earliest instant at which the clock, counting from
+  the anchor in the timeframe's measure and skipping every moment on hold, has
+  spent the whole budget. So a hold adds to a business-unit deadline exactly
+  the business time it covers (none for a hold over a night, a weekend, a
+  public holiday or a closure day), and to an elapsed-unit deadline exactly its
+  own elapsed length; a hold that ends before the anchor, or starts at or after
+  the deadline (the step was already due), moves nothing.
+- `Immediate` has no budget: it is due at the anchor or the next opening time;
+  when that instant lies strictly inside a hold, it is due when the hold ends,
+  or at the next opening time after that.
+
+Holds are half-open intervals [start, end) of aware instants; empty ones are
+ignored, overlapping and adjacent ones are merged (two adjacent holds equal
+one). A hold still running is passed with `end = now` by the caller, so the
+deadline moves on while the clock is stopped. The caller also decides which
+holds a step sees: a step already done sees only the holds up to its
+completion, so its deadline never moves after it is done. Without holds,
+`held_deadline` equals `deadline` (and returns it without extra work).
+
+The same budget gives the due-soon mark: `held_deadline(..., share=0.75)` is
+the instant at which 75 % of a step's budget is spent, holds skipped.
+
 This module is pure: no clock, no files; the only outside data are the public
 holidays of the `holidays` package, read through a per-year cache.
 """
@@ -60,7 +95,7 @@ holidays of the `holidays` package, read through a per-year cache.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
@@ -81,6 +116,13 @@ class _Window(NamedTuple):
     close_utc: datetime
     open_local: datetime
     close_local: datetime
+
+
+class Hold(NamedTuple):
+    """A stretch of time [start, end) during which a case's clock stops (both aware)."""
+
+    start: datetime
+    end: datetime
 
 
 class _Year(NamedTuple):
@@ -239,6 +281,73 @@ class BusinessCalendar:
             raise ValueError(f"the deadline of '{tf.text}' lies beyond the year 9999") from exc
         raise ValueError(f"unknown timeframe kind {kind!r}")
 
+    def held_deadline(
+        self,
+        anchor: datetime,
+        tf: Timeframe,
+        holds: Sequence[tuple[datetime, datetime]] = (),
+        share: float = 1.0,
+    ) -> datetime:
+        """When a step is due if the clock stops during `holds` (rules: module docstring).
+
+        `holds` are (start, end) pairs of aware instants, in any order; a hold
+        ending before it starts is refused (ValueError). `share` (0 < share ≤ 1)
+        asks instead for the instant at which that share of the step's budget is
+        spent (the due-soon mark); `Immediate` has no budget, so every share of
+        it is its deadline. Without holds and with share 1 this is `deadline`.
+        """
+        if not 0 < share <= 1:
+            raise ValueError(f"share {share} is not in (0, 1]")
+        nominal = self.deadline(anchor, tf)
+        if not holds and share == 1:
+            return nominal
+        start = _utc(anchor)
+        spans = [span for span in _merge(holds) if span[1] > start]
+        try:
+            if tf.kind is Kind.IMMEDIATE:
+                due = nominal.astimezone(UTC)
+                for hold_start, hold_end in spans:
+                    if hold_start < due < hold_end:
+                        due = self._immediate(hold_end).astimezone(UTC)
+                return due.astimezone(self.zone)
+            if not spans and share == 1:
+                return nominal
+            advance: Callable[[datetime, timedelta], datetime]
+            measure: Callable[[datetime, datetime], timedelta]
+            if tf.kind in (Kind.BUSINESS_HOURS, Kind.BUSINESS_DAYS):
+                advance, measure = self._business_hours, self._business_time
+            else:
+                advance, measure = _elapsed, _difference
+            budget = measure(start, nominal.astimezone(UTC))
+            if share != 1:
+                budget = budget * share
+            return _spend(start, budget, spans, advance, measure).astimezone(self.zone)
+        except OverflowError as exc:
+            raise ValueError(f"the deadline of '{tf.text}' lies beyond the year 9999") from exc
+
+    def business_time(self, start: datetime, end: datetime) -> timedelta:
+        """Business time between two aware instants: the real time inside opening
+        hours of business days; zero when `end` is not after `start`."""
+        return self._business_time(_utc(start), _utc(end))
+
+    def _business_time(self, start: datetime, end: datetime) -> timedelta:
+        total = timedelta(0)
+        if end <= start:
+            return total
+        local = start.astimezone(self.zone)
+        ordinal, year = local.toordinal(), local.year
+        days: Iterable[int] = self._business_days_after(ordinal, year)
+        if self._is_business(ordinal, year):
+            days = _chain_first(ordinal, days)
+        for day in days:
+            window = self._windows.get(day) or self._window(day)
+            if window.open_utc >= end:
+                break
+            overlap = min(window.close_utc, end) - max(window.open_utc, start)
+            if overlap > timedelta(0):
+                total += overlap
+        return total
+
     def _immediate(self, utc: datetime) -> datetime:
         local = utc.astimezone(self.zone)
         ordinal, year = local.toordinal(), local.year
@@ -392,6 +501,61 @@ class BusinessCalendar:
 
     def _offset_at(self, timestamp: int) -> timedelta | None:
         return datetime.fromtimestamp(timestamp, UTC).astimezone(self.zone).utcoffset()
+
+
+def _merge(holds: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Holds in UTC, sorted, without empty ones, overlapping and adjacent ones merged."""
+    spans: list[tuple[datetime, datetime]] = []
+    for hold_start, hold_end in holds:
+        begin, end = _utc(hold_start), _utc(hold_end)
+        if end < begin:
+            raise ValueError(
+                f"a hold ends ({hold_end.isoformat()}) before it starts ({hold_start.isoformat()})"
+            )
+        if end > begin:
+            spans.append((begin, end))
+    spans.sort()
+    merged: list[tuple[datetime, datetime]] = []
+    for begin, end in spans:
+        if merged and begin <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def _spend(
+    start: datetime,
+    budget: timedelta,
+    spans: list[tuple[datetime, datetime]],
+    advance: Callable[[datetime, timedelta], datetime],
+    measure: Callable[[datetime, datetime], timedelta],
+) -> datetime:
+    """The earliest instant at which `budget` (> 0) of `measure` is spent from `start`,
+    skipping the merged `spans` (UTC, sorted, all ending after `start`)."""
+    cursor, remaining = start, budget
+    for hold_start, hold_end in spans:
+        if hold_start > cursor:
+            due = advance(cursor, remaining)
+            if due <= hold_start:
+                return due
+            remaining -= measure(cursor, hold_start)
+        cursor = max(cursor, hold_end)
+    return advance(cursor, remaining)
+
+
+def _elapsed(start: datetime, length: timedelta) -> datetime:
+    return start + length
+
+
+def _difference(start: datetime, end: datetime) -> timedelta:
+    return end - start
+
+
+def _chain_first(first: int, rest: Iterable[int]) -> Iterator[int]:
+    yield first
+    yield from rest
 
 
 def _utc(moment: datetime) -> datetime:

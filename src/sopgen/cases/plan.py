@@ -8,6 +8,12 @@ The deadline of each step is `BusinessCalendar.deadline(anchor, step.within)`:
   X's own deadline while X is open, so the plan is always complete and
   completing X earlier or later moves every step that depends on it.
 
+Holds (the case's clock stopped, rules in `sopgen.businesstime`) reach every
+step through `BusinessCalendar.held_deadline`: an open step sees every hold; a
+done step only the holds up to its completion (cut there), so its deadline is
+the one it had when it was done and never moves again. A step anchored on an
+open step starts from that step's held deadline, so `after` chains follow.
+
 Anchors are resolved in dependency order (`sopgen.anchors`), so `after` may
 name a step further down the document. A cycle of `after` anchors or an anchor
 naming no step makes `plan` raise ValueError; the validator reports both
@@ -16,7 +22,7 @@ beforehand from the same anchor graph.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -64,14 +70,17 @@ def plan(
     calendar: BusinessCalendar,
     received: datetime,
     done: Mapping[str, datetime] = NOTHING_DONE,
+    holds: Sequence[tuple[datetime, datetime]] = (),
 ) -> list[PlannedStep]:
     """Every step of `sop`, in document order, with its anchor and deadline.
 
     `received` and the completion times in `done` must be aware; `done` maps
     step keys (`section.step`, bare ids accepted too) to completion times; keys
     naming no step of this SOP (e.g. a step removed in a later version) are
-    ignored. Anchors and completion times are returned in the company zone.
-    Raises ValueError for an `after` cycle or an anchor naming no step.
+    ignored. `holds` are the case's holds as (start, end) pairs, aware; a hold
+    still running is passed ending now. Anchors and completion times are
+    returned in the company zone. Raises ValueError for an `after` cycle or an
+    anchor naming no step.
     """
     graph = anchor_graph(sop)
     if not graph.sound:
@@ -93,15 +102,26 @@ def plan(
         else:
             anchor = completed.get(after) or planned[after].due
             after_key = steps[after].key
-        planned[index] = PlannedStep(
-            step,
-            sections[index],
-            anchor,
-            deadline(anchor, step.within),
-            completed.get(index),
-            after_key,
-        )
+        finished = completed.get(index)
+        if holds:
+            seen = holds if finished is None else _cut(holds, finished)
+            due = calendar.held_deadline(anchor, step.within, seen)
+        else:
+            due = deadline(anchor, step.within)
+        planned[index] = PlannedStep(step, sections[index], anchor, due, finished, after_key)
     return [planned[index] for index in range(len(steps))]
+
+
+def _cut(
+    holds: Sequence[tuple[datetime, datetime]], at: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The holds as they stood at `at`: those begun by then, ending at `at` at the latest."""
+    cut = _instant(at)
+    return [(start, min(_instant(end), cut)) for start, end in holds if _instant(start) < cut]
+
+
+def _instant(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def _aware(moment: datetime, what: str) -> datetime:
