@@ -386,10 +386,10 @@ def test_newer_schema_is_refused(project: Project):
     import sqlite3
 
     with sqlite3.connect(project.db) as conn:
-        conn.execute("UPDATE sopgen_meta SET value = '99' WHERE key = 'schema_version'")
+        conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
     result = project.run("list")
     assert result.exit_code == 1
-    assert "has schema version 99" in result.stderr and "upgrade sopgen" in result.stderr
+    assert "has schema revision f00dfeed" in result.stderr and "upgrade sopgen" in result.stderr
 
 
 def test_database_url_from_config_and_env(project: Project, tmp_path: Path, monkeypatch):

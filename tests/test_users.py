@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from casekit import Project, project_fixture  # noqa: F401 - the `project` fixture
-from sopgen.cases.store import Store
+from sopgen.cases.store import SCHEMA_HEAD, Store
 from sopgen.cases.users import SignInRefused, UserService, failure_wait
 from sopgen.cli import cli
 
@@ -147,11 +147,17 @@ def test_unknown_logins_are_slowed_down_alike(project: Project):
         users.sign_in("mallory", "x" * 12, now)
 
 
-def test_a_version_1_store_gains_the_user_tables(project: Project):
+def test_a_store_of_sopgen_0_1_gains_the_user_tables_by_db_upgrade(project: Project):
     assert project.run("open", "C-1", "--sop", "SOP-CS-001").exit_code == 0
-    with closing(sqlite3.connect(project.db)) as conn, conn:
-        conn.execute("DROP TABLE users")
+    with closing(sqlite3.connect(project.db)) as conn, conn:  # back to 0.1's tables
+        for table in ("users", "desk_sessions", "sign_in_failures", "case_notes"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DROP TABLE alembic_version")
         conn.execute("UPDATE sopgen_meta SET value = '1' WHERE key = 'schema_version'")
+    refused = user(project, "list")
+    assert refused.exit_code == 1 and "sopgen db upgrade" in refused.stderr
+    upgrade = project.runner.invoke(cli, ["--root", str(project.root), "db", "upgrade"])
+    assert upgrade.exit_code == 0, upgrade.output
     add(project)
-    assert Store(f"sqlite:///{project.db}").schema_version() == 2
+    assert Store(f"sqlite:///{project.db}").schema_revision() == SCHEMA_HEAD
     assert project.run("show", "C-1").exit_code == 0

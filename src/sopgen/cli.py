@@ -31,6 +31,7 @@ class LazyGroup(click.Group):
         "build": "sopgen.build.cli:build",
         "check": "sopgen.cli_check:check",
         "case": "sopgen.cases.cli:case",
+        "db": "sopgen.cases.dbcli:db",
         "user": "sopgen.desk.cli:user",
         "serve": "sopgen.desk.cli:serve",
     }

@@ -1,6 +1,7 @@
 """The case store: cases, step completions and calendar state, through SQLAlchemy 2.
 
-    sopgen_meta        key → value; `schema_version` says which layout this is
+    alembic_version    the schema revision (Alembic; see `sopgen.cases.migrate`)
+    sopgen_meta        key → value (`schema_version` = 3 only keeps sopgen 0.1 out)
     sop_snapshots      digest → the SOP file's YAML text a case was planned from
     cases              id, SOP id + version + snapshot, received, assignee, summary
     completions        (case, step) → when it was done
@@ -12,7 +13,15 @@
 
 By default a SQLite file at `<root>/.sopgen/cases.db`, created on first use;
 `database:` in sopgen.yaml or SOPGEN_DATABASE_URL (which wins) point it
-elsewhere, e.g. a PostgreSQL server a team shares. Times are stored in UTC.
+elsewhere, e.g. a PostgreSQL server a team shares. Times are stored in UTC
+(`timestamptz` on PostgreSQL); the company zone is applied by the callers.
+
+The tables are made and changed by Alembic revisions only (`sopgen db
+upgrade`); the models below must match the newest revision, which a test
+checks. A new, empty database is brought to the newest revision on first use,
+so the default SQLite file needs nothing; a store at an older revision is
+refused with a hint to run `sopgen db upgrade`, one at a revision this sopgen
+does not know (a newer sopgen wrote it) with a hint to upgrade sopgen.
 
 Every change is one transaction. On SQLite the file runs in WAL mode with a
 busy timeout, and write transactions start with `BEGIN IMMEDIATE`, so two
@@ -41,21 +50,23 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
-    select,
+    text,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from sopgen.cases.errors import CaseError
 
-SCHEMA_VERSION = 2
-"""The layout this sopgen reads and writes; raise it (with a migration) when tables change.
+BASELINE = "0001"
+"""The Alembic revision matching the tables of sopgen 0.1."""
+SCHEMA_HEAD = "0003"
+"""The newest Alembic revision, which this sopgen reads and writes.
 
-1: cases, completions, calendar events, SOP snapshots (0.1).
-2: adds case_notes, users, desk_sessions and sign_in_failures (the desk); the
-   upgrade from 1 only creates these tables.
+Set it to the id of each new revision in `migrations/versions/`; a test
+checks that it names the one head there. Kept as a constant so that everyday
+commands check the store with one query instead of loading Alembic.
 """
 
 ENV_URL = "SOPGEN_DATABASE_URL"
@@ -65,9 +76,13 @@ BUSY_TIMEOUT_S = 60
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC everywhere."""
+    """Aware datetimes in, aware UTC datetimes out.
 
-    impl = DateTime
+    PostgreSQL stores `timestamptz`; SQLite, which has no such type, stores
+    the UTC wall time as text.
+    """
+
+    impl = DateTime(timezone=True)
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -75,13 +90,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("the case store takes aware datetimes only")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        utc = value.astimezone(UTC)
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -285,7 +301,7 @@ class Store:
                 engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_S})
                 _sqlite_transactions(engine)
             else:
-                engine = create_engine(self.url, pool_pre_ping=True)
+                engine = create_engine(self.url, pool_pre_ping=True, **_server_options(self.url))
         except (NoSuchModuleError, ImportError) as exc:
             raise CaseError(
                 f"cannot use the case store {self.display}: {exc}",
@@ -344,56 +360,63 @@ class Store:
 
     # ------------------------------------------------------------------ schema
 
-    def schema_version(self) -> int | None:
-        """The schema version written in the store, or None when it has no tables yet."""
+    def schema_revision(self) -> str | None:
+        """The Alembic revision written in the store, or None when it has none yet."""
         with self.engine.connect().execution_options(sopgen_write=False) as conn:
-            if not inspect(conn).has_table(Meta.__tablename__):
-                return None
-            value = conn.execute(
-                select(Meta.value).where(Meta.key == "schema_version")
-            ).scalar_one_or_none()
+            revision = _revision(conn)
             conn.rollback()
-        return int(value) if value is not None else None
+        return revision
 
     def _ensure_schema(self) -> None:
-        """Create the tables on first use; refuse a store written by a newer sopgen."""
+        """Create the tables in an empty database; refuse one at another revision."""
         if self._checked:
             return
         try:
-            version = self.schema_version()
-            if version is None:
-                with self._session(write=True) as session:
-                    conn = session.connection()
-                    Base.metadata.create_all(conn)  # checks first: a racing creator is fine
-                    if session.get(Meta, "schema_version") is None:
-                        session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
-                version = SCHEMA_VERSION
-            elif version == 1:
-                self._upgrade_from_1()
-                version = SCHEMA_VERSION
+            with self.engine.connect().execution_options(sopgen_write=False) as conn:
+                revision = _revision(conn)
+                empty = revision is None and not inspect(conn).has_table(CaseRecord.__tablename__)
+                conn.rollback()
         except OperationalError as exc:
             raise CaseError(
                 f"cannot open the case store {self.display}: {exc.orig or exc}",
                 "check the database URL (SOPGEN_DATABASE_URL or database: in sopgen.yaml) "
                 "and that its folder is writable",
             ) from None
-        if version > SCHEMA_VERSION:
-            raise CaseError(
-                f"the case store {self.display} has schema version {version}, "
-                f"but this sopgen knows only versions up to {SCHEMA_VERSION}",
-                "a newer sopgen wrote it; upgrade sopgen (pip install -U sopgen) "
-                "rather than letting an older one change it",
-            )
+        if revision != SCHEMA_HEAD:
+            from sopgen.cases import migrate  # Alembic only when something is off
+
+            if empty:
+                migrate.upgrade(self)
+            elif revision is None:
+                raise CaseError(
+                    f"the case store {self.display} was made by an earlier sopgen "
+                    "(before migrations) and needs an upgrade of its tables",
+                    "back it up, then run: sopgen db upgrade",
+                )
+            elif migrate.known(revision):
+                raise CaseError(
+                    f"the case store {self.display} has schema revision {revision}; "
+                    f"this sopgen needs {SCHEMA_HEAD}",
+                    "back it up, then run: sopgen db upgrade",
+                )
+            else:
+                raise migrate.newer_schema(self, revision)
         self._checked = True
 
-    def _upgrade_from_1(self) -> None:
-        """Version 1 → 2: create the desk's tables (nothing else changed)."""
-        with self._session(write=True) as session:
-            conn = session.connection()
-            Base.metadata.create_all(conn)  # only the tables that are missing
-            meta = session.get(Meta, "schema_version")
-            if meta is not None and meta.value == "1":
-                meta.value = str(SCHEMA_VERSION)
+
+def _revision(conn: Connection) -> str | None:
+    """The store's Alembic revision, read with plain SQL (no Alembic import)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return ",".join(sorted(rows)) or None
+
+
+def _server_options(url: URL) -> dict[str, Any]:
+    """Sessions of a database server run in UTC, so every time is read the same way."""
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
+        return {"connect_args": {"options": "-c timezone=UTC"}}
+    return {}
 
 
 def _sqlite_transactions(engine: Engine) -> None:

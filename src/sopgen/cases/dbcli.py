@@ -1,0 +1,103 @@
+"""`sopgen db …`: the case store's schema (upgrade, status) and portable copies."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from sopgen.cases.errors import CaseError
+from sopgen.console import App, fail, pass_app, report
+from sopgen.problems import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors(command: F) -> F:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except CaseError as exc:
+            fail(exc.message, exc.hint)
+        except InputError as exc:
+            report(exc.problems)
+            raise SystemExit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store(app: App) -> Any:
+    """The project's store; only sopgen.yaml is read (a broken SOP must not block this)."""
+    from sopgen.cases.store import Store
+    from sopgen.library import load_config
+
+    config, problems = load_config(app.root)
+    if config is None:
+        raise InputError([p for p in problems if p.is_error])
+    return Store.for_project(app.root, config.database)
+
+
+@click.group()
+def db() -> None:
+    """The case database: schema upgrades and portable copies.
+
+    The database is .sopgen/cases.db, or the one named by `database:` in
+    sopgen.yaml or SOPGEN_DATABASE_URL (e.g. postgresql+psycopg://…).
+    """
+
+
+@db.command()
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it (for a DBA).")
+@pass_app
+@_errors
+def upgrade(app: App, sql: bool) -> None:
+    """Bring the database's tables to this sopgen's schema (safe to run any time)."""
+    from sopgen.cases import migrate
+
+    store = _store(app)
+    try:
+        if sql:
+            click.echo(migrate.upgrade_sql(store), nl=False)
+            return
+        before, after = migrate.upgrade(store)
+    finally:
+        store.close()
+    if before == after:
+        click.echo(f"{store.display}: schema already at revision {after}, nothing to do")
+    elif before is None:
+        click.echo(f"{store.display}: created the tables (schema revision {after})")
+    else:
+        click.echo(f"{store.display}: upgraded schema revision {before} → {after}")
+
+
+@db.command()
+@pass_app
+@_errors
+def status(app: App) -> None:
+    """Show the database and its schema revision against this sopgen's."""
+    from sopgen.cases import migrate
+
+    store = _store(app)
+    try:
+        found = migrate.status(store)
+    finally:
+        store.close()
+    click.echo(f"database: {found.url}")
+    if found.empty:
+        current = "none (empty; created on first use or by `sopgen db upgrade`)"
+    elif found.legacy:
+        current = "made before migrations, by sopgen 0.1 (run `sopgen db upgrade`)"
+    else:
+        current = found.current or "none"
+    click.echo(f"schema revision: {current}")
+    click.echo(f"this sopgen's: {found.head}")
+    if found.current and not migrate.known(found.current):
+        fail(
+            "a newer sopgen wrote this database",
+            "upgrade sopgen (pip install -U sopgen) rather than letting an older one change it",
+        )
+    if not found.up_to_date and not found.empty:
+        raise SystemExit(1)
