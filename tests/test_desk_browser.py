@@ -88,9 +88,10 @@ def test_sign_in_open_a_case_tick_a_step_and_the_deadline_moves(
             step.locator("input[name=at]").fill("2026-11-23T09:12")
             step.locator("button:has-text('Mark done')").click()
             page.wait_for_load_state()
-            assert "Done Mon 23 Nov 2026 09:12 CET" in page.locator(
-                "#step-create-file\\.open-file"
-            ).inner_text()
+            assert (
+                "Done Mon 23 Nov 2026 09:12 CET"
+                in page.locator("#step-create-file\\.open-file").inner_text()
+            )
             after = page.locator("#step-create-file\\.record-details time").get_attribute(
                 "datetime"
             )

@@ -142,3 +142,20 @@ def test_ical_js_reads_the_feed(desk: Desk, tmp_path: Path):
     for event in parsed["events"]:
         assert event["dtend_utc"] and event["alarms"]
         assert event["uid"].startswith(("C-1.", "C-2."))
+
+
+def test_a_step_ticked_by_the_cli_shows_in_the_next_fetch_even_within_the_same_second(desk: Desk):
+    open_cases(desk)
+    client = desk.client()
+    first = client.get(feed_url(desk, "alice"))
+    assert "C-1.intake.receive@sopgen" in events(first.content)
+    # the CLI, another process's way in, at the very moment the desk's clock shows
+    assert desk.project.run("done", "C-1", "receive").exit_code == 0
+    second = client.get(feed_url(desk, "alice"), headers={"If-None-Match": first.headers["etag"]})
+    assert second.status_code == 200
+    assert "C-1.intake.receive@sopgen" not in events(second.content)
+    assert desk.project.run("reopen", "C-1", "receive").exit_code == 0
+    third = client.get(feed_url(desk, "alice"), headers={"If-None-Match": second.headers["etag"]})
+    assert third.status_code == 200 and third.headers["etag"] != first.headers["etag"]
+    again = events(third.content)["C-1.intake.receive@sopgen"]
+    assert again["SEQUENCE"] == events(first.content)["C-1.intake.receive@sopgen"]["SEQUENCE"] + 2

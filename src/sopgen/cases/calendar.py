@@ -28,8 +28,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from icalendar import vCategory, vDuration, vText
+
+try:  # what vText.to_ical does, without building a Parameters object per value
+    from icalendar.parser.string import _escape_char as escape_text
+except ImportError:  # pragma: no cover - another icalendar layout: the public way
+
+    def escape_text(text: str | bytes) -> str:
+        return vText(text).to_ical().decode("utf-8")
+
 
 from sopgen import __version__
 from sopgen.cases.model import Case, EventInfo
@@ -143,18 +152,28 @@ def render_feed(cases: Sequence[Case], config: Config, name: str) -> bytes:
     step. Done steps are left out: the feed is what is still to do. No METHOD:
     a subscription is a published calendar, not an iTIP message.
     """
-    out = _head(name)
-    del out[4]  # METHOD:PUBLISH
-    out[4:4] = [
+    return assemble_feed(name, [feed_events(case, config) for case in cases])
+
+
+def feed_events(case: Case, config: Config) -> bytes:
+    """The folded VEVENTs of a case's open steps, each line ending in CRLF (a feed's part)."""
+    out: list[bytes] = []
+    for f in event_fields(case, config):
+        if not f.done:
+            out += _event_lines(f)
+    return b"".join(fold(line) + b"\r\n" for line in out)
+
+
+def assemble_feed(name: str, parts: Sequence[bytes]) -> bytes:
+    """A feed calendar around `parts` from `feed_events` (REFRESH-INTERVAL and
+    X-PUBLISHED-TTL `FEED_REFRESH`, RFC 7986 and the de-facto Outlook property)."""
+    head = _head(name)
+    del head[4]  # METHOD:PUBLISH
+    head[4:4] = [
         b"REFRESH-INTERVAL;VALUE=DURATION:" + FEED_REFRESH.encode(),
         b"X-PUBLISHED-TTL:" + FEED_REFRESH.encode(),
     ]
-    for case in cases:
-        for f in event_fields(case, config):
-            if not f.done:
-                out += _event_lines(f)
-    out.append(b"END:VCALENDAR")
-    return b"\r\n".join(fold(line) for line in out) + b"\r\n"
+    return b"".join([*(fold(line) + b"\r\n" for line in head), *parts, b"END:VCALENDAR\r\n"])
 
 
 def _head(name: str) -> list[bytes]:
@@ -177,7 +196,7 @@ def _event_lines(f: EventFields) -> list[bytes]:
         b"DTSTAMP:" + _time(f.stamp),
         b"UID:" + _text(f.uid),
         b"SEQUENCE:" + str(f.sequence).encode(),
-        b"CATEGORIES:" + vCategory(list(f.categories)).to_ical(),
+        b"CATEGORIES:" + _categories(f.categories),
         b"CREATED:" + _time(f.created),
         b"DESCRIPTION:" + _text(f.description),
         b"LAST-MODIFIED:" + _time(f.modified),
@@ -197,11 +216,21 @@ def _event_lines(f: EventFields) -> list[bytes]:
 
 
 def _text(value: str) -> bytes:
-    return vText(value).to_ical()
+    """`vText(value).to_ical()`: RFC 5545 TEXT escaping (a test holds them equal)."""
+    return escape_text(value).encode("utf-8")
+
+
+@lru_cache(maxsize=1024)
+def _categories(categories: tuple[str, ...]) -> bytes:
+    return vCategory(list(categories)).to_ical()
 
 
 def _time(moment: datetime) -> bytes:
-    return moment.strftime("%Y%m%dT%H%M%SZ").encode()
+    """A UTC time as `YYYYMMDDTHHMMSSZ` (`moment` is already in UTC)."""
+    m = moment
+    return (
+        f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
+    ).encode()
 
 
 def fold(line: bytes, limit: int = 75) -> bytes:

@@ -123,6 +123,7 @@ def create_app(
     routes: list[BaseRoute] = [*feeds.routes, *api.routes, *pages.routes]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
     app.state.desk = desk
+    app.state.rendered_cases = feeds.RenderedCases()
     return app
 
 

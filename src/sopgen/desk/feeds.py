@@ -1,38 +1,105 @@
 """`GET /feeds/{feed_token}.ics`: a user's open steps as a calendar clients subscribe to.
 
-The body is the case calendar writer's (`sopgen.cases.calendar.render_feed`)
-over the user's open cases: the same UIDs and SEQUENCE as each case's
-`deadlines.ics`. It depends only on the store's state (never on the clock),
-so its ETag is the body's hash and an unchanged feed answers 304.
+The body is the case calendar writer's (`sopgen.cases.calendar`: the same
+UIDs, SEQUENCE and text as each case's `deadlines.ics`) over the user's open
+cases. It depends only on the store's state, never on the clock, so:
+
+- one cheap query gives each open case's version; the ETag is the hash of
+  those versions (and the feed's name), and a matching If-None-Match gets
+  304 without rendering anything;
+- rendered events are kept per (case, version) in a bounded in-process
+  cache, so a feed re-renders only the cases that changed. The cache is
+  derived from the store alone: any instance may serve any request.
+
 An unknown, rotated or disabled token gets the same bare 404 as any unknown path.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sopgen.cases.calendar import render_feed
-from sopgen.desk.app import desk_of, not_found
+from sopgen.cases.calendar import assemble_feed, feed_events
+from sopgen.desk.app import Desk, desk_of, not_found
 
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
+FEED_FORMAT = "feed-1"  # raise when what a feed shows for the same state changes
+
+
+class RenderedCases:
+    """Rendered feed events per (case id, version): bounded, least recently used out."""
+
+    def __init__(self, size: int = 20_000):
+        self.size = size
+        self._blocks: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> bytes | None:
+        with self._lock:
+            block = self._blocks.get(key)
+            if block is not None:
+                self._blocks.move_to_end(key)
+            return block
+
+    def put(self, key: tuple[str, str], block: bytes) -> None:
+        with self._lock:
+            self._blocks[key] = block
+            self._blocks.move_to_end(key)
+            while len(self._blocks) > self.size:
+                self._blocks.popitem(last=False)
+
+
+def _etag(name: str, versions: list[tuple[str, str]]) -> str:
+    digest = hashlib.sha256(repr((FEED_FORMAT, name, versions)).encode("utf-8")).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def feed_state(desk: Desk, token: str) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """(feed name, ETag, case versions) for a valid token; None for any other."""
+    user = desk.users.by_feed_token(token)
+    if user is None:
+        return None
+    name = f"sopgen: {user.name} ({desk.config.company})"
+    versions = desk.cases.open_case_versions(user.login)
+    return name, _etag(name, versions), versions
+
+
+def feed_body(
+    desk: Desk, cache: RenderedCases, name: str, versions: list[tuple[str, str]]
+) -> bytes:
+    parts: dict[str, bytes] = {}
+    missing = []
+    for case_id, version in versions:
+        block = cache.get((case_id, version))
+        if block is None:
+            missing.append(case_id)
+        else:
+            parts[case_id] = block
+    if missing:
+        for case, version in desk.cases.cases_with_versions(missing):
+            block = feed_events(case, desk.config)
+            cache.put((case.id, version), block)
+            parts[case.id] = block
+    return assemble_feed(name, [parts[case_id] for case_id, _ in versions if case_id in parts])
 
 
 async def feed(request: Request) -> Response:
     desk = desk_of(request)
-    token = request.path_params["token"]
-    user = desk.users.by_feed_token(token)
-    if user is None:
+    cache: RenderedCases = request.app.state.rendered_cases
+    state = await run_in_threadpool(feed_state, desk, request.path_params["token"])
+    if state is None:
         return not_found()
-    cases = desk.cases.open_cases_of(user.login)
-    body = render_feed(cases, desk.config, f"sopgen: {user.name} ({desk.config.company})")
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    name, etag, versions = state
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if etag in _tags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
+    body = await run_in_threadpool(feed_body, desk, cache, name, versions)
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
