@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from icscheck import calendar_errors
 from sopgen.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,8 +67,13 @@ def make_project(root: Path) -> Project:
 
 
 @pytest.fixture(name="project")
-def project_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+def project_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
+    """A project for one test; afterwards every calendar file the test had sopgen
+    write in it must pass libical and ical.js without a single error."""
     monkeypatch.setenv("SOPGEN_NOW", NOW)
     monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    return make_project(tmp_path / "repo")
+    project = make_project(tmp_path / "repo")
+    yield project
+    errors = calendar_errors(project.root.rglob("*.ics"))
+    assert not errors, "calendar files with errors:\n" + "\n".join(errors)

@@ -13,6 +13,7 @@ import pytest
 from icalendar import Calendar
 
 from casekit import CASE, SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
+from icscheck import bytes_errors, in_ci, libical_errors, missing
 from sopgen.cases.calendar import event_uid
 
 JS = Path(__file__).resolve().parent / "js"
@@ -40,7 +41,7 @@ def test_calendar_properties(project: Project):
     assert str(calendar["VERSION"]) == "2.0"
     assert str(calendar["PRODID"]).startswith("-//sopgen//")
     assert str(calendar["CALSCALE"]) == "GREGORIAN"
-    assert str(calendar["METHOD"]) == "PUBLISH"
+    assert "METHOD" not in calendar  # an import, not an iTIP message (see calendar.py)
     assert CASE in str(calendar["X-WR-CALNAME"])
     assert b"VTIMEZONE" not in raw
 
@@ -150,7 +151,7 @@ def test_ical_js_reads_the_file(project: Project):
     )
     parsed = json.loads(out.stdout)
     assert parsed["version"] == "2.0" and parsed["prodid"].startswith("-//sopgen//")
-    assert parsed["method"] == "PUBLISH" and parsed["calscale"] == "GREGORIAN"
+    assert parsed["method"] is None and parsed["calscale"] == "GREGORIAN"
     assert len(parsed["events"]) == len(plan["steps"])
     for event, step in zip(parsed["events"], plan["steps"], strict=True):
         due = datetime.fromisoformat(step["due"])
@@ -203,7 +204,6 @@ def build_calendar(case, config, stamp: datetime | None = None) -> Calendar:
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", calendar_name(case, config))
     for f in event_fields(case, config, stamp):
         event = Event()
@@ -251,3 +251,41 @@ def test_fold_matches_icalendar():
         assert fold(text.encode()) == Contentline(text).to_ical()
 
     check()
+
+
+# --------------------------------------------------------------------------- libical and ical.js
+
+
+def test_the_calendar_checkers_are_installed():
+    """The fixtures check every .ics with libical and ical.js; in CI both must be there."""
+    absent = missing()  # in CI a missing checker raises here instead
+    if absent and not in_ci():
+        pytest.skip(f"not installed here: {', '.join(absent)} (CI fails without them)")
+    assert absent == []
+
+
+def test_the_checkers_catch_an_itip_calendar_without_organizer(tmp_path: Path):
+    if missing():
+        pytest.skip("needs libical and ical.js")
+    raw = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nMETHOD:PUBLISH\r\n"
+        b"BEGIN:VEVENT\r\nUID:a@b\r\nDTSTAMP:20261123T090000Z\r\n"
+        b"DTSTART:20261123T090000Z\r\nDTEND:20261123T093000Z\r\nSUMMARY:x\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    assert any("ORGANIZER" in error for error in libical_errors(raw) or [])
+    broken = raw.replace(b"DTEND:20261123T093000Z", b"DTEND:2026XX")
+    assert any("ical.js" in error for error in bytes_errors(broken, tmp_path))
+
+
+def test_every_calendar_state_passes_libical_and_ical_js(tmp_path: Path):
+    """Open, done, reopened, hostile text: zero errors from either parser."""
+    if missing() and not in_ci():
+        pytest.skip("needs libical and ical.js")
+    from sopgen.cases.calendar import render_ics
+
+    case, config = _case_with_everything(tmp_path)
+    assert any(p.done for p in case.steps) and any(p.done is None for p in case.steps)
+    raw = render_ics(case, config)
+    assert libical_errors(raw) == []
+    assert bytes_errors(raw, tmp_path) == []

@@ -1,6 +1,9 @@
 """A case's `deadlines.ics` (SPEC.md "Calendar files"), encoded with `icalendar`.
 
-- VCALENDAR: VERSION 2.0, PRODID, CALSCALE GREGORIAN, METHOD PUBLISH, X-WR-CALNAME;
+- VCALENDAR: VERSION 2.0, PRODID, CALSCALE GREGORIAN, X-WR-CALNAME; no METHOD:
+  the file is a calendar to import, not an iTIP message (METHOD:PUBLISH would
+  require an ORGANIZER on every event, and an event with an organizer shows
+  as a meeting invitation in Outlook and Apple Calendar);
 - one VEVENT per step: DTEND = the step's deadline, DTSTART = deadline −
   `calendar.lead` (default 30 minutes), both in UTC (`…Z`), so no VTIMEZONE is
   needed and every client reads them alike;
@@ -149,8 +152,7 @@ def render_feed(cases: Sequence[Case], config: Config, name: str) -> bytes:
     Each event is exactly the one the case's `deadlines.ics` holds (same UID,
     SEQUENCE, times and text, DTSTAMP the case's last change), so a client
     that imported the file and subscribes to the feed sees one event per
-    step. Done steps are left out: the feed is what is still to do. No METHOD:
-    a subscription is a published calendar, not an iTIP message.
+    step. Done steps are left out: the feed is what is still to do.
     """
     return assemble_feed(name, [feed_events(case, config) for case in cases])
 
@@ -168,7 +170,6 @@ def assemble_feed(name: str, parts: Sequence[bytes]) -> bytes:
     """A feed calendar around `parts` from `feed_events` (REFRESH-INTERVAL and
     X-PUBLISHED-TTL `FEED_REFRESH`, RFC 7986 and the de-facto Outlook property)."""
     head = _head(name)
-    del head[4]  # METHOD:PUBLISH
     head[4:4] = [
         b"REFRESH-INTERVAL;VALUE=DURATION:" + FEED_REFRESH.encode(),
         b"X-PUBLISHED-TTL:" + FEED_REFRESH.encode(),
@@ -182,7 +183,6 @@ def _head(name: str) -> list[bytes]:
         b"VERSION:2.0",
         b"PRODID:" + _text(PRODID),
         b"CALSCALE:GREGORIAN",
-        b"METHOD:PUBLISH",
         b"X-WR-CALNAME:" + _text(name),
     ]
 
