@@ -65,6 +65,15 @@ def missing() -> list[str]:
     ]
 
 
+def require() -> None:
+    """Skip a test that is about the checkers when one is missing (never in CI)."""
+    absent = missing()
+    if absent:
+        import pytest
+
+        pytest.skip(f"needs {' and '.join(absent)}: " + "; ".join(INSTALL[a] for a in absent))
+
+
 def libical_errors(raw: bytes) -> list[str] | None:
     """Every error libical finds in `raw`, restriction check included; None: no libical."""
     ical = _libical()

@@ -13,7 +13,7 @@ import pytest
 from icalendar import Calendar
 
 from casekit import CASE, SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
-from icscheck import bytes_errors, in_ci, libical_errors, missing
+from icscheck import bytes_errors, in_ci, libical_errors, missing, require
 from sopgen.cases.calendar import event_uid
 
 JS = Path(__file__).resolve().parent / "js"
@@ -265,8 +265,7 @@ def test_the_calendar_checkers_are_installed():
 
 
 def test_the_checkers_catch_an_itip_calendar_without_organizer(tmp_path: Path):
-    if missing():
-        pytest.skip("needs libical and ical.js")
+    require()
     raw = (
         b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nMETHOD:PUBLISH\r\n"
         b"BEGIN:VEVENT\r\nUID:a@b\r\nDTSTAMP:20261123T090000Z\r\n"
@@ -280,8 +279,7 @@ def test_the_checkers_catch_an_itip_calendar_without_organizer(tmp_path: Path):
 
 def test_every_calendar_state_passes_libical_and_ical_js(tmp_path: Path):
     """Open, done, reopened, hostile text: zero errors from either parser."""
-    if missing() and not in_ci():
-        pytest.skip("needs libical and ical.js")
+    require()
     from sopgen.cases.calendar import render_ics
 
     case, config = _case_with_everything(tmp_path)
