@@ -308,6 +308,48 @@ def show(app: App, case_id: str, fmt: str) -> None:
         _print_case(s, found)
 
 
+@case.command()
+@click.argument("case_ids", metavar="[CASE-ID]...", nargs=-1)
+@pass_app
+@_errors
+def refresh(app: App, case_ids: tuple[str, ...]) -> None:
+    """Carry config changes into case files (all open cases, or those named).
+
+    After a change to sopgen.yaml (a closure day, opening hours, holidays, role
+    names, the company name) deadlines move at once in `case show` and `case
+    list`, but a case's files follow only when it changes. Refresh re-plans
+    the cases, rewrites the files whose content changed, and raises the
+    SEQUENCE of exactly the calendar events that moved, so re-importing
+    deadlines.ics updates them.
+    """
+    from sopgen.cases.output import PDF, case_folder
+
+    with _case_command(app) as s:
+        ids = s.service.to_refresh(case_ids)
+        with _progress(len(ids), "refreshing cases") as advance:
+            results = s.service.refresh(ids, s.now, advance)
+        zone = s.config.zone
+        for r in results:
+            if not r.files and not r.case.changed:
+                continue
+            click.echo(f"{r.case.id}: rewrote {', '.join(r.files) or 'no file'}")
+            for planned in r.case.steps:
+                if planned.key in r.case.changed:
+                    click.echo(
+                        f"  deadline moved: {planned.key} now due {human(planned.due, zone)}"
+                    )
+            pdf = case_folder(s.app.root, r.case.id) / PDF
+            if "checklist.html" in r.files and pdf.exists():
+                s.files.write_pdf(r.case)
+        changed = sum(1 for r in results if r.files or r.case.changed)
+        moved = sum(len(r.case.changed) for r in results)
+        what = "open case" if not case_ids else "case"
+        click.echo(
+            f"refreshed {len(results)} {what}{'s' * (len(results) != 1)}: "
+            f"{changed} with changed files, {moved} deadline{'s' * (moved != 1)} moved"
+        )
+
+
 @case.command("import")
 @click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=True, path_type=Path))
 @click.option(

@@ -104,6 +104,14 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Refreshed:
+    """A case after `case refresh`: which events moved (`case.changed`), which files changed."""
+
+    case: Case
+    files: tuple[str, ...]  # file names rewritten, e.g. ("checklist.html", "deadlines.ics")
+
+
+@dataclass(frozen=True)
 class CaseSummary:
     """One line of `case list`."""
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from sopgen import clock
 from sopgen.cases import calendar, checklist
 from sopgen.cases.model import Case
-from sopgen.files import write_atomic
+from sopgen.files import write_atomic, write_if_changed
 from sopgen.model import Config
 from sopgen.render.logo import load_logo
 
@@ -61,6 +61,10 @@ class CaseFiles:
         """HTML, Markdown and calendar (fast: inside the case's transaction)."""
         for path, data in self.render(case):
             write_atomic(path, data)
+
+    def refresh(self, case: Case) -> list[str]:
+        """Rewrite the files of `case` whose content changed; their names (sorted)."""
+        return sorted(path.name for path, data in self.render(case) if write_if_changed(path, data))
 
     def write_many(
         self, cases: Sequence[Case], progress: Callable[[int], None] | None = None

@@ -1,4 +1,4 @@
-"""Case operations: open, done, reopen, show, list, import.
+"""Case operations: open, done, reopen, show, list, refresh, import.
 
 Each operation takes the store, the library and `now` (never the clock), checks
 its input completely before it changes anything, and does its change in one
@@ -8,7 +8,9 @@ file written.
 
 A case is planned from the SOP text it was opened under (a snapshot kept in
 the store), never from the current file: revising an SOP does not move the
-deadlines of the cases already running under it.
+deadlines of the cases already running under it. The business calendar is the
+current config's: a new closure day moves open deadlines at once, and
+`refresh` carries that into the cases' files.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sopgen.cases.model import (
     ImportRow,
     Note,
     OnTime,
+    Refreshed,
     clean_text,
     valid_case_id,
 )
@@ -51,6 +54,9 @@ from sopgen.model import Config, Sop, Step, make_sop
 from sopgen.problems import InputError, Problem, has_errors
 from sopgen.source import load_text
 
+REFRESH_BATCH = 200
+"""Cases re-planned per transaction by `refresh` (memory stays bounded for any number)."""
+
 # --------------------------------------------------------------------------- file writers
 
 
@@ -63,6 +69,10 @@ class FileWriter(Protocol):
         self, cases: Sequence[Case], progress: Callable[[int], None] | None = None
     ) -> None: ...
 
+    def refresh(self, case: Case) -> list[str]:
+        """Rewrite only the files whose content changed; their names."""
+        ...
+
 
 class _NoFiles:
     def write(self, case: Case) -> None:
@@ -72,6 +82,9 @@ class _NoFiles:
         self, cases: Sequence[Case], progress: Callable[[int], None] | None = None
     ) -> None:
         return None
+
+    def refresh(self, case: Case) -> list[str]:
+        return []
 
 
 NO_FILES: FileWriter = _NoFiles()
@@ -377,6 +390,60 @@ class CaseService:
                     tally[1] += planned.done <= planned.due
         return [OnTime(sop_id, step, d, o) for (sop_id, step), (d, o) in sorted(counts.items())]
 
+    # ------------------------------------------------------------------ refresh
+
+    def to_refresh(self, case_ids: Sequence[str]) -> list[str]:
+        """The cases `refresh` works on: those named (unknown ids are refused), or, when
+        none is named, every open case."""
+        with self.store.read() as session:
+            if case_ids:
+                return list(
+                    dict.fromkeys(self._record(session, c, lock=False).id for c in case_ids)
+                )
+            return list(
+                session.scalars(
+                    select(CaseRecord.id)
+                    .where(CaseRecord.closed_at.is_(None))
+                    .order_by(CaseRecord.id)
+                )
+            )
+
+    def refresh(
+        self,
+        ids: Sequence[str],
+        now: datetime,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Refreshed]:
+        """Re-plan the cases `ids` (see `to_refresh`) under the current config (closure
+        days, hours, holidays) and rewrite the files whose content changed.
+
+        SEQUENCE rises only for events whose deadline moved; a case whose plan did
+        not move keeps its last-change time (so its unchanged files stay byte-identical).
+        Files are written after each batch is committed, so an interrupted refresh is
+        finished by the next one.
+        """
+        refreshed: list[Refreshed] = []
+        for start in range(0, len(ids), REFRESH_BATCH):
+            batch = ids[start : start + REFRESH_BATCH]
+            with self.store.write() as session:
+                query = (
+                    select(CaseRecord)
+                    .where(CaseRecord.id.in_(batch))
+                    .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.events))
+                    .order_by(CaseRecord.id)
+                )
+                if not self.store.sqlite:
+                    query = query.with_for_update()
+                cases = [
+                    self._sync(record, self._snapshot(session, record.snapshot), now, touch=False)
+                    for record in session.scalars(query)
+                ]
+            for case in cases:  # after the commit: the files follow the store
+                refreshed.append(Refreshed(case, tuple(self.files.refresh(case))))
+                if progress is not None:
+                    progress(1)
+        return refreshed
+
     # ------------------------------------------------------------------ import
 
     def import_rows(
@@ -545,8 +612,11 @@ class CaseService:
         except ValueError as exc:  # pragma: no cover - a valid SOP plans
             raise CaseError(f"cannot plan case {record.id}: {exc}") from None
 
-    def _sync(self, record: CaseRecord, sop: Sop, now: datetime) -> Case:
-        """After a change: recompute the plan, bump SEQUENCE of the steps whose event changed."""
+    def _sync(self, record: CaseRecord, sop: Sop, now: datetime, *, touch: bool = True) -> Case:
+        """After a change: recompute the plan, bump SEQUENCE of the steps whose event changed.
+
+        The case's last-change time becomes `now`; with `touch=False` (refresh) only
+        when an event changed."""
         steps = self._plan(record, sop)
         events = {e.step: e for e in record.events}
         changed = []
@@ -564,8 +634,11 @@ class CaseService:
                 event.sequence += 1
                 event.fingerprint = fingerprint
                 event.modified_at = now
-        record.updated_at = now
-        record.closed_at = now if all(p.done is not None for p in steps) else None
+        if touch or changed:
+            record.updated_at = now
+        record.closed_at = (
+            (record.closed_at or now) if all(p.done is not None for p in steps) else None
+        )
         return replace(self._case(record, sop, steps), changed=tuple(changed))
 
     def _case(
