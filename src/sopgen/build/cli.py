@@ -92,6 +92,8 @@ def build(
     with ProgressDisplay("building", lines="built") as display:
         result = build_documents(library, options, _Progress(app.root, display))
     exit_code = 1 if result.failed else 0
+    for path in result.removed:
+        click.echo(f"removed {display_path(path, app.root)} (SOP withdrawn or retired)", err=True)
     outputs = [display_path(p, app.root) for p in [*result.written, *result.up_to_date]]
     logo = library.config.logo if library.config else None
     build_stamp.write(

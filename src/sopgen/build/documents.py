@@ -38,6 +38,7 @@ from sopgen.problems import Problem, error, warning
 from sopgen.render import html as html_render
 from sopgen.render import view as views
 from sopgen.render.logo import Logo, load_logo
+from sopgen.build.withdraw import remove_withdrawn
 
 OUTPUT_DIR = "output"
 MANIFEST = ".manifest.json"
@@ -59,6 +60,7 @@ class BuildReport:
     written: list[Path] = field(default_factory=list)
     up_to_date: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files of invalid SOPs
+    removed: list[Path] = field(default_factory=list)  # documents withdrawn
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -191,11 +193,12 @@ def build_documents(
     logo, logo_problems = load_logo(root, config)
     report.problems += logo_problems
     all_sops = library.sops
-    titles = {s.id: config.fill(s.title) for s in valid_sops}
+    titles = {s.id: config.fill(s.title) for s in valid_sops if s.status != "retired"}
     out = root / OUTPUT_DIR
     manifest_path = out / MANIFEST
     manifest = read_manifest(manifest_path)
-    targets = [s for s in valid_sops if wanted is None or s.id in wanted]
+    in_force = [s for s in valid_sops if s.status != "retired"]
+    targets = [s for s in in_force if wanted is None or s.id in wanted]
 
     def jobs_for(kind: str, variant: str | None) -> list[_Job]:
         shaping = shaping_digest(root, config.digest, {"kind": kind, "pdf_variant": variant})
@@ -229,16 +232,23 @@ def build_documents(
         for job in html_jobs:
             try:
                 text = html_render.render_sop(
-                    root, views.sop_view(job.sop, config, titles, "html", logo.data_uri)
+                    root, views.sop_view(
+                        job.sop, config, titles, "html", logo.data_uri, library.today
+                    )
                 )
             except Exception as exc:  # a broken template override must not stop the others
                 report.problems.append(_render_problem(job.sop, "HTML page", exc))
                 continue
             written(job, text)
         if pdf_jobs:
-            _build_pdfs(root, config, titles, logo, pdf_jobs, options, report, written)
+            _build_pdfs(
+                root, config, titles, logo, pdf_jobs, options, report, written, library.today
+            )
     finally:
-        if report.written:
+        if all(e.sop is not None for e in library.entries):
+            keep = [s.id for s in all_sops.values() if s.status != "retired"]
+            report.removed += remove_withdrawn(out, manifest, keep)
+        if report.written or report.removed:
             write_if_changed(manifest_path, manifest_text(manifest))
 
     if options.html:
@@ -289,6 +299,7 @@ def _build_pdfs(
     options: BuildOptions,
     report: BuildReport,
     write: Callable[[_Job, bytes], None],
+    today: date,
 ) -> None:
     allowed = [str(root.resolve()), str(templates_dir().resolve())]
     pages: list[tuple[_Job, str]] = []
@@ -298,7 +309,8 @@ def _build_pdfs(
                 (
                     job,
                     html_render.render_sop(
-                        root, views.sop_view(job.sop, config, titles, "pdf", logo.data_uri)
+                        root,
+                        views.sop_view(job.sop, config, titles, "pdf", logo.data_uri, today),
                     ),
                 )
             )

@@ -88,3 +88,47 @@ def md_escape(text: Any) -> str:
 def md_text(text: Any) -> str:
     """SOP text kept as Markdown (emphasis, links), but raw HTML shown as text."""
     return re.sub(r"([<>|])", r"\\\1", " ".join(str(text).split()))
+
+
+# --------------------------------------------------------------------------- SOP ids
+
+
+_TAG = re.compile(r"(<[^>]*>)")
+_SOP_ID = re.compile(r"\bSOP(?:-[A-Z0-9]+)+\b")
+
+
+class SopLinker:
+    """Links every mention of a library SOP's id in rendered text, and keeps ids unbroken.
+
+    Applied to HTML that `block`/`inline` made (escaped text between tags), so
+    only text between tags is touched: ids inside attributes or inside an
+    existing link are left alone. A known id becomes a link to its document
+    of the same medium; any id is wrapped so it never breaks across lines.
+    """
+
+    def __init__(self, titles: Any, medium: str, own: str | None = None):
+        self.titles = titles
+        self.medium = medium
+        self.own = own
+
+    def _mention(self, match: re.Match[str]) -> str:
+        sop_id = match.group(0)
+        if sop_id in self.titles and sop_id != self.own:
+            title = escape(self.titles[sop_id])
+            return f'<a class="sop-ref" href="{sop_id}.{self.medium}" title="{title}">{sop_id}</a>'
+        return f'<span class="sop-ref">{sop_id}</span>'
+
+    def __call__(self, html: Markup) -> Markup:
+        if "SOP-" not in html:
+            return html
+        parts = _TAG.split(str(html))
+        in_link = 0
+        for i, part in enumerate(parts):
+            if i % 2:  # a tag
+                if part.startswith("<a ") or part == "<a>":
+                    in_link += 1
+                elif part == "</a>":
+                    in_link = max(0, in_link - 1)
+            elif not in_link and "SOP-" in part:
+                parts[i] = _SOP_ID.sub(self._mention, part)
+        return Markup("".join(parts))

@@ -116,7 +116,8 @@ def render_pdf(
     refused: list[str] = []
     fetcher = _WORKER.fetcher(allowed, refused)
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-    options: dict[str, Any] = {"font_config": _WORKER.fonts}
+    # tagged PDF (WeasyPrint's PDF/UA structure): screen readers get headings, tables, lists
+    options: dict[str, Any] = {"font_config": _WORKER.fonts, "pdf_tags": True}
     if variant:
         options["pdf_variant"] = variant
     data = document.write_pdf(**options)

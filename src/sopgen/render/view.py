@@ -9,7 +9,7 @@ worker process can take it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from sopgen.model import Config, Sop
 from sopgen.render import markdown
+from sopgen.render.timing import TimingRule, timing_rules
 
 STATUS_LABELS = {
     "draft": "Draft",
@@ -32,6 +33,13 @@ NOTICES = {
     "retired": "This document is retired: it is no longer in force.",
 }
 DEFAULT_FONT = "Liberation Sans"
+MEANINGS = {"author": "Author", "review": "Reviewer", "approval": "Approver"}
+RACI_LEGEND = (
+    ("R", "Responsible", "does the work of the step"),
+    ("A", "Accountable", "answers for the result; one role per step"),
+    ("C", "Consulted", "gives input before or while the step is done"),
+    ("I", "Informed", "is told of the outcome"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +54,8 @@ class Brand:
 
 @dataclass(frozen=True, slots=True)
 class StepRow:
-    label: str  # A1, A2 … (matrix rows)
+    label: str  # A1, A2 … as steps are referred to everywhere
+    anchor: str  # "step-A1": a stable link target in the HTML
     number: int
     text: Markup
     notes: Markup | None
@@ -65,6 +74,7 @@ class SectionView:
 @dataclass(frozen=True, slots=True)
 class MatrixRow:
     label: str
+    anchor: str
     text: Markup
     letters: tuple[str, ...]  # one per matrix role, "" when none
 
@@ -82,6 +92,7 @@ class Signature:
     name: str
     role: str
     date: str
+    meaning: str  # Author, Reviewer, Approver
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +114,10 @@ class SopView:
     status_label: str
     watermark: str | None
     notice: str | None
+    supersedes: str | None  # "Supersedes version 1.0 of 2025-09-18"
+    change: Markup  # the newest revision's description: why this version
+    generated: str  # the date this file was written (the project clock)
+    timing: tuple[TimingRule, ...]
     effective: str
     owner: str
     review_every: str
@@ -115,6 +130,7 @@ class SopView:
     sections: tuple[SectionView, ...]
     matrix_roles: tuple[str, ...]
     matrix: tuple[MatrixRow, ...]
+    legend: tuple[tuple[str, str, str], ...]
     documentation: Markup
     retention: str | None
     references: tuple[ReferenceView, ...]
@@ -123,6 +139,8 @@ class SopView:
     keywords: str
     created: str  # dcterms dates from the SOP's own data, never the build time
     modified: str
+    index_href: str | None  # the HTML page links to the index and to its PDF
+    pdf_href: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +162,7 @@ class IndexRow:
 class IndexView:
     brand: Brand
     rows: tuple[IndexRow, ...]
+    retired: tuple[IndexRow, ...]  # withdrawn: listed apart, without documents
     today: str
     overdue: int
 
@@ -173,40 +192,74 @@ def brand(config: Config, logo: str | None = None) -> Brand:
     )
 
 
+def matrix_roles(sop: Sop) -> list[str]:
+    """Matrix columns in process order: roles as the steps first name them."""
+    seen: dict[str, None] = {}
+    for step in sop.steps():
+        for role in step.raci():
+            seen.setdefault(role, None)
+    return list(seen)
+
+
+def supersedes(sop: Sop) -> str | None:
+    """ "Supersedes version 1.0 of 2025-09-18", or None for a first issue."""
+    if len(sop.revisions) < 2:
+        return None
+    previous = sop.revisions[-2]
+    return f"Supersedes version {previous.version} of {_iso(previous.date)}"
+
+
 def sop_view(
     sop: Sop,
     config: Config,
     titles: Mapping[str, str],
     medium: str,
     logo: str | None = None,
+    generated: date | None = None,
 ) -> SopView:
     """The view of one SOP for `medium` ("html" or "pdf").
 
     `titles` maps the ids of SOPs that are built (valid) to their titles; a
-    reference to one of them becomes a link to its document of the same medium.
+    reference to one of them, and every mention of its id in any text, becomes
+    a link to its document of the same medium. `generated` is the date the
+    file is written (the project clock), printed beside "Uncontrolled when
+    printed".
     """
-    fill = config.fill
+    link = markdown.SopLinker(titles, medium, own=sop.id)
+
+    def fill(text: str) -> str:
+        return config.fill(text)
+
+    def inline(text: str) -> Markup:
+        return link(markdown.inline(text, fill))
+
+    def block(text: str) -> Markup:
+        return link(markdown.block(text, fill))
+
     role = config.role_name
     sections = []
     matrix_rows = []
-    roles = sop.roles()
+    roles = matrix_roles(sop)
     for section in sop.procedure:
         rows = []
         for step in section.steps:
-            text = markdown.inline(step.do, fill)
+            text = inline(step.do)
             label = f"{section.letter}{step.number}"
             rows.append(
                 StepRow(
                     label=label,
+                    anchor=f"step-{label}",
                     number=step.number,
                     text=text,
-                    notes=markdown.inline(step.notes, fill) if step.notes else None,
+                    notes=inline(step.notes) if step.notes else None,
                     responsible=role(step.responsible),
                     within=_within(sop, step.within.text, step.within.after),
                 )
             )
             raci = step.raci()
-            matrix_rows.append(MatrixRow(label, text, tuple(raci.get(r, "") for r in roles)))
+            matrix_rows.append(
+                MatrixRow(label, f"step-{label}", text, tuple(raci.get(r, "") for r in roles))
+            )
         sections.append(
             SectionView(section.letter, fill(section.title), f"section-{section.id}", tuple(rows))
         )
@@ -219,7 +272,7 @@ def sop_view(
                     sop=ref.sop,
                     title=titles.get(ref.sop, ref.title or ""),
                     href=f"{ref.sop}.{medium}" if known else None,
-                    note=markdown.inline(ref.note, fill) if ref.note else None,
+                    note=_ref_note(inline, ref.note, titles.get(ref.sop, ref.title or "")),
                 )
             )
         else:
@@ -229,7 +282,7 @@ def sop_view(
                     sop=None,
                     title=fill(ref.title or ref.url or ""),
                     href=url,
-                    note=markdown.inline(ref.note, fill) if ref.note else None,
+                    note=_ref_note(inline, ref.note, fill(ref.title or ref.url or "")),
                 )
             )
     revision_dates = [r.date for r in sop.revisions if r.date != date.min]
@@ -245,25 +298,31 @@ def sop_view(
         status_label=STATUS_LABELS.get(sop.status, sop.status),
         watermark=WATERMARKS.get(sop.status),
         notice=NOTICES.get(sop.status),
+        supersedes=supersedes(sop),
+        change=inline(sop.revisions[-1].description),
+        generated=_iso(generated),
+        timing=timing_rules(config),
         effective=_iso(sop.effective),
         owner=role(sop.owner),
         review_every=str(sop.review_every) if sop.review_every else "—",
         next_review=_iso(sop.next_review),
-        approvals=tuple(Signature(a.name, role(a.role), _iso(a.date)) for a in sop.approvals),
-        introduction=markdown.block(sop.introduction, fill),
-        purpose=markdown.block(sop.purpose, fill),
-        scope=markdown.block(sop.scope, fill),
-        responsibilities=tuple(
-            (role(r), markdown.inline(text, fill)) for r, text in sop.responsibilities
+        approvals=tuple(
+            Signature(a.name, role(a.role), _iso(a.date), MEANINGS.get(a.meaning, a.meaning))
+            for a in sop.approvals
         ),
+        introduction=block(sop.introduction),
+        purpose=block(sop.purpose),
+        scope=block(sop.scope),
+        responsibilities=tuple((role(r), inline(text)) for r, text in sop.responsibilities),
         sections=tuple(sections),
         matrix_roles=tuple(role(r) for r in roles),
         matrix=tuple(matrix_rows),
-        documentation=markdown.block(sop.documentation, fill),
+        legend=RACI_LEGEND,
+        documentation=block(sop.documentation),
         retention=str(sop.retention) if sop.retention else None,
         references=tuple(references),
         revisions=tuple(
-            RevisionView(r.version, _iso(r.date), markdown.inline(r.description, fill), r.author)
+            RevisionView(r.version, _iso(r.date), inline(r.description), r.author)
             for r in sop.revisions
         ),
         description=f"Standard operating procedure {sop.id}: {fill(sop.title)}, "
@@ -273,7 +332,27 @@ def sop_view(
         ),
         created=_iso(created),
         modified=_iso(modified),
+        index_href="index.html" if medium == "html" else None,
+        pdf_href=f"../pdf/{sop.id}.pdf" if medium == "html" else None,
     )
+
+
+def _ref_note(inline: Callable[[str], Markup], note: str | None, title: str) -> Markup | None:
+    """A reference's note, unless it only repeats the reference's title in other words."""
+    if not note:
+        return None
+    if title and note.lower().startswith(title.lower()):
+        note = note[len(title) :].lstrip(" ,:;.—–-")  # "Escalation Procedure, for cases …"
+    if not note or _words(note) <= _words(title) | _FILLER:
+        return None
+    return inline(note)
+
+
+_FILLER = frozenset({"the", "a", "an", "of", "for", "and", "to", "on", "in", "sop", "procedure"})
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z0-9]+", text.lower())}
 
 
 def index_view(
@@ -284,7 +363,7 @@ def index_view(
     logo: str | None = None,
 ) -> IndexView:
     """The library at a glance; `pdf_ids` are the SOPs that have a PDF to link to."""
-    rows = tuple(
+    rows = [
         IndexRow(
             id=sop.id,
             title=config.fill(sop.title),
@@ -299,5 +378,13 @@ def index_view(
             pdf=f"../pdf/{sop.id}.pdf" if sop.id in pdf_ids else None,
         )
         for sop in sorted(sops, key=lambda s: s.id)
+    ]
+    current = tuple(r for r in rows if r.status != "retired")
+    retired = tuple(r for r in rows if r.status == "retired")
+    return IndexView(
+        brand(config, logo),
+        current,
+        retired,
+        today.isoformat(),
+        sum(r.overdue for r in current),
     )
-    return IndexView(brand(config, logo), rows, today.isoformat(), sum(r.overdue for r in rows))
