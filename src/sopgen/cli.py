@@ -30,6 +30,7 @@ class LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "build": "sopgen.build.cli:build",
         "check": "sopgen.cli_check:check",
+        "diff": "sopgen.cli_diff:diff",
         "case": "sopgen.cases.cli:case",
         "db": "sopgen.cases.dbcli:db",
         "user": "sopgen.desk.cli:user",
