@@ -31,6 +31,7 @@ from typing import Protocol
 
 from sopgen.assets import templates_dir
 from sopgen.build.digest import shaping_digest
+from sopgen.build.withdraw import remove_withdrawn
 from sopgen.files import write_atomic, write_if_changed
 from sopgen.library import Library
 from sopgen.model import Config, Sop
@@ -38,7 +39,6 @@ from sopgen.problems import Problem, error, warning
 from sopgen.render import html as html_render
 from sopgen.render import view as views
 from sopgen.render.logo import Logo, load_logo
-from sopgen.build.withdraw import remove_withdrawn
 
 OUTPUT_DIR = "output"
 MANIFEST = ".manifest.json"
@@ -232,9 +232,8 @@ def build_documents(
         for job in html_jobs:
             try:
                 text = html_render.render_sop(
-                    root, views.sop_view(
-                        job.sop, config, titles, "html", logo.data_uri, library.today
-                    )
+                    root,
+                    views.sop_view(job.sop, config, titles, "html", logo.data_uri, library.today),
                 )
             except Exception as exc:  # a broken template override must not stop the others
                 report.problems.append(_render_problem(job.sop, "HTML page", exc))
