@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup
 
-from sopgen.cases.model import Case
+from sopgen.cases.model import Case, Hold
 from sopgen.cases.plan import PlannedStep
 from sopgen.cases.timestamps import human, iso
 from sopgen.model import Config
@@ -71,7 +72,8 @@ class ChecklistView:
     received_iso: str
     assignee: str | None
     summary: str | None
-    state: str  # "Open" or "Closed"
+    holds: tuple[str, ...]  # "from – until: reason", oldest first; a running one "since …"
+    state: str  # "Open", "On hold" or "Closed"
     done_count: int
     step_count: int
     next_due: str | None
@@ -106,7 +108,8 @@ def checklist_view(
         received_iso=iso(case.received, zone),
         assignee=case.assignee,
         summary=case.summary,
-        state="Closed" if following is None else "Open",
+        holds=tuple(_hold_text(hold, zone) for hold in case.holds),
+        state="Closed" if following is None else "On hold" if case.on_hold else "Open",
         done_count=done_count,
         step_count=len(case.steps),
         next_due=human(following.due, zone) if following else None,
@@ -114,6 +117,14 @@ def checklist_view(
         updated_iso=iso(case.updated_at, zone),
         sections=sections,
     )
+
+
+def _hold_text(hold: Hold, zone: ZoneInfo) -> str:
+    if hold.end is None:
+        text = f"since {human(hold.start, zone)} (the clock is stopped: open deadlines move on)"
+    else:
+        text = f"{human(hold.start, zone)} – {human(hold.end, zone)}"
+    return f"{text}: {hold.reason}" if hold.reason else text
 
 
 def _step_view(planned: PlannedStep, config: Config) -> StepView:

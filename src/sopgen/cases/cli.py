@@ -231,6 +231,52 @@ def reopen(app: App, case_id: str, step: str, pdf: bool) -> None:
         _print_next(s, updated)
 
 
+@case.command()
+@click.argument("case_id", metavar="CASE-ID")
+@click.option("--at", metavar="TIMESTAMP", help="When the hold began (default: now).")
+@click.option("--reason", metavar="TEXT", help="Why, e.g. 'waiting for photos from the customer'.")
+@click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
+@pass_app
+@_errors
+def hold(app: App, case_id: str, at: str | None, reason: str | None, pdf: bool) -> None:
+    """Put a case on hold (waiting on the customer): its clock stops.
+
+    Until `case resume`, business time does not count toward business-unit
+    deadlines and elapsed time is added to elapsed-unit ones; done steps keep
+    their deadlines.
+    """
+    with _case_command(app) as s:
+        when = _timestamp(at, s.config, s.now, "hold time (--at)")
+        updated = s.service.hold(case_id, when, s.now, reason)
+        _write_pdf(s, updated, pdf)
+        running = updated.on_hold
+        since = human(running.start if running else when, s.config.zone)
+        click.echo(f"on hold: {case_id} since {since}" + (f" ({reason.strip()})" if reason else ""))
+        click.echo(f"resume with: sopgen case resume {case_id}")
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE-ID")
+@click.option("--at", metavar="TIMESTAMP", help="When the case resumed (default: now).")
+@click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
+@pass_app
+@_errors
+def resume(app: App, case_id: str, at: str | None, pdf: bool) -> None:
+    """End a case's hold: its clock runs again and open deadlines move on."""
+    with _case_command(app) as s:
+        when = _timestamp(at, s.config, s.now, "resume time (--at)")
+        updated = s.service.resume(case_id, when, s.now)
+        _write_pdf(s, updated, pdf)
+        last = updated.holds[-1]
+        zone = s.config.zone
+        click.echo(
+            f"resumed: {case_id} at {human(last.end or when, zone)}, on hold since "
+            f"{human(last.start, zone)}"
+        )
+        _print_moves(s, updated, "")
+        _print_next(s, updated)
+
+
 @case.command("list")
 @click.option("--overdue", is_flag=True, help="Only cases with an overdue step.")
 @click.option(
@@ -271,7 +317,7 @@ def list_(
                 *map(
                     Text,  # plain text: `[red]` in an assignee is not rich markup
                     (
-                        r.case.id,
+                        r.case.id + (" (on hold)" if r.case.on_hold else ""),
                         f"{r.case.sop.id} v{r.case.sop_version}",
                         r.case.assignee or "—",
                         r.next.key,
@@ -295,7 +341,7 @@ def list_(
 def show(app: App, case_id: str, fmt: str) -> None:
     """Show a case's checklist with deadlines and status (or JSON)."""
     with _case_command(app) as s:
-        found = s.service.show(case_id)
+        found = s.service.show(case_id, s.now)
         if fmt == "json":
             click.echo(json.dumps(case_json(found, s.config, s.now), indent=2, ensure_ascii=False))
             return
@@ -305,6 +351,10 @@ def show(app: App, case_id: str, fmt: str) -> None:
         click.echo(f"received {human(found.received, zone)}; assignee {found.assignee or '—'}")
         if found.summary:
             click.echo(f"summary: {found.summary}")
+        for hold in found.holds:
+            until = f"until {human(hold.end, zone)}" if hold.end else "(on hold now)"
+            why = f": {hold.reason}" if hold.reason else ""
+            click.echo(f"on hold from {human(hold.start, zone)} {until}{why}")
         _print_case(s, found)
 
 
@@ -426,6 +476,15 @@ def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
         "assignee": found.assignee,
         "title": config.fill(found.sop.title),
         "summary": found.summary,
+        "on_hold": found.on_hold is not None,
+        "holds": [
+            {
+                "from": iso(h.start, zone),
+                "until": iso(h.end, zone) if h.end else None,
+                "reason": h.reason,
+            }
+            for h in found.holds
+        ],
         "steps": [
             {
                 "step": p.key,
@@ -449,6 +508,7 @@ def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
         "received": iso(r.case.received, zone),
         "assignee": r.case.assignee,
         "summary": r.case.summary,
+        "on_hold": r.case.on_hold is not None,
         "next_step": r.next.key,
         "next_due": iso(r.next.due, zone),
         "status": r.status,

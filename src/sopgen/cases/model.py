@@ -76,6 +76,15 @@ class EventInfo:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """A stretch of time the case waited on the customer: its clock stopped."""
+
+    start: datetime  # company zone
+    end: datetime | None  # None while the hold runs
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     """A case as read from the store, with its plan: what the views show."""
 
@@ -89,6 +98,12 @@ class Case:
     steps: tuple[PlannedStep, ...]
     events: Mapping[str, EventInfo] = field(default_factory=dict)
     changed: tuple[str, ...] = ()  # steps whose deadline or state this change moved
+    holds: tuple[Hold, ...] = ()  # oldest first
+
+    @property
+    def on_hold(self) -> Hold | None:
+        """The hold running now, if any."""
+        return self.holds[-1] if self.holds and self.holds[-1].end is None else None
 
     @property
     def sop_version(self) -> str:

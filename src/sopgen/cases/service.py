@@ -30,6 +30,7 @@ from sopgen.cases.model import (
     Case,
     CaseSummary,
     EventInfo,
+    Hold,
     ImportResult,
     ImportRow,
     Note,
@@ -40,6 +41,7 @@ from sopgen.cases.model import (
 )
 from sopgen.cases.plan import OVERDUE, PlannedStep, plan
 from sopgen.cases.store import (
+    CaseHold,
     CaseNote,
     CaseRecord,
     Completion,
@@ -207,11 +209,77 @@ class CaseService:
 
     # ------------------------------------------------------------------ reading
 
-    def show(self, case_id: str) -> Case:
+    def show(self, case_id: str, now: datetime | None = None) -> Case:
+        """A case with its plan; a hold still running counts until `now` (pass it: without
+        it, the deadlines are those of the moment the hold began)."""
         with self.store.read() as session:
             record = self._record(session, case_id, lock=False)
             sop = self._snapshot(session, record.snapshot)
-            return self._case(record, sop)
+            return self._case(record, sop, now=now)
+
+    # ------------------------------------------------------------------ hold / resume
+
+    def hold(self, case_id: str, at: datetime, now: datetime, reason: str | None = None) -> Case:
+        """Put a case on hold from `at` (waiting on the customer): its clock stops."""
+        reason = clean_text(reason, "reason")
+        zone = self.config.zone
+        with self.store.write() as session:
+            record = self._record(session, case_id)
+            if record.closed_at is not None:
+                raise CaseError(
+                    f"case {case_id} is complete (every step is done); there is no clock to stop",
+                    f"reopen a step first if work goes on: sopgen case reopen {case_id} STEP",
+                )
+            running = next((h for h in record.holds if h.resumed_at is None), None)
+            if running is not None:
+                raise CaseError(
+                    f"case {case_id} is already on hold since {human(running.held_at, zone)}",
+                    f"resume it first: sopgen case resume {case_id}",
+                )
+            if at.astimezone(UTC) < record.received.astimezone(UTC):
+                raise CaseError(
+                    f"case {case_id} cannot go on hold at {human(at, zone)}, before it was "
+                    f"received ({human(record.received, zone)})",
+                    "check the --at time; without --at the hold starts now",
+                )
+            last = max((h.resumed_at for h in record.holds if h.resumed_at), default=None)
+            if last is not None and at.astimezone(UTC) < last:
+                raise CaseError(
+                    f"a hold from {human(at, zone)} would overlap the previous hold of case "
+                    f"{case_id}, which ended {human(last, zone)}",
+                    "give an --at time after the previous hold ended",
+                )
+            _not_future(at, now, "hold time (--at)")
+            record.holds.append(CaseHold(held_at=at, reason=reason, recorded_at=now))
+            case = self._sync(record, self._snapshot(session, record.snapshot), now)
+            session.flush()  # a constraint failing here must stop the files, too
+            self.files.write(case)
+        return case
+
+    def resume(self, case_id: str, at: datetime, now: datetime) -> Case:
+        """End the hold of a case at `at`: its clock runs again, open deadlines move on."""
+        zone = self.config.zone
+        with self.store.write() as session:
+            record = self._record(session, case_id)
+            running = next((h for h in record.holds if h.resumed_at is None), None)
+            if running is None:
+                raise CaseError(
+                    f"case {case_id} is not on hold, so there is nothing to resume",
+                    f"put it on hold with: sopgen case hold {case_id} --reason TEXT",
+                )
+            if at.astimezone(UTC) < running.held_at:
+                raise CaseError(
+                    f"case {case_id} cannot resume at {human(at, zone)}, before its hold "
+                    f"began ({human(running.held_at, zone)})",
+                    "check the --at time; without --at the case resumes now",
+                )
+            _not_future(at, now, "resume time (--at)")
+            running.resumed_at = at
+            running.resume_recorded_at = now
+            case = self._sync(record, self._snapshot(session, record.snapshot), now)
+            session.flush()  # a constraint failing here must stop the files, too
+            self.files.write(case)
+        return case
 
     def list_open(
         self,
@@ -235,7 +303,7 @@ class CaseService:
         query = (
             select(CaseRecord)
             .where(CaseRecord.closed_at.is_(None))
-            .options(selectinload(CaseRecord.completions))
+            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.holds))
         )
         if assignee is not None:
             query = query.where(func.lower(CaseRecord.assignee) == assignee.strip().lower())
@@ -247,7 +315,9 @@ class CaseService:
         due_soon = self.config.due_soon
         with self.store.read() as session:
             for record in session.scalars(query):
-                case = self._case(record, self._snapshot(session, record.snapshot), events={})
+                case = self._case(
+                    record, self._snapshot(session, record.snapshot), events={}, now=now
+                )
                 following = case.next_step()
                 if following is None:
                     continue
@@ -271,18 +341,22 @@ class CaseService:
         summaries.sort(key=lambda s: (s.next.due, s.case.id))
         return summaries
 
-    def open_cases_of(self, assignee: str) -> list[Case]:
+    def open_cases_of(self, assignee: str, now: datetime | None = None) -> list[Case]:
         """The open cases assigned to `assignee`, with their calendar state (the desk's
-        feed and My work), in case id order."""
+        feed and My work), in case id order; a running hold counts until `now`."""
         query = (
             select(CaseRecord)
             .where(CaseRecord.closed_at.is_(None), CaseRecord.assignee == assignee)
-            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.events))
+            .options(
+                selectinload(CaseRecord.completions),
+                selectinload(CaseRecord.events),
+                selectinload(CaseRecord.holds),
+            )
             .order_by(CaseRecord.id)
         )
         with self.store.read() as session:
             return [
-                self._case(record, self._snapshot(session, record.snapshot))
+                self._case(record, self._snapshot(session, record.snapshot), now=now)
                 for record in session.scalars(query)
             ]
 
@@ -377,12 +451,12 @@ class CaseService:
                     )
                 )
             )
-            .options(selectinload(CaseRecord.completions))
+            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.holds))
         )
         with self.store.read() as session:
             for record in session.scalars(query):
                 sop = self._snapshot(session, record.snapshot)
-                for planned in self._plan(record, sop):
+                for planned in self._plan(record, sop, until):
                     if planned.done is None or not since <= planned.done < until:
                         continue
                     tally = counts.setdefault((sop.id, planned.key), [0, 0])
@@ -429,7 +503,11 @@ class CaseService:
                 query = (
                     select(CaseRecord)
                     .where(CaseRecord.id.in_(batch))
-                    .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.events))
+                    .options(
+                        selectinload(CaseRecord.completions),
+                        selectinload(CaseRecord.events),
+                        selectinload(CaseRecord.holds),
+                    )
                     .order_by(CaseRecord.id)
                 )
                 if not self.store.sqlite:
@@ -584,7 +662,11 @@ class CaseService:
         query = (
             select(CaseRecord)
             .where(CaseRecord.id == case_id)
-            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.events))
+            .options(
+                selectinload(CaseRecord.completions),
+                selectinload(CaseRecord.events),
+                selectinload(CaseRecord.holds),
+            )
         )
         if lock and not self.store.sqlite:  # SQLite's BEGIN IMMEDIATE already locks
             query = query.with_for_update()
@@ -606,9 +688,11 @@ class CaseService:
         steps = self._plan(record, sop)
         return self._case(record, sop, steps, events={p.key: EventInfo(0, now) for p in steps})
 
-    def _plan(self, record: CaseRecord, sop: Sop) -> list[PlannedStep]:
+    def _plan(self, record: CaseRecord, sop: Sop, now: datetime | None = None) -> list[PlannedStep]:
+        """The case's plan; a hold still running counts until `now` (without `now`:
+        the clock stays where the hold stopped it)."""
         try:
-            return plan(sop, self.calendar, record.received, record.done())
+            return plan(sop, self.calendar, record.received, record.done(), _spans(record, now))
         except ValueError as exc:  # pragma: no cover - a valid SOP plans
             raise CaseError(f"cannot plan case {record.id}: {exc}") from None
 
@@ -617,7 +701,7 @@ class CaseService:
 
         The case's last-change time becomes `now`; with `touch=False` (refresh) only
         when an event changed."""
-        steps = self._plan(record, sop)
+        steps = self._plan(record, sop, now)
         events = {e.step: e for e in record.events}
         changed = []
         for planned in steps:
@@ -639,7 +723,7 @@ class CaseService:
         record.closed_at = (
             (record.closed_at or now) if all(p.done is not None for p in steps) else None
         )
-        return replace(self._case(record, sop, steps), changed=tuple(changed))
+        return replace(self._case(record, sop, steps, now=now), changed=tuple(changed))
 
     def _case(
         self,
@@ -648,6 +732,7 @@ class CaseService:
         steps: list[PlannedStep] | None = None,
         *,
         events: Mapping[str, EventInfo] | None = None,
+        now: datetime | None = None,
     ) -> Case:
         """The view of `record`, planned unless `steps` are given; its calendar events
         from the record unless `events` are given."""
@@ -660,16 +745,35 @@ class CaseService:
             summary=record.summary,
             opened_at=record.opened_at,
             updated_at=record.updated_at,
-            steps=tuple(steps if steps is not None else self._plan(record, sop)),
+            steps=tuple(steps if steps is not None else self._plan(record, sop, now)),
             events=(
                 {e.step: EventInfo(e.sequence, e.modified_at) for e in record.events}
                 if events is None
                 else events
             ),
+            holds=tuple(
+                Hold(
+                    h.held_at.astimezone(zone),
+                    h.resumed_at.astimezone(zone) if h.resumed_at else None,
+                    h.reason,
+                )
+                for h in record.holds
+            ),
         )
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _spans(record: CaseRecord, now: datetime | None) -> list[tuple[datetime, datetime]]:
+    """The case's holds as (start, end); a running hold ends `now` (or where it began)."""
+    spans = []
+    for hold in record.holds:
+        end = hold.resumed_at
+        if end is None:
+            end = hold.held_at if now is None else max(hold.held_at, now.astimezone(UTC))
+        spans.append((hold.held_at, end))
+    return spans
 
 
 def _fingerprint(planned: PlannedStep) -> str:

@@ -5,6 +5,7 @@
     sop_snapshots      digest → the SOP file's YAML text a case was planned from
     cases              id, SOP id + version + snapshot, received, assignee, summary
     completions        (case, step) → when it was done
+    case_holds         when a case was put on hold and resumed, and why
     calendar_events    (case, step) → SEQUENCE, what the event showed, when it changed
     case_notes         notes people wrote on a case (the desk)
     users              people of the desk: login, role, Argon2id password hash, token hashes
@@ -145,6 +146,9 @@ class CaseRecord(Base):
     events: Mapped[list[EventState]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="EventState.step"
     )
+    holds: Mapped[list[CaseHold]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseHold.held_at"
+    )
 
     __table_args__ = (
         Index("ix_cases_open", "closed_at"),
@@ -164,6 +168,24 @@ class Completion(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     case: Mapped[CaseRecord] = relationship(back_populates="completions")
+
+
+class CaseHold(Base):
+    """A hold of a case (waiting on the customer): the case's clock stopped from
+    `held_at` until `resumed_at` (None while it runs). Kept after the resume: the
+    rows of a case are its hold history."""
+
+    __tablename__ = "case_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when `case hold` ran
+    resume_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[CaseRecord] = relationship(back_populates="holds")
 
 
 class EventState(Base):

@@ -1,0 +1,150 @@
+"""`sopgen case hold` / `case resume`: the case's clock stops, deadlines move, history kept.
+
+Deadlines are worked out by hand (Berlin, Mon–Fri 09:00–17:00); the clock is
+pinned with SOPGEN_NOW (Monday 23 Nov 2026 10:00 unless a test says otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from casekit import Project, project_fixture  # noqa: F401 - the `project` fixture
+
+CASE = "C-1"
+
+
+def show(project: Project, now: str | None = None) -> dict[str, Any]:
+    result = project.run("show", CASE, "--format", "json", now=now)
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def due(project: Project, step: str, now: str | None = None) -> str:
+    return next(s["due"] for s in show(project, now)["steps"] if s["step"] == step)
+
+
+def open_friday_evening(project: Project) -> None:
+    result = project.run("open", CASE, "--sop", "SOP-CS-001", "--received", "2026-11-20T18:05")
+    assert result.exit_code == 0, result.output
+    # 5 business days from Friday 18:05: day 0 is Monday the 23rd, due Monday the 30th
+    assert due(project, "resolution.investigate") == "2026-11-30T17:00:00+01:00"
+
+
+def test_hold_stops_the_clock_and_resume_moves_open_deadlines(project: Project) -> None:
+    open_friday_evening(project)
+    result = project.run("hold", CASE, "--at", "2026-11-23 09:00", "--reason", "waiting for photos")
+    assert result.exit_code == 0, result.output
+    assert "on hold: C-1 since" in result.stdout and "(waiting for photos)" in result.stdout
+    data = show(project)
+    assert data["on_hold"] is True
+    assert data["holds"] == [
+        {"from": "2026-11-23T09:00:00+01:00", "until": None, "reason": "waiting for photos"}
+    ]
+    # while the hold runs, the clock stays stopped: at 12:00 three business hours are added
+    assert due(project, "resolution.investigate", now="2026-11-23T12:00") == (
+        "2026-12-01T12:00:00+01:00"
+    )
+    # a step due before the hold began (24 hours from Friday 18:05) does not move
+    assert due(project, "intake.acknowledge", now="2026-11-23T12:00") == (
+        "2026-11-21T18:05:00+01:00"
+    )
+    text = project.run("show", CASE, now="2026-11-23T12:00").stdout
+    assert "on hold from" in text and "(on hold now)" in text
+    listed = project.run("list", "--format", "json", now="2026-11-23T12:00")
+    assert json.loads(listed.stdout)[0]["on_hold"] is True
+
+    result = project.run("resume", CASE, "--at", "2026-11-24 09:00", now="2026-11-24T10:00")
+    assert result.exit_code == 0, result.output
+    assert "resumed: C-1" in result.stdout
+    assert "deadline moved: resolution.investigate" in result.stdout
+    # one whole business day (Mon 09–17) on hold: due a business day later
+    assert due(project, "resolution.investigate", now="2026-11-30T10:00") == (
+        "2026-12-01T17:00:00+01:00"
+    )
+    data = show(project, now="2026-11-30T10:00")
+    assert data["on_hold"] is False
+    assert data["holds"][0]["until"] == "2026-11-24T09:00:00+01:00"
+    # the calendar file follows: the event of investigate ends at the new deadline
+    ics = (project.folder(CASE) / "deadlines.ics").read_text()
+    assert "DTEND:20261201T160000Z" in ics
+
+
+def test_a_step_done_during_the_hold_keeps_its_deadline(project: Project) -> None:
+    open_friday_evening(project)
+    assert project.run("hold", CASE, "--at", "2026-11-23 09:00").exit_code == 0
+    done = project.run(
+        "done", CASE, "investigate", "--at", "2026-11-23T11:00", now="2026-11-23T11:00"
+    )
+    assert done.exit_code == 0, done.output
+    # two business hours on hold when it was done: due Tue 1 Dec 11:00, and it stays so
+    assert due(project, "resolution.investigate", now="2026-11-23T11:00") == (
+        "2026-12-01T11:00:00+01:00"
+    )
+    resumed = project.run("resume", CASE, now="2026-11-25T10:00")
+    assert resumed.exit_code == 0, resumed.output
+    assert due(project, "resolution.investigate", now="2026-11-25T10:00") == (
+        "2026-12-01T11:00:00+01:00"
+    )
+
+
+def test_bad_holds_are_refused_and_change_nothing(project: Project) -> None:
+    open_friday_evening(project)
+    before = project.state()
+    cases = [
+        (("resume", CASE), "is not on hold"),
+        (("hold", CASE, "--at", "2026-11-20T18:00"), "before it was received"),
+        (("hold", CASE, "--at", "2026-11-24T10:00"), "lies in the future"),
+        (("hold", CASE, "--at", "yesterday"), ""),
+        (("hold", "C-404"), "no case 'C-404'"),
+        (("hold", CASE, "--reason", "bad\x07bell"), "control characters"),
+    ]
+    for args, message in cases:
+        result = project.run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output
+        assert "Traceback" not in result.output
+        assert project.state() == before, args
+
+    assert project.run("hold", CASE, "--at", "2026-11-23T09:00").exit_code == 0
+    before = project.state()
+    for args, message in [
+        (("hold", CASE), "already on hold since"),
+        (("resume", CASE, "--at", "2026-11-23T08:00"), "before its hold began"),
+    ]:
+        result = project.run(*args)
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert project.state() == before
+    assert project.run("resume", CASE, "--at", "2026-11-23T09:30").exit_code == 0
+    overlap = project.run("hold", CASE, "--at", "2026-11-23T09:15")
+    assert overlap.exit_code == 1 and "overlap the previous hold" in overlap.output
+
+
+def test_hold_and_resume_at_the_same_instant_moves_nothing(project: Project) -> None:
+    open_friday_evening(project)
+    before = show(project)["steps"]
+    assert project.run("hold", CASE, "--at", "2026-11-23T09:30").exit_code == 0
+    # while it ran (until now, 10:00) the deadlines moved on; resumed at the instant it
+    # began, every deadline is back where it was
+    result = project.run("resume", CASE, "--at", "2026-11-23T09:30")
+    assert result.exit_code == 0, result.output
+    assert "now due Mon 30 Nov 2026 17:00" in result.stdout
+    assert show(project)["steps"] == before
+
+
+def test_checklists_show_the_hold_history(project: Project) -> None:
+    open_friday_evening(project)
+    reason = "waiting for <b>photos</b> | from the customer"
+    assert project.run("hold", CASE, "--at", "2026-11-23T09:00", "--reason", reason).exit_code == 0
+    html = (project.folder(CASE) / "checklist.html").read_text()
+    md = (project.folder(CASE) / "checklist.md").read_text()
+    assert "On hold (" in html  # the case's state
+    assert "since Mon 23 Nov 2026 09:00" in html
+    assert "&lt;b&gt;photos&lt;/b&gt;" in html and "<b>photos" not in html
+    assert "| On hold | since Mon 23 Nov 2026 09:00" in md
+    assert "\\| from the customer" in md  # a pipe cannot break the Markdown table
+    assert project.run("resume", CASE, "--at", "2026-11-23T09:45").exit_code == 0
+    html = (project.folder(CASE) / "checklist.html").read_text()
+    assert "Mon 23 Nov 2026 09:00 CET – Mon 23 Nov 2026 09:45 CET" in html
+    assert "Open (" in html
