@@ -127,3 +127,29 @@ def test_a_disabled_users_api_token_stops_working(desk: Desk):
     assert desk.api("alice").get("/api/cases").status_code == 200
     desk.app.state.desk.users.disable("alice")  # type: ignore[attr-defined]
     assert desk.api("alice").get("/api/cases").status_code == 401
+
+
+def test_hold_and_resume_stop_the_clock_through_the_api(desk: Desk):
+    open_case(desk)
+    api = desk.api("alice")
+    held = api.post("/api/cases/C-1/hold", json={"at": "2026-11-23T09:00", "reason": "photos"})
+    assert held.status_code == 200, held.text
+    plan = held.json()
+    assert plan["on_hold"] is True
+    assert plan["holds"] == [
+        {"from": "2026-11-23T09:00:00+01:00", "until": None, "reason": "photos"}
+    ]
+    # one business hour on hold so far (09:00 to now, 10:00): investigate moves an hour
+    investigate = next(s for s in plan["steps"] if s["step"] == "resolution.investigate")
+    assert investigate["due"] == "2026-12-01T10:00:00+01:00"
+    assert api.post("/api/cases/C-1/hold").status_code == 409
+    resumed = api.post("/api/cases/C-1/resume", json={"at": "2026-11-23T09:30"})
+    assert resumed.status_code == 200
+    investigate = next(s for s in resumed.json()["steps"] if s["step"] == "resolution.investigate")
+    assert investigate["due"] == "2026-12-01T09:30:00+01:00"
+    assert api.post("/api/cases/C-1/resume").status_code == 409
+    bad = api.post("/api/cases/C-1/hold", json={"at": "2026-11-23T09:10"})
+    assert bad.status_code == 422 and "overlap" in bad.json()["message"]
+    shown = json.loads(desk.project.run("show", "C-1", "--format", "json").stdout)
+    assert shown["holds"][0]["until"] == "2026-11-23T09:30:00+01:00"
+    assert desk.api("bob").post("/api/cases/C-1/hold").status_code == 403

@@ -229,12 +229,14 @@ class CaseService:
                 raise CaseError(
                     f"case {case_id} is complete (every step is done); there is no clock to stop",
                     f"reopen a step first if work goes on: sopgen case reopen {case_id} STEP",
+                    CONFLICT,
                 )
             running = next((h for h in record.holds if h.resumed_at is None), None)
             if running is not None:
                 raise CaseError(
                     f"case {case_id} is already on hold since {human(running.held_at, zone)}",
                     f"resume it first: sopgen case resume {case_id}",
+                    CONFLICT,
                 )
             if at.astimezone(UTC) < record.received.astimezone(UTC):
                 raise CaseError(
@@ -266,6 +268,7 @@ class CaseService:
                 raise CaseError(
                     f"case {case_id} is not on hold, so there is nothing to resume",
                     f"put it on hold with: sopgen case hold {case_id} --reason TEXT",
+                    CONFLICT,
                 )
             if at.astimezone(UTC) < running.held_at:
                 raise CaseError(
@@ -389,11 +392,16 @@ class CaseService:
 
     def cases_with_versions(self, case_ids: Sequence[str]) -> list[tuple[Case, str]]:
         """The cases named (those that exist), each with its version as `open_case_versions`
-        gives it, read in one transaction."""
+        gives it, read in one transaction. A running hold counts until it began, so a
+        case's plan changes only with its version (feeds cache by version)."""
         query = (
             select(CaseRecord)
             .where(CaseRecord.id.in_(list(case_ids)))
-            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.events))
+            .options(
+                selectinload(CaseRecord.completions),
+                selectinload(CaseRecord.events),
+                selectinload(CaseRecord.holds),
+            )
             .order_by(CaseRecord.id)
         )
         with self.store.read() as session:

@@ -95,7 +95,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | No
 
 
 def _case_for_work(desk: Desk, user: User, case_id: str) -> None:
-    case = desk.cases.show(case_id)
+    case = desk.cases.show(case_id, desk.clock())
     if not allowed(user, Action.WORK, case=case):
         raise ApiError(403, "forbidden", f"case {case.id} is assigned to someone else")
 
@@ -120,8 +120,9 @@ def open_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
 
 
 def get_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
-    case = desk.cases.show(request.path_params["case"])
-    return 200, case_json(case, desk.config, desk.clock())
+    now = desk.clock()
+    case = desk.cases.show(request.path_params["case"], now)
+    return 200, case_json(case, desk.config, now)
 
 
 def done(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
@@ -139,6 +140,29 @@ def reopen(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
     _case_for_work(desk, user, case_id)
     now = desk.clock()
     case = desk.cases.reopen(case_id, step, now)
+    return 200, case_json(case, desk.config, now)
+
+
+def hold(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
+    """Put a case on hold: body `{"at": TS?, "reason": TEXT?}` (default: now)."""
+    case_id = request.path_params["case"]
+    _case_for_work(desk, user, case_id)
+    now = desk.clock()
+    body = request.state.body
+    at_text = _text(body, "at")
+    at = now if at_text is None else parse_timestamp(at_text, desk.config.zone, "hold time")
+    case = desk.cases.hold(case_id, at, now, _text(body, "reason"))
+    return 200, case_json(case, desk.config, now)
+
+
+def resume(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
+    """End a case's hold: body `{"at": TS?}` (default: now)."""
+    case_id = request.path_params["case"]
+    _case_for_work(desk, user, case_id)
+    now = desk.clock()
+    at_text = _text(request.state.body, "at")
+    at = now if at_text is None else parse_timestamp(at_text, desk.config.zone, "resume time")
+    case = desk.cases.resume(case_id, at, now)
     return 200, case_json(case, desk.config, now)
 
 
@@ -176,4 +200,6 @@ routes = [
     Route("/api/cases/{case}", endpoint(get_case), methods=["GET"]),
     Route("/api/cases/{case}/steps/{step}/done", endpoint(done), methods=["POST"]),
     Route("/api/cases/{case}/steps/{step}/reopen", endpoint(reopen), methods=["POST"]),
+    Route("/api/cases/{case}/hold", endpoint(hold), methods=["POST"]),
+    Route("/api/cases/{case}/resume", endpoint(resume), methods=["POST"]),
 ]

@@ -296,7 +296,7 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
 
 @page
 def my_work(ctx: Ctx) -> Response:
-    cases = ctx.desk.cases.open_cases_of(ctx.user.login)
+    cases = ctx.desk.cases.open_cases_of(ctx.user.login, ctx.now)
     rows = [r for case in cases for r in step_rows(ctx, case) if r.done is None]
     rows.sort(key=lambda r: (r.due_iso, r.case, r.key))
     counts = Counter(r.status for r in rows)
@@ -376,7 +376,7 @@ def cases_page(ctx: Ctx) -> Response:
 
 @page
 def case_page(ctx: Ctx) -> Response:
-    case = ctx.desk.cases.show(ctx.request.path_params["case"])
+    case = ctx.desk.cases.show(ctx.request.path_params["case"], ctx.now)
     return _case_view(ctx, case)
 
 
@@ -406,7 +406,7 @@ def _case_view(ctx: Ctx, case: Case, status: int = 200, error: str | None = None
 
 
 def _workable(ctx: Ctx) -> Case:
-    case = ctx.desk.cases.show(ctx.request.path_params["case"])
+    case = ctx.desk.cases.show(ctx.request.path_params["case"], ctx.now)
     ctx.need(Action.WORK, case=case)
     return case
 
