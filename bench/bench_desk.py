@@ -7,6 +7,7 @@ requests per second, p50/p99 latency and the error count; then the time to
 serve one feed of 40 open cases (in process, and over HTTP one at a time).
 
     python3 bench/bench_desk.py [--clients 50] [--seconds 20] [--users 50] [--cases 40]
+                                [--workers 1]
 
 Targets (issue 9): p99 < 100 ms with zero errors; one feed < 20 ms.
 """
@@ -148,6 +149,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--cases", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=1, help="sopgen serve --workers")
     args = parser.parse_args()
     os.environ["SOPGEN_NOW"] = NOW
     os.environ.pop("SOPGEN_DATABASE_URL", None)
@@ -167,7 +169,18 @@ def main() -> None:
         )
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "sopgen", "--root", str(root), "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "sopgen",
+                "--root",
+                str(root),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -186,14 +199,15 @@ def main() -> None:
                     raise SystemExit("the desk did not start")
                 time.sleep(0.1)
             first, again = [], []
-            for token in tokens:  # every feed once: the server renders each case once
-                start = time.perf_counter()
-                httpx.get(f"{base}/feeds/{token}.ics").raise_for_status()
-                first.append(time.perf_counter() - start)
-            for token in tokens:
-                start = time.perf_counter()
-                httpx.get(f"{base}/feeds/{token}.ics").raise_for_status()
-                again.append(time.perf_counter() - start)
+            with httpx.Client(base_url=base) as http:
+                for token in tokens:  # every feed once: the server renders each case once
+                    start = time.perf_counter()
+                    http.get(f"/feeds/{token}.ics").raise_for_status()
+                    first.append(time.perf_counter() - start)
+                for token in tokens:
+                    start = time.perf_counter()
+                    http.get(f"/feeds/{token}.ics").raise_for_status()
+                    again.append(time.perf_counter() - start)
             print(
                 "one feed over HTTP, one at a time: first fetch median "
                 f"{ms(statistics.median(first))}, later fetches median "
@@ -208,7 +222,8 @@ def main() -> None:
         p50 = latencies[count // 2]
         p99 = latencies[min(count - 1, int(count * 0.99))]
         print(
-            f"load: {args.clients} clients for {args.seconds:.0f} s: {count} requests, "
+            f"load: {args.clients} clients for {args.seconds:.0f} s, {args.workers} worker(s): "
+            f"{count} requests, "
             f"{count / args.seconds:.0f} req/s, p50 {ms(p50)}, p99 {ms(p99)}, errors {errors}"
         )
         print("targets: p99 < 100 ms, 0 errors; one feed < 20 ms")

@@ -267,3 +267,67 @@ def test_dashboard_shows_overdue_counts_and_an_on_time_chart(desk: Desk):
     assert "100 % (1)" in html
     assert re.search(r">bob</a></td><td>\d+</td>", html)
     assert ">alice</a>" not in html
+
+
+def test_pages_feed_and_case_show_agree_on_every_deadline(desk: Desk):
+    """A new rep's morning: a complaint from Friday 18:05, two steps ticked, a feed subscribed."""
+    import icalendar
+
+    alice = desk.signed_in("alice")
+    form = alice.get("/cases/new")
+    data = {"csrf": csrf_of(form.text), "case": "C-100", "sop": SOP, "received": "2026-11-20T18:05"}
+    assert alice.post("/cases/new", data={**data, "assignee": "alice"}).status_code == 303
+    page = alice.get("/cases/C-100").text
+    for step, at in (("receive", "2026-11-23T09:05"), ("record", "2026-11-23T09:40")):
+        r = alice.post(f"/cases/C-100/steps/{step}/done", data={"csrf": csrf_of(page), "at": at})
+        assert r.status_code == 303
+    page = alice.get("/cases/C-100").text
+    on_page = {}
+    for item in page.split('<li id="step-')[1:]:
+        step, _, rest = item.partition('"')
+        item_html = rest.split("</li>")[0]
+        due = re.search(r'<time datetime="([^"]+)"', item_html)
+        if due:  # done steps show when they were done instead
+            on_page[step] = due.group(1)
+    subscribed = alice.post("/subscribe", data={"csrf": csrf_of(page)}).text
+    token = re.search(r"/feeds/([A-Za-z0-9_-]+)\.ics", subscribed)
+    assert token
+    feed = icalendar.Calendar.from_ical(desk.client().get(f"/feeds/{token.group(1)}.ics").content)
+    in_feed = {
+        str(e["UID"]).removeprefix("C-100.").removesuffix("@sopgen"): e["DTEND"].dt
+        for e in feed.walk("VEVENT")
+    }
+    shown = json.loads(desk.project.run("show", "C-100", "--format", "json").stdout)
+    open_steps = {s["step"]: s["due"] for s in shown["steps"] if s["done"] is None}
+    assert len(open_steps) == len(shown["steps"]) - 2
+    assert on_page == open_steps
+    assert set(in_feed) == set(open_steps)
+    from datetime import datetime
+
+    for step, due in open_steps.items():
+        assert in_feed[step] == datetime.fromisoformat(due)
+
+
+def test_two_desks_on_one_database_share_sessions_and_state(desk: Desk):
+    """The desk keeps no state outside the database: a second instance serves the same user."""
+    from sopgen.desk.app import create_app
+
+    other = create_app(desk.root, clock=desk.clock)
+    try:
+        from starlette.testclient import TestClient
+
+        open_via_api(desk, "C-1", "alice")
+        alice = desk.signed_in("alice")
+        second = TestClient(other, follow_redirects=False)
+        second.cookies.update(alice.cookies)
+        page = second.get("/cases/C-1")
+        assert page.status_code == 200
+        assert (
+            second.post(
+                "/cases/C-1/steps/receive/done", data={"csrf": csrf_of(page.text)}
+            ).status_code
+            == 303
+        )
+        assert "Done Mon 23 Nov 2026 10:00 CET" in alice.get("/cases/C-1").text
+    finally:
+        other.state.desk.store.close()

@@ -9,6 +9,7 @@ anyway).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,6 +126,19 @@ def create_app(
     app.state.desk = desk
     app.state.rendered_cases = feeds.RenderedCases()
     return app
+
+
+ROOT_VARIABLE = "SOPGEN_DESK_ROOT"
+BASE_URL_VARIABLE = "SOPGEN_BASE_URL"
+
+
+def app_from_environment() -> Starlette:
+    """The desk of SOPGEN_DESK_ROOT (default: the working directory), for uvicorn's worker
+    processes (`sopgen serve --workers N`, or `uvicorn --factory`)."""
+    return create_app(
+        Path(os.environ.get(ROOT_VARIABLE) or "."),
+        base_url=os.environ.get(BASE_URL_VARIABLE) or None,
+    )
 
 
 def not_found() -> Response:

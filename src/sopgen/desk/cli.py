@@ -175,18 +175,41 @@ def token(app: App, login: str, rotate: bool, base_url: str | None, fmt: str) ->
 @click.option(
     "--base-url",
     metavar="URL",
-    help="The desk's public address, for feed links (default: from each request).",
+    help="The desk's public address, for feed links (default: SOPGEN_BASE_URL, else "
+    "the address each request came to).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="Processes serving requests (the desk keeps no state outside the database).",
 )
 @pass_app
-def serve(app: App, host: str, port: int, base_url: str | None) -> None:
+def serve(app: App, host: str, port: int, base_url: str | None, workers: int) -> None:
     """Run the case desk (pages, calendar feeds and the JSON API) until interrupted."""
     import uvicorn
 
-    from sopgen.desk.app import create_app
+    from sopgen.desk.app import BASE_URL_VARIABLE, ROOT_VARIABLE, create_app
 
+    base = base_url or os.environ.get(BASE_URL_VARIABLE)
     try:
-        desk = create_app(app.root, base_url=base_url or os.environ.get("SOPGEN_BASE_URL"))
+        desk = create_app(app.root, base_url=base)  # checks config, library and store now
     except CaseError as exc:
         fail(exc.message, exc.hint)
     click.echo(f"sopgen desk on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
-    uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=True)
+    if workers == 1:
+        uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=True)
+        return
+    os.environ[ROOT_VARIABLE] = str(app.root.resolve())
+    if base:
+        os.environ[BASE_URL_VARIABLE] = base
+    uvicorn.run(
+        "sopgen.desk.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+    )

@@ -89,17 +89,34 @@ def feed_body(
     return assemble_feed(name, [parts[case_id] for case_id, _ in versions if case_id in parts])
 
 
+def answer(
+    desk: Desk, cache: RenderedCases, token: str, if_none_match: str
+) -> tuple[int, str, bytes]:
+    """(status, ETag, body) for a feed request: 404, 304 or 200 (one thread hop)."""
+    state = feed_state(desk, token)
+    if state is None:
+        return 404, "", b""
+    name, etag, versions = state
+    if etag in _tags(if_none_match):
+        return 304, etag, b""
+    return 200, etag, feed_body(desk, cache, name, versions)
+
+
 async def feed(request: Request) -> Response:
     desk = desk_of(request)
     cache: RenderedCases = request.app.state.rendered_cases
-    state = await run_in_threadpool(feed_state, desk, request.path_params["token"])
-    if state is None:
+    status, etag, body = await run_in_threadpool(
+        answer,
+        desk,
+        cache,
+        request.path_params["token"],
+        request.headers.get("if-none-match", ""),
+    )
+    if status == 404:
         return not_found()
-    name, etag, versions = state
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if etag in _tags(request.headers.get("if-none-match", "")):
+    if status == 304:
         return Response(status_code=304, headers=headers)
-    body = await run_in_threadpool(feed_body, desk, cache, name, versions)
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
