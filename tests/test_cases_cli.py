@@ -223,7 +223,7 @@ def test_sop_revised_later_does_not_change_an_open_case(project: Project):
 def test_list_filters_and_sorts_by_next_deadline(project: Project):
     rows = [
         ("A-1", "2026-11-20T18:05", "alice"),  # record overdue since Friday
-        ("B-1", "2026-11-23T09:30", "bob"),  # record due 10:30 today: due-soon
+        ("B-1", "2026-11-23T09:10", "bob"),  # record due 10:10: 50 of 60 minutes gone, due-soon
         ("C-1", "2026-11-23T09:55", "Alice"),
     ]
     for case_id, received, who in rows:

@@ -148,3 +148,31 @@ def test_checklists_show_the_hold_history(project: Project) -> None:
     html = (project.folder(CASE) / "checklist.html").read_text()
     assert "Mon 23 Nov 2026 09:00 CET – Mon 23 Nov 2026 09:45 CET" in html
     assert "Open (" in html
+
+
+def test_due_soon_at_a_share_of_the_window_in_show_checklists_and_calendars(
+    project: Project,
+) -> None:
+    open_friday_evening(project)
+    # investigate: 48 business hours from Mon 23rd 09:00; 75 % = 36 h: Fri 27th 13:00
+    md = (project.folder(CASE) / "checklist.md").read_text()
+    assert "Due soon from: Fri 27 Nov 2026 13:00 CET" in md
+    html = (project.folder(CASE) / "checklist.html").read_text()
+    assert "due soon from Fri 27 Nov 2026 13:00 CET" in html
+    ics = (project.folder(CASE) / "deadlines.ics").read_bytes().decode().replace("\r\n ", "")
+    assert "Due soon from: Fri 27 Nov 2026 13:00 CET" in ics
+    steps = {s["step"]: s for s in show(project, now="2026-11-27T12:59")["steps"]}
+    assert steps["resolution.investigate"]["status"] == "open"
+    steps = {s["step"]: s for s in show(project, now="2026-11-27T13:00")["steps"]}
+    assert steps["resolution.investigate"]["status"] == "due-soon"
+
+
+def test_a_fixed_due_soon_duration_in_the_config_still_applies(project: Project) -> None:
+    config = project.root / "sopgen.yaml"
+    config.write_text(config.read_text().replace("calendar:\n", "calendar:\n  due_soon: 2 days\n"))
+    open_friday_evening(project)
+    # investigate is due Mon 30th 17:00: due-soon from Sat 28th 17:00
+    steps = {s["step"]: s for s in show(project, now="2026-11-28T16:00")["steps"]}
+    assert steps["resolution.investigate"]["status"] == "open"
+    steps = {s["step"]: s for s in show(project, now="2026-11-28T17:00")["steps"]}
+    assert steps["resolution.investigate"]["status"] == "due-soon"

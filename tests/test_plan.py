@@ -291,3 +291,43 @@ def test_without_holds_the_plan_is_unchanged() -> None:
     assert dues(plan(HELD_CHAIN, CALENDAR, MONDAY_10, holds=empty)) == dues(
         plan(HELD_CHAIN, CALENDAR, MONDAY_10)
     )
+
+
+# ------------------------------------------------------------------ due-soon at a share
+
+
+SHARE = make_sop(
+    work=[("hours", "4 business hours"), ("days", "5 business days"), ("now", "Immediate")]
+)
+
+
+@pytest.mark.parametrize(
+    ("step", "soon_from"),
+    [
+        # 75 % of 4 business hours from Mon 10:00 is 3 h: 13:00
+        ("work.hours", "2026-11-23T13:00:00+01:00"),
+        # budget Mon 7 h + 4 × 8 h + … = 47 h to Mon 30th 17:00; 75 % = 35.25 h: Fri 13:15
+        ("work.days", "2026-11-27T13:15:00+01:00"),
+        ("work.now", "2026-11-23T10:00:00+01:00"),
+    ],
+)
+def test_due_soon_starts_when_a_share_of_the_window_has_passed(step: str, soon_from: str) -> None:
+    planned = {p.key: p for p in plan(SHARE, CALENDAR, MONDAY_10)}[step]
+    mark = at(soon_from)
+    assert planned.due_soon_from(0.75) == mark
+    assert planned.status(mark - timedelta(seconds=1), 0.75) == "open"
+    assert planned.status(mark, 0.75) == "due-soon"
+    assert planned.status(planned.due, 0.75) == "due-soon"
+    assert planned.status(planned.due + timedelta(seconds=1), 0.75) == "overdue"
+
+
+def test_due_soon_share_skips_holds_and_a_fixed_duration_still_works() -> None:
+    # on hold 11:00-12:00: the 3 h of budget are spent at 14:00, the deadline is 15:00
+    hold = (at("2026-11-23T11:00:00+01:00"), at("2026-11-23T12:00:00+01:00"))
+    planned = plan(SHARE, CALENDAR, MONDAY_10, holds=[hold])[0]
+    assert planned.due == at("2026-11-23T15:00:00+01:00")
+    assert planned.status(at("2026-11-23T13:30:00+01:00"), 0.75) == "open"
+    assert planned.status(at("2026-11-23T14:00:00+01:00"), 0.75) == "due-soon"
+    # sopgen 0.1's rule, a fixed time before the deadline (calendar.due_soon)
+    assert planned.status(at("2026-11-23T13:30:00+01:00"), timedelta(hours=2)) == "due-soon"
+    assert planned.status(at("2026-11-23T12:30:00+01:00"), timedelta(hours=2)) == "open"

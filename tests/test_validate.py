@@ -620,3 +620,19 @@ def test_no_traceback_from_the_real_command(repo: Path) -> None:
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "sops/sop-t-001.yaml:1:6: error: the file is not valid UTF-8 (byte 0xff)" in proc.stderr
+
+
+@pytest.mark.parametrize("share", ["0%", "150%", "75", "100.5%", "abc"])
+def test_due_soon_at_must_be_a_share_from_1_to_100_percent(repo: Path, share: str) -> None:
+    (repo / "sopgen.yaml").write_text(CONFIG + f'due_soon_at: "{share}"\n')
+    result = validate(repo)
+    line = len(CONFIG.splitlines()) + 1
+    assert result.code == 1
+    assert f"sopgen.yaml:{line}:14: error:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("share", ["50%", "100%", " 12.5 % "])
+def test_due_soon_at_accepts_shares(repo: Path, share: str) -> None:
+    (repo / "sopgen.yaml").write_text(CONFIG + f'due_soon_at: "{share}"\n')
+    assert validate(repo).code == 0

@@ -73,6 +73,14 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=amount * seconds)
 
 
+def parse_share(text: str) -> float:
+    """`75%` → 0.75 (`due_soon_at`); the schema has checked the form (1 % to 100 %)."""
+    share = float(text.strip().rstrip("%").strip()) / 100
+    if not 0 < share <= 1:
+        raise ValueError(f"'{text}' is not a share between 1% and 100%")
+    return share
+
+
 # --------------------------------------------------------------------------- config
 
 
@@ -95,7 +103,9 @@ class Config:
     database: str | None = None
     calendar_lead: timedelta = timedelta(minutes=30)
     calendar_reminder: timedelta = timedelta(minutes=15)
-    due_soon: timedelta = timedelta(days=1)
+    due_soon: timedelta | float = 0.75
+    """When an open step turns `due-soon`: a share of its window (`due_soon_at`, 0.75
+    by default), or a fixed time before its deadline (`calendar.due_soon`, as in 0.1)."""
     logo: str | None = None
     primary_color: str = "#1f4e79"
     accent_color: str = "#c0504d"
@@ -317,7 +327,11 @@ def make_config(
         database=data.get("database"),
         calendar_lead=parse_duration(cal.get("lead", "30 minutes")),
         calendar_reminder=parse_duration(cal.get("reminder", "15 minutes")),
-        due_soon=parse_duration(cal.get("due_soon", "1 day")),
+        due_soon=(
+            parse_duration(cal["due_soon"])
+            if "due_soon" in cal
+            else parse_share(data.get("due_soon_at", "75%"))
+        ),
         logo=brand.get("logo"),
         primary_color=brand.get("primary_color", "#1f4e79"),
         accent_color=brand.get("accent_color", "#c0504d"),

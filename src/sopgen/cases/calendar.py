@@ -102,6 +102,8 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
             f"Timeframe: {step.within.text}",
             f"Due: {human(planned.due, zone)}",
         ]
+        if planned.done is None:
+            lines.append(f"Due soon from: {human(planned.due_soon_from(config.due_soon), zone)}")
         if case.assignee:
             lines.append(f"Assignee: {case.assignee}")
         if case.summary:

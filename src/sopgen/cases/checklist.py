@@ -47,6 +47,7 @@ class StepView:
     after: str | None  # anchor step key, when anchored on another step
     due: str  # "Tue 24 Nov 2026 17:00 CET"
     due_iso: str
+    due_soon: str | None  # when an open step turns due-soon (`due_soon_at`)
     done: bool
     done_at: str | None
     done_iso: str | None
@@ -141,6 +142,7 @@ def _step_view(planned: PlannedStep, config: Config) -> StepView:
         after=planned.after,
         due=human(planned.due, zone),
         due_iso=iso(planned.due, zone),
+        due_soon=None if planned.done else human(planned.due_soon_from(config.due_soon), zone),
         done=planned.done is not None,
         done_at=human(planned.done, zone) if planned.done else None,
         done_iso=iso(planned.done, zone) if planned.done else None,

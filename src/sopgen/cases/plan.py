@@ -23,7 +23,7 @@ beforehand from the same anchor graph.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
@@ -46,23 +46,38 @@ class PlannedStep:
     due: datetime  # aware, in the company zone
     done: datetime | None = None
     after: str | None = None  # key ("section.step") of the anchor step, if any
+    calendar: BusinessCalendar | None = field(default=None, compare=False, repr=False)
+    holds: Sequence[tuple[datetime, datetime]] = field(default=(), compare=False, repr=False)
 
     @property
     def key(self) -> str:
         return self.step.key
 
-    def status(self, now: datetime, due_soon: timedelta) -> str:
-        """`done` when done; else `overdue` after the deadline; `due-soon` when the
-        deadline is at most `due_soon` away (the deadline itself included); else `open`.
+    def due_soon_from(self, due_soon: timedelta | float) -> datetime:
+        """When the step turns `due-soon`: `due_soon` before its deadline (a timedelta),
+        or when that share of its window is spent (a float, e.g. 0.75: the window runs
+        from the anchor to the deadline in the timeframe's own measure, holds skipped)."""
+        if isinstance(due_soon, timedelta):
+            return max(self.due - due_soon, self.anchor, key=_instant).astimezone(self.due.tzinfo)
+        if self.calendar is None:
+            raise ValueError("a share-of-window due-soon needs the plan's calendar")
+        return self.calendar.held_deadline(self.anchor, self.step.within, self.holds, due_soon)
+
+    def status(self, now: datetime, due_soon: timedelta | float) -> str:
+        """`done` when done; else `overdue` after the deadline; `due-soon` from
+        `due_soon_from(due_soon)` on (the deadline itself included); else `open`.
         `now` must be aware."""
         if self.done is not None:
             return DONE
-        left = self.due.astimezone(UTC) - _aware(now, "now").astimezone(UTC)
+        moment = _aware(now, "now").astimezone(UTC)
+        left = self.due.astimezone(UTC) - moment
         if left < timedelta(0):
             return OVERDUE
-        if left <= due_soon:
-            return DUE_SOON
-        return OPEN
+        if isinstance(due_soon, timedelta):
+            return DUE_SOON if left <= due_soon else OPEN
+        if moment < self.anchor.astimezone(UTC):
+            return OPEN
+        return DUE_SOON if moment >= _instant(self.due_soon_from(due_soon)) else OPEN
 
 
 def plan(
@@ -107,8 +122,10 @@ def plan(
             seen = holds if finished is None else _cut(holds, finished)
             due = calendar.held_deadline(anchor, step.within, seen)
         else:
-            due = deadline(anchor, step.within)
-        planned[index] = PlannedStep(step, sections[index], anchor, due, finished, after_key)
+            seen, due = (), deadline(anchor, step.within)
+        planned[index] = PlannedStep(
+            step, sections[index], anchor, due, finished, after_key, calendar, seen
+        )
     return [planned[index] for index in range(len(steps))]
 
 
