@@ -11,6 +11,11 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
     fonts-dejavu-core fonts-liberation2 >/dev/null
+  # Debian's chromium: the desk's browser test drives it through Playwright (whose own
+  # browser download is not used).
+  if ! command -v chromium >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
   if ! command -v npm >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
   fi

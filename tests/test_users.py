@@ -162,3 +162,21 @@ def test_a_store_of_sopgen_0_1_gains_the_user_tables_by_db_upgrade(project: Proj
     add(project)
     assert Store(f"sqlite:///{project.db}").schema_revision() == SCHEMA_HEAD
     assert project.run("show", "C-1").exit_code == 0
+
+
+def test_once_users_exist_an_assignee_must_be_one_of_them(project: Project):
+    assert project.run("open", "C-1", "--sop", "SOP-CS-001", "--assignee", "Anyone").exit_code == 0
+    add(project, "alice")
+    refused = project.run("open", "C-2", "--sop", "SOP-CS-001", "--assignee", "bob")
+    assert refused.exit_code == 1 and "'bob' is not a user of the desk" in refused.output
+    assert project.run("open", "C-3", "--sop", "SOP-CS-001", "--assignee", "Alice").exit_code == 0
+    shown = json.loads(project.run("show", "C-3", "--format", "json").stdout)
+    assert shown["assignee"] == "alice"
+    csv = project.root / "cases.csv"
+    csv.write_text("C-4,2026-11-23T09:00,ALICE\nC-5,2026-11-23T09:00,bob\nC-6,2026-11-23T09:00,\n")
+    imported = project.run("import", str(csv), "--sop", "SOP-CS-001")
+    assert imported.exit_code == 1
+    assert "cases.csv:2:1: error: 'bob' is not a user of the desk" in imported.output
+    assert json.loads(project.run("show", "C-4", "--format", "json").stdout)["assignee"] == "alice"
+    assert project.run("show", "C-5").exit_code == 1
+    assert project.run("show", "C-6").exit_code == 0

@@ -561,6 +561,7 @@ class CaseService:
         opened: list[Case] = []
         with self.store.write() as session:
             taken = _folder_taken(session, [r.case_id for r in good])
+            users = _assignable(session)
             kept = []
             for row in good:
                 if row.case_id.lower() in taken:
@@ -570,8 +571,16 @@ class CaseService:
                             "remove the row, or give the case another id",
                         ).problem(file, row.line)
                     )
+                elif users is not None and row.assignee and row.assignee.lower() not in users:
+                    found.append(
+                        CaseError(
+                            f"'{row.assignee}' is not a user of the desk",
+                            "write a user's login in the assignee column (see: sopgen user list)",
+                        ).problem(file, row.line)
+                    )
                 else:
-                    kept.append(row)
+                    login = users.get(row.assignee.lower()) if users and row.assignee else None
+                    kept.append(replace(row, assignee=login) if login else row)
             if all_or_nothing and found:
                 return ImportResult([], _sorted(found))
             self._add_snapshot(session, snapshot, now)
@@ -849,6 +858,15 @@ def _version(updated_at: datetime, sequences: int, completions: int) -> str:
     """A case's version: SEQUENCE only ever rises when an event changes, and every change
     moves `updated_at` or the number of completions, so together they tell versions apart."""
     return f"{updated_at.astimezone(UTC).isoformat()}|{sequences}|{completions}"
+
+
+def _assignable(session: Session) -> dict[str, str] | None:
+    """Logins of users who may be assigned cases (lower case → login); None while the
+    desk has no users at all (then any assignee name goes)."""
+    rows = session.execute(select(UserRecord.login, UserRecord.disabled)).all()
+    if not rows:
+        return None
+    return {login.lower(): login for login, disabled in rows if not disabled}
 
 
 def _known_assignee(session: Session, assignee: str | None) -> str | None:
