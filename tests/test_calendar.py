@@ -74,7 +74,8 @@ def test_calendar_properties(project: Project):
 
 def test_uids_stable_and_sequence_rises_only_for_changed_steps(project: Project):
     first, _ = open_and_read(project)
-    assert project.run("done", CASE, "receive", "--at", "2026-11-23T09:10").exit_code == 0
+    # receive is due Mon 09:00 (done on time), record Fri 19:05 (done late)
+    assert project.run("done", CASE, "receive", "--at", "2026-11-23T09:00").exit_code == 0
     assert project.run("done", CASE, "intake.record", "--at", "2026-11-23T09:40").exit_code == 0
     second = (project.folder() / "deadlines.ics").read_bytes()
     old, new = events(first), events(second)
@@ -83,8 +84,12 @@ def test_uids_stable_and_sequence_rises_only_for_changed_steps(project: Project)
     for uid, event in new.items():
         if uid in changed:
             assert int(event["SEQUENCE"]) == int(old[uid]["SEQUENCE"]) + 1
-            assert str(event["SUMMARY"]).startswith("✔ Done: ")
-            assert "Done at Mon 23 Nov 2026" in str(event["DESCRIPTION"])
+            if uid == event_uid(CASE, "intake.receive"):
+                assert str(event["SUMMARY"]).startswith("✔ Done: ")
+                assert "Done at Mon 23 Nov 2026 09:00" in str(event["DESCRIPTION"])
+            else:
+                assert str(event["SUMMARY"]).startswith("✔ Done late: ")
+                assert "Done late, at Mon 23 Nov 2026 09:40" in str(event["DESCRIPTION"])
             assert str(event["TRANSP"]) == "TRANSPARENT"
             assert event.walk("VALARM") == []
         else:
@@ -162,7 +167,7 @@ def test_ical_js_reads_the_file(project: Project):
         assert event["dtend_epoch"] - event["dtstart_epoch"] == 30 * 60
         assert event["dtstamp"].endswith("Z")
         if step["done"]:
-            assert event["sequence"] == 1 and event["summary"].startswith("✔ Done: ")
+            assert event["sequence"] == 1 and event["summary"].startswith("✔ Done late: ")
             assert event["alarms"] == []
         else:
             assert event["sequence"] == 0

@@ -32,7 +32,9 @@ def test_html_checklist_shows_header_and_every_step(project: Project):
         "Customer Service Representative",
         "Within 5 business days",
         "Mon 30 Nov 2026 17:00 CET",
-        'Done <time datetime="2026-11-23T09:20:00+01:00">Mon 23 Nov 2026 09:20 CET</time>',
+        # receive was due Mon 23 Nov 09:00
+        'Done late <time datetime="2026-11-23T09:20:00+01:00">Mon 23 Nov 2026 09:20 CET</time>',
+        "after the deadline",
         "Signed: ________ Date: ________",
         "--primary:",  # the SOP documents' stylesheet
     ):
@@ -53,7 +55,8 @@ def test_markdown_checklist(project: Project):
     assert "## C. Resolution Process" in md or "## C. " in md
     assert md.count("- [ ] **") == 11 and md.count("- [x] **A2**") == 1
     assert "  - Deadline: Mon 30 Nov 2026 17:00 CET" in md
-    assert "  - Done: Mon 23 Nov 2026 09:20 CET" in md
+    # record was due Fri 20 Nov 19:05 (1 hour after receipt)
+    assert "  - Done late: Mon 23 Nov 2026 09:20 CET, after the deadline" in md
     assert md.count("  - Signed: ________ Date: ________") == 12
 
 

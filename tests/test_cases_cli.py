@@ -109,7 +109,8 @@ def test_open_show_done_rewrites_files_with_same_uids_and_higher_sequence(projec
     done = {s["step"]: s["done"] for s in data["steps"]}
     assert done["intake.receive"] == "2026-11-23T09:20:00+01:00"
     assert done["intake.record"] == "2026-11-23T10:00:00+01:00"
-    assert [s["status"] for s in data["steps"][:2]] == ["done", "done"]
+    # receive was due Mon 09:00, record Fri 19:05 (1 hour after receipt): both done late
+    assert [s["status"] for s in data["steps"][:2]] == ["done-late", "done-late"]
 
     from icalendar import Calendar
 
@@ -122,7 +123,7 @@ def test_open_show_done_rewrites_files_with_same_uids_and_higher_sequence(projec
     for uid, (sequence, summary) in new.items():
         if uid in ("C-2026-0042.intake.receive@sopgen", "C-2026-0042.intake.record@sopgen"):
             assert sequence > old[uid][0]
-            assert summary.startswith("✔ Done: ")
+            assert summary.startswith("✔ Done late: ")
         else:
             assert (sequence, summary) == old[uid]
     md = (folder / "checklist.md").read_text()

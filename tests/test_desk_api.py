@@ -32,11 +32,11 @@ def test_open_get_done_reopen_and_the_cli_sees_the_same(desk: Desk):
     ticked = api.post("/api/cases/C-1/steps/receive/done", json={"at": "2026-11-23T09:30"})
     assert ticked.status_code == 200
     step = ticked.json()["steps"][0]
-    assert step["done"] == "2026-11-23T09:30:00+01:00" and step["status"] == "done"
+    assert step["done"] == "2026-11-23T09:30:00+01:00" and step["status"] == "done-late"
     shown = desk.project.run("show", "C-1", "--format", "json")
     assert json.loads(shown.stdout)["steps"][0]["done"] == "2026-11-23T09:30:00+01:00"
     ics = (desk.project.folder("C-1") / "deadlines.ics").read_text()
-    assert "✔ Done: [C-1]" in ics
+    assert "✔ Done late: [C-1]" in ics
     undone = api.post("/api/cases/C-1/steps/intake.receive/reopen")
     assert undone.status_code == 200 and undone.json()["steps"][0]["done"] is None
     assert (

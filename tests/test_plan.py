@@ -201,9 +201,16 @@ def test_status(now: str, expected: str) -> None:
     assert planned_step().status(at(now), timedelta(days=1)) == expected
 
 
-def test_done_step_is_done_even_after_its_deadline() -> None:
-    step = planned_step(done=at("2026-11-25T09:00:00+01:00"))
-    assert step.status(at("2026-12-01T12:00:00+01:00"), timedelta(days=1)) == "done"
+def test_done_step_is_done_or_done_late_whatever_the_clock_says() -> None:
+    now = at("2026-12-01T12:00:00+01:00")  # a week after the deadline
+    on_time = planned_step(done=at("2026-11-24T16:59:00+01:00"))
+    at_the_deadline = planned_step(done=at(DUE))
+    late = planned_step(done=at("2026-11-24T17:00:01+01:00"))
+    assert on_time.status(now, timedelta(days=1)) == "done" and not on_time.late
+    assert at_the_deadline.status(now, timedelta(days=1)) == "done"
+    assert late.status(now, timedelta(days=1)) == "done-late" and late.late
+    # the same instant in another zone is no later
+    assert planned_step(done=at("2026-11-24T16:00:00+00:00")).status(now, timedelta(0)) == "done"
 
 
 def test_status_compares_real_time_in_the_repeated_hour() -> None:
@@ -225,7 +232,7 @@ def test_plan_status_end_to_end() -> None:
     planned = plan(SEED, CALENDAR, FRIDAY_EVENING, done)
     now = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # Sunday 21:00 Berlin
     assert {p.key: p.status(now, timedelta(days=1)) for p in planned} == {
-        "intake.receive": "done",
+        "intake.receive": "done-late",  # due Monday 09:00, done 09:10
         "intake.record": "overdue",
         "resolution.investigate": "due-soon",  # Monday 17:00, 20 hours away
         "resolution.plan": "open",

@@ -15,7 +15,8 @@
   bytes;
 - a VALARM (DISPLAY, TRIGGER −`calendar.reminder` before the start) on every
   open step; a done step keeps its event, marked "✔ Done:" in SUMMARY, "Done
-  at …" in DESCRIPTION, TRANSP TRANSPARENT and no alarm (a reminder for
+  at …" in DESCRIPTION ("✔ Done late:" and "Done late, at …" when it was
+  done after its deadline), TRANSP TRANSPARENT and no alarm (a reminder for
   finished work is noise), so re-importing clears it everywhere.
 
 `render_ics` writes the bytes `icalendar` would write for the same components
@@ -50,6 +51,7 @@ from sopgen.model import Config
 
 PRODID = f"-//sopgen//sopgen {__version__}//EN"
 DONE_MARK = "✔ Done: "
+DONE_LATE_MARK = "✔ Done late: "
 
 
 def event_uid(case_id: str, step_key: str) -> str:
@@ -109,7 +111,10 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
         if case.summary:
             lines.append(f"Summary: {case.summary}")
         done = planned.done is not None
-        if planned.done is not None:
+        if planned.done is not None and planned.late:
+            summary = DONE_LATE_MARK + summary
+            lines.insert(0, f"Done late, at {human(planned.done, zone)} (after the deadline)")
+        elif planned.done is not None:
             summary = DONE_MARK + summary
             lines.insert(0, f"Done at {human(planned.done, zone)}")
         fields.append(

@@ -49,6 +49,7 @@ class StepView:
     due_iso: str
     due_soon: str | None  # when an open step turns due-soon (`due_soon_at`)
     done: bool
+    late: bool  # done after the deadline
     done_at: str | None
     done_iso: str | None
 
@@ -144,6 +145,7 @@ def _step_view(planned: PlannedStep, config: Config) -> StepView:
         due_iso=iso(planned.due, zone),
         due_soon=None if planned.done else human(planned.due_soon_from(config.due_soon), zone),
         done=planned.done is not None,
+        late=planned.late,
         done_at=human(planned.done, zone) if planned.done else None,
         done_iso=iso(planned.done, zone) if planned.done else None,
     )

@@ -25,7 +25,7 @@ from rich.text import Text
 
 from sopgen import clock
 from sopgen.cases.errors import CaseError
-from sopgen.cases.plan import DONE, DUE_SOON, OVERDUE
+from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, OVERDUE
 from sopgen.cases.timestamps import human, iso, parse_timestamp
 from sopgen.console import App, ProgressDisplay, fail, pass_app, report
 from sopgen.model import Config, parse_duration
@@ -38,7 +38,13 @@ if TYPE_CHECKING:  # the store, the service and the writers load only when a cas
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-STATUS_STYLE = {OVERDUE: "bold red", DUE_SOON: "yellow", DONE: "green", "open": ""}
+STATUS_STYLE = {
+    OVERDUE: "bold red",
+    DUE_SOON: "yellow",
+    DONE: "green",
+    DONE_LATE: "magenta",
+    "open": "",
+}
 
 
 # --------------------------------------------------------------------------- shared
@@ -529,7 +535,7 @@ def _print_case(s: CaseCommand, found: Case) -> None:
     table.add_column("Status", no_wrap=True)
     for p in found.steps:
         status = p.status(s.now, s.config.due_soon)
-        label = f"done {human(p.done, zone)}" if p.done else status
+        label = f"{status.replace('-', ' ')} {human(p.done, zone)}" if p.done else status
         table.add_row(
             *map(
                 Text,  # SOP text is Markdown, not rich markup: `[x](url)` stays as written

@@ -32,6 +32,7 @@ from sopgen.businesstime import BusinessCalendar
 from sopgen.model import Section, Sop, Step
 
 OPEN, DUE_SOON, OVERDUE, DONE = "open", "due-soon", "overdue", "done"
+DONE_LATE = "done-late"
 
 NOTHING_DONE: Mapping[str, datetime] = MappingProxyType({})
 
@@ -53,6 +54,11 @@ class PlannedStep:
     def key(self) -> str:
         return self.step.key
 
+    @property
+    def late(self) -> bool:
+        """Done after its deadline (done exactly at the deadline is on time)."""
+        return self.done is not None and self.done.astimezone(UTC) > self.due.astimezone(UTC)
+
     def due_soon_from(self, due_soon: timedelta | float) -> datetime:
         """When the step turns `due-soon`: `due_soon` before its deadline (a timedelta),
         or when that share of its window is spent (a float, e.g. 0.75: the window runs
@@ -64,11 +70,11 @@ class PlannedStep:
         return self.calendar.held_deadline(self.anchor, self.step.within, self.holds, due_soon)
 
     def status(self, now: datetime, due_soon: timedelta | float) -> str:
-        """`done` when done; else `overdue` after the deadline; `due-soon` from
-        `due_soon_from(due_soon)` on (the deadline itself included); else `open`.
-        `now` must be aware."""
+        """`done` when done by the deadline, `done-late` when done after it; else
+        `overdue` after the deadline; `due-soon` from `due_soon_from(due_soon)` on
+        (the deadline itself included); else `open`. `now` must be aware."""
         if self.done is not None:
-            return DONE
+            return DONE_LATE if self.late else DONE
         moment = _aware(now, "now").astimezone(UTC)
         left = self.due.astimezone(UTC) - moment
         if left < timedelta(0):

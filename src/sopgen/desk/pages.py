@@ -41,7 +41,13 @@ from sopgen.desk.wording import relative
 from sopgen.problems import InputError
 from sopgen.render.view import brand
 
-STATUS_LABEL = {"overdue": "Overdue", "due-soon": "Due soon", "open": "Open", "done": "Done"}
+STATUS_LABEL = {
+    "overdue": "Overdue",
+    "due-soon": "Due soon",
+    "open": "Open",
+    "done": "Done",
+    "done-late": "Done late",
+}
 
 
 class Forbidden(Exception):
