@@ -104,12 +104,13 @@ def in_process_feed(root: Path, token: str, rounds: int = 30) -> tuple[list[floa
 
 
 async def load(
-    base: str, tokens: list[str], clients: int, seconds: float
+    base: str, tokens: list[str], clients: int, seconds: float, conditional: bool
 ) -> tuple[list[float], int]:
     import httpx
 
     latencies: list[float] = []
     errors = 0
+    etags: dict[str, str] = {}
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as http:
@@ -120,10 +121,15 @@ async def load(
             while time.monotonic() < stop:
                 url = f"/feeds/{tokens[i % len(tokens)]}.ics"
                 i += clients
+                headers = {"If-None-Match": etags[url]} if conditional and url in etags else {}
                 start = time.perf_counter()
                 try:
-                    r = await http.get(url)
-                    ok = r.status_code == 200 and r.content.startswith(b"BEGIN:VCALENDAR")
+                    r = await http.get(url, headers=headers)
+                    ok = r.status_code == 304 or (
+                        r.status_code == 200 and r.content.startswith(b"BEGIN:VCALENDAR")
+                    )
+                    if conditional and r.status_code == 200:
+                        etags[url] = r.headers["etag"]
                 except httpx.HTTPError:
                     ok = False
                 latencies.append(time.perf_counter() - start)
@@ -150,6 +156,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--cases", type=int, default=40)
     parser.add_argument("--workers", type=int, default=1, help="sopgen serve --workers")
+    parser.add_argument(
+        "--conditional",
+        action="store_true",
+        help="clients send If-None-Match as calendar clients do (unchanged feeds: 304)",
+    )
     args = parser.parse_args()
     os.environ["SOPGEN_NOW"] = NOW
     os.environ.pop("SOPGEN_DATABASE_URL", None)
@@ -213,7 +224,9 @@ def main() -> None:
                 f"{ms(statistics.median(first))}, later fetches median "
                 f"{ms(statistics.median(again))}"
             )
-            latencies, errors = asyncio.run(load(base, tokens, args.clients, args.seconds))
+            latencies, errors = asyncio.run(
+                load(base, tokens, args.clients, args.seconds, args.conditional)
+            )
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -222,7 +235,8 @@ def main() -> None:
         p50 = latencies[count // 2]
         p99 = latencies[min(count - 1, int(count * 0.99))]
         print(
-            f"load: {args.clients} clients for {args.seconds:.0f} s, {args.workers} worker(s): "
+            f"load: {args.clients} clients for {args.seconds:.0f} s, {args.workers} worker(s)"
+            f"{', conditional GETs' if args.conditional else ', plain GETs'}: "
             f"{count} requests, "
             f"{count / args.seconds:.0f} req/s, p50 {ms(p50)}, p99 {ms(p99)}, errors {errors}"
         )
