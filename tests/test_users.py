@@ -180,3 +180,13 @@ def test_once_users_exist_an_assignee_must_be_one_of_them(project: Project):
     assert json.loads(project.run("show", "C-4", "--format", "json").stdout)["assignee"] == "alice"
     assert project.run("show", "C-5").exit_code == 1
     assert project.run("show", "C-6").exit_code == 0
+
+
+def test_serve_refuses_a_store_it_cannot_use_before_listening(project: Project):
+    assert project.run("open", "C-1", "--sop", "SOP-CS-001").exit_code == 0
+    with closing(sqlite3.connect(project.db)) as conn, conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    result = project.runner.invoke(cli, ["--root", str(project.root), "serve", "--port", "1"])
+    assert result.exit_code == 1
+    assert "sopgen: error:" in result.output and "Traceback" not in result.output
+    assert "sopgen desk on" not in result.output

@@ -110,6 +110,8 @@ def create_app(
     if config is None:
         raise InputError([p for p in library.config_problems if p.is_error])
     store = store or Store.for_project(root, config.database)
+    with store.read():  # a store that needs `sopgen db upgrade` stops the desk here, clearly
+        pass
     desk = Desk(
         root=root,
         library=library,

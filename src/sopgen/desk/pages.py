@@ -189,6 +189,17 @@ async def signin(request: Request) -> Response:
     login, password = str(form.get("login") or ""), str(form.get("password") or "")
     try:
         result = await run_in_threadpool(desk.users.sign_in, login, password, desk.clock())
+    except CaseError as exc:  # the store cannot be used: say so, never a traceback
+        response = render(
+            request,
+            "signin.html.j2",
+            503,
+            signin_csrf=token,
+            next=nxt,
+            error=f"The desk cannot sign you in now: {exc.message}",
+        )
+        _signin_cookie(response, request, token)
+        return response
     except SignInRefused as exc:
         seconds = max(1, int(exc.wait.total_seconds() + 0.999))
         response = render(
