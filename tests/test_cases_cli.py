@@ -68,14 +68,14 @@ def test_open_show_done_rewrites_files_with_same_uids_and_higher_sequence(projec
         "--summary", "Kettle arrived broken",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "opened case C-2026-0042 under SOP-CS-001 version 1.1" in result.stdout
+    assert "opened case C-2026-0042 under SOP-CS-001 version 1.2" in result.stdout
     assert "Mon 23 Nov 2026 09:00 CET" in result.stdout  # the checklist, in the terminal
 
     data = show(project)
     assert list(data)[:5] == JSON_KEYS
     assert data["received"] == "2026-11-20T18:05:00+01:00"
     assert data["assignee"] == "alice"
-    assert data["sop_version"] == "1.1"
+    assert data["sop_version"] == "1.2"
     assert {s["step"]: s["due"] for s in data["steps"]} == FRIDAY_EVENING
     for step in data["steps"]:
         assert list(step)[:7] == STEP_KEYS
@@ -193,9 +193,9 @@ def test_sop_revised_later_does_not_change_an_open_case(project: Project):
     old_text = step_text(project, "intake.record")
     sop_file = project.root / "sops" / "sop-cs-001.yaml"
     data = yaml.safe_load(sop_file.read_text())
-    data["version"] = "1.2"
+    data["version"] = "1.3"
     data["revisions"].append(
-        {"version": "1.2", "date": "2026-11-22", "description": "Faster", "author": "QA"}
+        {"version": "1.3", "date": "2026-11-22", "description": "Faster", "author": "QA"}
     )
     for section in data["procedure"]:
         for step in section["steps"]:
@@ -208,17 +208,17 @@ def test_sop_revised_later_does_not_change_an_open_case(project: Project):
         project.run("open", "NEW-1", "--sop", SOP, "--received", "2026-11-20T18:05").exit_code == 0
     )
     new = show(project, "NEW-1")
-    assert new["sop_version"] == "1.2"
+    assert new["sop_version"] == "1.3"
     assert new["steps"][1]["text"] == "Log it."
     assert new["steps"][6]["due"] == "2026-11-25T17:00:00+01:00"
 
     old = show(project)
-    assert old["sop_version"] == "1.1"
+    assert old["sop_version"] == "1.2"
     assert old["steps"][1]["text"] == old_text
     assert {s["step"]: s["due"] for s in old["steps"]} == FRIDAY_EVENING
     assert project.run("done", CASE, "investigate").exit_code == 0  # still planned from 1.1
     html = (project.folder() / "checklist.html").read_text()
-    assert "version 1.1" in html and "Log it." not in html
+    assert "version 1.2" in html and "Log it." not in html
 
 
 def test_list_filters_and_sorts_by_next_deadline(project: Project):

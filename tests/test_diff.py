@@ -21,6 +21,7 @@ ACKNOWLEDGE = """\
       - id: acknowledge
         do: Confirm to the customer that the complaint has been received.
         responsible: cs-rep
+        accountable: complaint-clerk
         within: Within 24 hours
         notes: Follow the Communication Protocol (SOP-CS-002) for channel, tone and language.
 """
@@ -37,8 +38,8 @@ def commit(repo: Path, message: str) -> None:
     git(repo, "-c", "user.name=QA", "-c", "user.email=qa@example.org", "commit", "-qm", message)
 
 
-def release_1_2(path: Path) -> None:
-    """Version 1.2 of SOP-CS-001: reworded, acknowledgement moved first and re-timed."""
+def release_1_3(path: Path) -> None:
+    """Version 1.3 of SOP-CS-001: reworded, acknowledgement moved first and re-timed."""
     text = path.read_text()
     assert ACKNOWLEDGE in text and "      - id: record\n" in text
     text = text.replace(ACKNOWLEDGE, "", 1)
@@ -48,10 +49,10 @@ def release_1_2(path: Path) -> None:
         "do: Enter the details of the complaint in the CRM system.",
         "do: Enter every detail of the complaint in the CRM system.",
     )
-    text = text.replace('version: "1.1"\n', 'version: "1.2"\n', 1)
+    text = text.replace('version: "1.2"\n', 'version: "1.3"\n', 1)
     text = text.replace("status: effective\n", "status: in-review\n", 1)
     text += (
-        '  - version: "1.2"\n    date: 2026-11-25\n'
+        '  - version: "1.3"\n    date: 2026-11-25\n'
         "    description: Acknowledge before recording.\n    author: Miriam Hoffmann\n"
     )
     path.write_text(text)
@@ -63,15 +64,15 @@ def redline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(REPO / "sopgen.yaml", root / "sopgen.yaml")
     shutil.copytree(REPO / "sops", root / "sops")
     git(root, "init", "-q")
-    commit(root, "version 1.1")
-    release_1_2(root / "sops" / "sop-cs-001.yaml")
     commit(root, "version 1.2")
+    release_1_3(root / "sops" / "sop-cs-001.yaml")
+    commit(root, "version 1.3")
     (root / "sops" / "sop-cs-002.yaml").write_text(
         (root / "sops" / "sop-cs-002.yaml").read_text() + "\n# a comment only\n"
     )
     result = CliRunner().invoke(cli, ["--root", str(root), "diff"])
     assert result.exit_code == 0, result.output
-    assert "SOP-CS-001: version 1.1 → 1.2" in result.stderr
+    assert "SOP-CS-001: version 1.2 → 1.3" in result.stderr
     assert "1 redline(s) written" in result.stderr
     return root
 
@@ -108,9 +109,9 @@ def test_moved_step_and_changed_timeframe(redline: Path) -> None:
 def test_metadata_changes_listed_on_top(redline: Path) -> None:
     text = pdf_words(redline / "output" / "diff" / "SOP-CS-001.pdf")
     summary = text[: text.index("I. Introduction")]
-    assert "Version 1.1 1.2" in summary
+    assert "Version 1.2 1.3" in summary
     assert "Status Effective In review" in summary
-    assert "Version 1.1 (2026-10-15) → 1.2 (2026-11-25)" in summary
+    assert "Version 1.2 (2026-10-19) → 1.3 (2026-11-25)" in summary
 
 
 def test_explicit_rev_and_unchanged_sop(redline: Path) -> None:

@@ -6,6 +6,7 @@ with pypdf as a reader's text, the HTML as a browser gets it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from sopgen.cli import cli
+from sopgen.library import load_library
+from sopgen.render import html, view
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T10:00:00+01:00"
@@ -62,18 +65,26 @@ def first_page(root: Path, sop_id: str) -> str:
 
 def test_page_one_states_what_it_supersedes_and_why(built: Path) -> None:
     page = first_page(built, "SOP-CS-001")
-    assert "Supersedes version 1.0 of 2025-09-18." in page
-    assert "This version: Added the reference to the Escalation Procedure" in page
+    assert "Supersedes version 1.1 of 2026-10-15." in page
+    assert "This version: Obligations worded as requirements (must)" in page
 
 
 def test_first_issue_says_so(built: Path) -> None:
-    assert "First issue." in first_page(built, "SOP-CS-008")
+    library = load_library(built)
+    sop = library.sops["SOP-CS-008"]
+    assert view.supersedes(sop) == "Supersedes version 0.1 of 2026-11-16"
+    first = dataclasses.replace(sop, revisions=sop.revisions[:1], version="0.1")
+    assert library.config is not None
+    page = html.render_sop(built, view.sop_view(first, library.config, {}, "html"))
+    assert '<strong class="supersedes">First issue.</strong>' in page
 
 
 def test_signatures_carry_their_meaning(built: Path) -> None:
     text = pdf_words(built, "SOP-CS-001")
     assert "Signed as Name Role Date" in text
+    assert "Author Miriam Hoffmann Quality Assurance Team 2026-10-19" in text
     assert "Approver Jonas Albrecht" in text
+    assert "Reviewer Piotr Nowak" in text
 
 
 def test_generated_date_beside_uncontrolled_when_printed(built: Path) -> None:

@@ -100,7 +100,7 @@ procedure:
   - id: escalate
     title: Escalate
     steps:
-      - {id: raise, do: Raise it., responsible: manager, within: 2 hours}
+      - {id: raise, do: Raise it., responsible: manager, accountable: manager, within: 2 hours}
 documentation: In the CRM.
 revisions:
   - {version: "1.0", date: 2026-01-05, description: Initial, author: Jane Doe}
@@ -156,6 +156,21 @@ def only_error(result: Result) -> str:
 def test_valid_repository_passes(repo: Path) -> None:
     result = validate(repo)
     assert result.code == 0, result.stderr
+    # the fixture's steps A1, A2 and B2 name no Accountable: warnings, which do not fail
+    warnings = [ln for ln in result.stderr.splitlines() if ": warning: " in ln]
+    assert warnings == [
+        "sops/sop-t-001.yaml:21:13: warning: step A1 (receive) has no Accountable role",
+        "sops/sop-t-001.yaml:25:13: warning: step A2 (record) has no Accountable role",
+        "sops/sop-t-001.yaml:37:13: warning: step B2 (plan) has no Accountable role",
+    ]
+    assert "3 warnings in 1 file; 2 SOP file(s) checked" in result.stderr
+    for step, role in (("receive", "cs-rep"), ("record", "cs-rep"), ("plan", "relevant-dept")):
+        edit(
+            repo,
+            f"id: {step}\n        do:",
+            f"id: {step}\n        accountable: {role}\n        do:",
+        )
+    result = validate(repo)
     assert "ok: sopgen.yaml and 2 SOP file(s) are valid" in result.stderr
 
 

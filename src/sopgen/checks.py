@@ -116,6 +116,7 @@ def check_sop(sop: Sop, known_ids: set[str], today: date) -> Iterator[Problem]:
     yield from check_references(r, known_ids)
     yield from check_anchors(r)
     yield from check_revisions(r)
+    yield from check_accountable(r)
     yield from check_lifecycle(r, today)
 
 
@@ -333,6 +334,20 @@ def check_revisions(r: _Reporter) -> Iterator[Problem]:
                 f"revision {rev.version} does not come after {previous.version}",
                 "list revisions oldest first, with rising version numbers",
             )
+
+
+def check_accountable(r: _Reporter) -> Iterator[Problem]:
+    """Warn about steps that name no Accountable (the schema admits only one per step)."""
+    for s_i, section in enumerate(r.sop.procedure):
+        for t_i, step in enumerate(section.steps):
+            if step.accountable is None:
+                yield r.warn(
+                    ("procedure", s_i, "steps", t_i, "id"),
+                    "no-accountable",
+                    f"step {section.letter}{step.number} ({step.id}) has no Accountable role",
+                    "add 'accountable: ROLE': the one role that answers for the step's result "
+                    f"(it may be the responsible role, {step.responsible})",
+                )
 
 
 def check_lifecycle(r: _Reporter, today: date) -> Iterator[Problem]:

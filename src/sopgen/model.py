@@ -213,6 +213,7 @@ class Sop:
     review_every: Period | None = None
     approvals: tuple[Approval, ...] = ()
     retention: Period | None = None
+    retention_from: str | None = None  # "the end of employment": the period counts from it
     references: tuple[Reference, ...] = ()
     path: str = ""
     digest: str = ""
@@ -422,6 +423,7 @@ def make_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
             for a in data.get("approvals", [])
         ),
         retention=Period.parse(data["retention"]) if "retention" in data else None,
+        retention_from=data.get("retention_from"),
         references=tuple(
             Reference(r.get("sop"), r.get("title"), r.get("url"), r.get("note"))
             for r in data.get("references", [])

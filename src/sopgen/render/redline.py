@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from sopgen.model import Config, Sop, Step
-from sopgen.render.view import STATUS_LABELS, Brand, brand
+from sopgen.render.view import STATUS_LABELS, Brand, brand, retention_text
 
 _MARKS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
 
@@ -150,6 +150,10 @@ def _period(value: object) -> str:
     return str(value) if value else "—"
 
 
+def _retention(sop: Sop, config: Config) -> str:
+    return retention_text(sop, config) or "—"
+
+
 def _metadata(old: Sop, new: Sop, config: Config) -> tuple[FieldChange, ...]:
     role = config.role_name
     pairs = [
@@ -159,7 +163,7 @@ def _metadata(old: Sop, new: Sop, config: Config) -> tuple[FieldChange, ...]:
         ("Effective date", _period(old.effective), _period(new.effective)),
         ("Owner", role(old.owner), role(new.owner)),
         ("Review period", _period(old.review_every), _period(new.review_every)),
-        ("Retention period", _period(old.retention), _period(new.retention)),
+        ("Retention period", _retention(old, config), _retention(new, config)),
     ]
     return tuple(FieldChange(label, a, b) for label, a, b in pairs if a != b)
 

@@ -201,6 +201,15 @@ def matrix_roles(sop: Sop) -> list[str]:
     return list(seen)
 
 
+def retention_text(sop: Sop, config: Config) -> str | None:
+    """ "3 years", or "3 years after the end of employment" when it counts from an event."""
+    if sop.retention is None:
+        return None
+    if sop.retention_from:
+        return f"{sop.retention} after {config.fill(sop.retention_from)}"
+    return str(sop.retention)
+
+
 def supersedes(sop: Sop) -> str | None:
     """ "Supersedes version 1.0 of 2025-09-18", or None for a first issue."""
     if len(sop.revisions) < 2:
@@ -319,7 +328,7 @@ def sop_view(
         matrix=tuple(matrix_rows),
         legend=RACI_LEGEND,
         documentation=block(sop.documentation),
-        retention=str(sop.retention) if sop.retention else None,
+        retention=retention_text(sop, config),
         references=tuple(references),
         revisions=tuple(
             RevisionView(r.version, _iso(r.date), inline(r.description), r.author)
