@@ -24,7 +24,7 @@ def test_html_checklist_shows_header_and_every_step(project: Project):
         "Case C-2026-0042",
         "SOP-CS-001",
         "Customer Complaint Handling",
-        'Version <span class="doc-version">1.1</span>',
+        'Version <span class="doc-version">1.2</span>',
         "Fri 20 Nov 2026 18:05 CET",
         "alice",
         "Kettle arrived broken",

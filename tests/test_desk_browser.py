@@ -80,10 +80,10 @@ def test_sign_in_open_a_case_tick_a_step_and_the_deadline_moves(
             assert page.locator(".summary").inner_text() == "Parcel <b>late</b>"
 
             record = page.locator("#step-create-file\\.record-details time")
-            # received Friday 18:05: open-file is due 30 minutes later, record-details an
-            # hour after open-file while that is open
+            # received Friday 18:05: open-file is due 30 minutes later, record-details
+            # 30 minutes after open-file while that is open
             before = record.get_attribute("datetime")
-            assert before == "2026-11-20T19:35:00+01:00"
+            assert before == "2026-11-20T19:05:00+01:00"
             step = page.locator("#step-create-file\\.open-file")
             step.locator("input[name=at]").fill("2026-11-23T09:12")
             step.locator("button:has-text('Mark done')").click()
@@ -95,7 +95,7 @@ def test_sign_in_open_a_case_tick_a_step_and_the_deadline_moves(
             after = page.locator("#step-create-file\\.record-details time").get_attribute(
                 "datetime"
             )
-            assert after == "2026-11-23T10:12:00+01:00" and after != before
+            assert after == "2026-11-23T09:42:00+01:00" and after != before
 
             for name, (width, height) in WIDTHS.items():
                 page.set_viewport_size({"width": width, "height": height})

@@ -96,7 +96,7 @@ def test_after_a_tick_only_the_moved_events_raise_their_sequence(desk: Desk):
         assert api.post("/api/cases", json=body).status_code == 201
     client = desk.client()
     before = events(client.get(feed_url(desk, "alice")).content)
-    # record-details is due 1 hour after open-file, and later steps hang on record-details
+    # record-details is due 30 minutes after open-file, and later steps hang on record-details
     r = api.post("/api/cases/C-1/steps/open-file/done", json={"at": "2026-11-23T09:05"})
     assert r.status_code == 200
     after = events(client.get(feed_url(desk, "alice")).content)

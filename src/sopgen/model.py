@@ -244,7 +244,9 @@ class Sop:
     def review_base(self) -> date | None:
         """The date the review period counts from: the later of effective and newest approval."""
         dates = [
-            d for d in [self.effective, *(a.date for a in self.approvals)] if d and d != date.min
+            d
+            for d in [self.effective, *(a.date for a in self.approvals if a.meaning == "approval")]
+            if d and d != date.min
         ]
         return max(dates) if dates else None
 
