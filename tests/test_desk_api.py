@@ -153,3 +153,10 @@ def test_hold_and_resume_stop_the_clock_through_the_api(desk: Desk):
     shown = json.loads(desk.project.run("show", "C-1", "--format", "json").stdout)
     assert shown["holds"][0]["until"] == "2026-11-23T09:30:00+01:00"
     assert desk.api("bob").post("/api/cases/C-1/hold").status_code == 403
+
+
+def test_open_with_a_priority(desk: Desk):
+    r = open_case(desk, priority="high")
+    assert r.status_code == 201 and r.json()["priority"] == "high"
+    bad = open_case(desk, case="C-2", priority="urgent")
+    assert bad.status_code == 422 and "unknown priority" in bad.json()["message"]

@@ -92,6 +92,7 @@ def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cas
     assert code == 0, err
     shown = json.loads(out)
     assert shown.pop("holds") == [] and shown.pop("on_hold") is False  # added after 0.1
+    assert shown.pop("priority") == "normal" and shown.pop("priorities") == []
     printed_by_0_1 = json.loads((FIXTURES / "sopgen-0.1-case-show.json").read_text())
     receive = printed_by_0_1["steps"][0]  # due 09:00, done 09:30: 0.1 had no done-late
     assert receive["status"] == "done" and receive["done"] > receive["due"]
@@ -161,6 +162,7 @@ def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(tmp_path:
     with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("DROP TABLE alembic_version")
         conn.execute("DROP TABLE case_holds")  # revision 0004, made after this layout
+        conn.execute("DROP TABLE case_priorities")  # revision 0005
         conn.execute("UPDATE sopgen_meta SET value = '2' WHERE key = 'schema_version'")
         conn.execute(
             "INSERT INTO users (login, name, role, password_hash, disabled, created_at) "

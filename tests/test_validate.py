@@ -651,3 +651,43 @@ def test_due_soon_at_must_be_a_share_from_1_to_100_percent(repo: Path, share: st
 def test_due_soon_at_accepts_shares(repo: Path, share: str) -> None:
     (repo / "sopgen.yaml").write_text(CONFIG + f'due_soon_at: "{share}"\n')
     assert validate(repo).code == 0
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_within_per_priority_is_checked_with_positions(repo: Path) -> None:
+    path = edit(
+        repo,
+        "        within: 5 business days\n",
+        "        within: {critical: 4 business hours, urgent: 1 business day, normal: 5 bizdays}\n",
+    )
+    line = line_of(path, "urgent")
+    result = validate(repo)
+    assert result.code == 1
+    assert f"sops/sop-t-001.yaml:{line}:46: error: unknown priority 'urgent'" in result.stderr
+    assert "hint: priorities in sopgen.yaml: critical, high, normal, low" in result.stderr
+    assert f"sops/sop-t-001.yaml:{line}:78: error: '5 bizdays' is not a timeframe" in result.stderr
+
+
+def test_within_per_priority_needs_normal_and_one_anchor(repo: Path) -> None:
+    path = edit(
+        repo,
+        "        within: 2 business days after investigate\n",
+        "        within: {critical: 4 business hours, high: 1 business day after investigate}\n",
+    )
+    line = line_of(path, "critical: 4 business hours")
+    result = validate(repo)
+    assert result.code == 1
+    assert f"sops/sop-t-001.yaml:{line}:9: error: missing required field 'normal'" in result.stderr
+    assert "must share one anchor (critical: received, high: investigate)" in result.stderr
+
+
+def test_within_per_priority_is_valid(repo: Path) -> None:
+    edit(
+        repo,
+        "        within: 5 business days\n",
+        "        within: {critical: 4 business hours, normal: 5 business days}\n",
+    )
+    assert validate(repo).code == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -177,9 +178,15 @@ def _date_fields(data: dict[str, Any]) -> Iterator[FieldPath]:
 
 
 def _within_fields(data: dict[str, Any]) -> Iterator[FieldPath]:
+    """Every timeframe text: `within:`, or each entry of a per-priority `within:`."""
     for s_i, section in _items(data, "procedure"):
-        for t_i, _ in _items(section, "steps"):
-            yield ("procedure", s_i, "steps", t_i, "within")
+        for t_i, step in _items(section, "steps"):
+            path: FieldPath = ("procedure", s_i, "steps", t_i, "within")
+            within = step.get("within") if isinstance(step, dict) else None
+            if isinstance(within, dict):
+                yield from ((*path, priority) for priority in within)
+            else:
+                yield path
 
 
 def _items(data: Any, key: str) -> Iterator[tuple[int, Any]]:
@@ -220,6 +227,7 @@ def check_document(document: Document, config: Config | None) -> Iterator[Proble
                 timeframe.parse(value)
             except timeframe.TimeframeError as exc:
                 yield _at(document, path, "bad-timeframe", str(exc), exc.hint)
+    yield from _check_priorities(document, data, config)
     if config is not None:
         for path in _role_fields(data):
             value = _get(data, path)
@@ -231,6 +239,43 @@ def check_document(document: Document, config: Config | None) -> Iterator[Proble
                 path = ("responsibilities", role)
                 yield _unknown_role(document, path, role, config, document.source.key(path))
     yield from check_placeholders(document)
+
+
+def _check_priorities(
+    document: Document, data: dict[str, Any], config: Config | None
+) -> Iterator[Problem]:
+    """A per-priority `within:` names priorities of sopgen.yaml, all with one anchor."""
+    known = config.priorities if config is not None else None
+    for s_i, section in _items(data, "procedure"):
+        for t_i, step in _items(section, "steps"):
+            within = step.get("within") if isinstance(step, dict) else None
+            if not isinstance(within, dict):
+                continue
+            path: FieldPath = ("procedure", s_i, "steps", t_i, "within")
+            anchors = {}
+            for priority, text in within.items():
+                if known is not None and priority not in known:
+                    mark = document.source.key((*path, priority))
+                    yield error(
+                        document.file,
+                        mark.line,
+                        mark.column,
+                        "unknown-priority",
+                        f"unknown priority '{priority}'",
+                        "priorities in sopgen.yaml: " + ", ".join(known),
+                    )
+                if isinstance(text, str):
+                    with suppress(timeframe.TimeframeError):  # reported with the others
+                        anchors[priority] = timeframe.parse(text).after
+            if len(set(anchors.values())) > 1:
+                named = ", ".join(f"{p}: {a or 'received'}" for p, a in anchors.items())
+                yield _at(
+                    document,
+                    path,
+                    "priority-anchors",
+                    f"the timeframes of one step must share one anchor ({named})",
+                    "anchor every priority on the same step (or none on the received time)",
+                )
 
 
 def _at(document: Document, path: FieldPath, code: str, message: str, hint: str) -> Problem:

@@ -103,6 +103,8 @@ class Config:
     database: str | None = None
     calendar_lead: timedelta = timedelta(minutes=30)
     calendar_reminder: timedelta = timedelta(minutes=15)
+    priorities: tuple[str, ...] = ("critical", "high", "normal", "low")
+    """Case priorities, most urgent first; `normal` is the default and the fallback."""
     due_soon: timedelta | float = 0.75
     """When an open step turns `due-soon`: a share of its window (`due_soon_at`, 0.75
     by default), or a fixed time before its deadline (`calendar.due_soon`, as in 0.1)."""
@@ -137,11 +139,19 @@ class Step:
     number: int  # 1-based within its section
     do: str
     responsible: str
-    within: Timeframe
+    within: Timeframe  # for priority `normal` (and every priority not in `within_by`)
     accountable: str | None = None
     consulted: tuple[str, ...] = ()
     informed: tuple[str, ...] = ()
     notes: str | None = None
+    within_by: tuple[tuple[str, Timeframe], ...] = ()  # priority → timeframe, as written
+
+    def timeframe(self, priority: str | None = None) -> Timeframe:
+        """The timeframe for a case of `priority`; `normal`'s for a priority not given."""
+        for name, tf in self.within_by:
+            if name == priority:
+                return tf
+        return self.within
 
     @property
     def key(self) -> str:
@@ -327,6 +337,7 @@ def make_config(
         holiday_subdivision=holidays.get("subdivision"),
         closed=frozenset(closed),
         roles=dict(data["roles"]),
+        priorities=tuple(data.get("priorities", ("critical", "high", "normal", "low"))),
         database=data.get("database"),
         calendar_lead=parse_duration(cal.get("lead", "30 minutes")),
         calendar_reminder=parse_duration(cal.get("reminder", "15 minutes")),
@@ -377,6 +388,17 @@ def read_timeframe(text: str) -> Timeframe:
         return Timeframe(timeframe.Kind.IMMEDIATE, text=text)
 
 
+def _normal_within(within: str | dict[str, str]) -> str:
+    """The `within:` text for priority `normal` (the schema requires it in a mapping)."""
+    return within if isinstance(within, str) else within.get("normal", "Immediate")
+
+
+def _within_by(within: str | dict[str, str]) -> tuple[tuple[str, Timeframe], ...]:
+    if isinstance(within, str):
+        return ()
+    return tuple((priority, read_timeframe(text)) for priority, text in within.items())
+
+
 def make_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
     """Turn schema-valid SOP data into a `Sop` (checks report what is wrong beyond the schema)."""
     sections = []
@@ -388,7 +410,8 @@ def make_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
                 number=t_index + 1,
                 do=step["do"],
                 responsible=step["responsible"],
-                within=read_timeframe(step["within"]),
+                within=read_timeframe(_normal_within(step["within"])),
+                within_by=_within_by(step["within"]),
                 accountable=step.get("accountable"),
                 consulted=tuple(step.get("consulted", ())),
                 informed=tuple(step.get("informed", ())),

@@ -101,7 +101,7 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
             f"SOP: {case.sop.id} {title} (version {case.sop.version})",
             f"Step {planned.section.letter}{step.number} ({step.key}): {text}",
             f"Responsible: {role}",
-            f"Timeframe: {step.within.text}",
+            f"Timeframe: {planned.within.text}",
             f"Due: {human(planned.due, zone)}",
         ]
         if planned.done is None:

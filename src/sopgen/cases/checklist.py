@@ -139,7 +139,7 @@ def _step_view(planned: PlannedStep, config: Config) -> StepView:
         text=_inline(config.fill(step.do)),
         text_plain=config.fill(step.do).strip(),
         responsible=config.role_name(step.responsible),
-        within=step.within.text,
+        within=planned.within.text,
         after=planned.after,
         due=human(planned.due, zone),
         due_iso=iso(planned.due, zone),

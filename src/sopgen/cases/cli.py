@@ -161,6 +161,9 @@ def case() -> None:
 @click.option("--received", metavar="TIMESTAMP", help="When the complaint arrived (default: now).")
 @click.option("--assignee", metavar="NAME", help="Who handles the case.")
 @click.option("--summary", metavar="TEXT", help="A line about the complaint.")
+@click.option(
+    "--priority", metavar="PRIORITY", help="One of priorities: in sopgen.yaml (default: normal)."
+)
 @click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
 @pass_app
 @_errors
@@ -171,6 +174,7 @@ def open_(
     received: str | None,
     assignee: str | None,
     summary: str | None,
+    priority: str | None,
     pdf: bool,
 ) -> None:
     """Open a case: record it and write its checklist and calendar.
@@ -180,11 +184,12 @@ def open_(
     """
     with _case_command(app) as s:
         when = _timestamp(received, s.config, s.now, "received time")
-        opened = s.service.open(case_id, sop_id, when, s.now, assignee, summary)
+        opened = s.service.open(case_id, sop_id, when, s.now, assignee, summary, priority)
         _write_pdf(s, opened, pdf)
         click.echo(
             f"opened case {opened.id} under {opened.sop.id} version {opened.sop_version} "
             f"({len(opened.steps)} steps), received {human(opened.received, s.config.zone)}"
+            + (f", priority {opened.priority}" if priority else "")
         )
         _print_case(s, opened)
         click.echo(
@@ -283,6 +288,29 @@ def resume(app: App, case_id: str, at: str | None, pdf: bool) -> None:
         _print_next(s, updated)
 
 
+@case.command("priority")
+@click.argument("case_id", metavar="CASE-ID")
+@click.argument("priority", metavar="PRIORITY")
+@click.option("--at", metavar="TIMESTAMP", help="When the priority changed (default: now).")
+@click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
+@pass_app
+@_errors
+def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) -> None:
+    """Change a case's priority.
+
+    Open steps are planned anew from the received time with the new
+    priority's timeframes; done steps keep their deadlines. The change is
+    kept in the case's history.
+    """
+    with _case_command(app) as s:
+        when = _timestamp(at, s.config, s.now, "priority change time (--at)")
+        updated = s.service.change_priority(case_id, priority, when, s.now)
+        _write_pdf(s, updated, pdf)
+        click.echo(f"priority: {case_id} is {priority} from {human(when, s.config.zone)}")
+        _print_moves(s, updated, "")
+        _print_next(s, updated)
+
+
 @case.command("list")
 @click.option("--overdue", is_flag=True, help="Only cases with an overdue step.")
 @click.option(
@@ -357,6 +385,9 @@ def show(app: App, case_id: str, fmt: str) -> None:
         click.echo(f"received {human(found.received, zone)}; assignee {found.assignee or '—'}")
         if found.summary:
             click.echo(f"summary: {found.summary}")
+        if found.priorities:
+            history = ", ".join(f"{p} from {human(t, zone)}" for t, p in found.priorities)
+            click.echo(f"priority {found.priority} ({history})")
         for hold in found.holds:
             until = f"until {human(hold.end, zone)}" if hold.end else "(on hold now)"
             why = f": {hold.reason}" if hold.reason else ""
@@ -482,6 +513,8 @@ def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
         "assignee": found.assignee,
         "title": config.fill(found.sop.title),
         "summary": found.summary,
+        "priority": found.priority,
+        "priorities": [{"from": iso(t, zone), "priority": p} for t, p in found.priorities],
         "on_hold": found.on_hold is not None,
         "holds": [
             {
@@ -496,7 +529,7 @@ def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
                 "step": p.key,
                 "text": config.fill(p.step.do).strip(),
                 "responsible": p.step.responsible,
-                "within": p.step.within.text,
+                "within": p.within.text,
                 "due": iso(p.due, zone),
                 "done": iso(p.done, zone) if p.done else None,
                 "status": p.status(now, config.due_soon),
@@ -514,6 +547,7 @@ def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
         "received": iso(r.case.received, zone),
         "assignee": r.case.assignee,
         "summary": r.case.summary,
+        "priority": r.case.priority,
         "on_hold": r.case.on_hold is not None,
         "next_step": r.next.key,
         "next_due": iso(r.next.due, zone),
@@ -544,7 +578,7 @@ def _print_case(s: CaseCommand, found: Case) -> None:
                     f"{p.section.letter}{p.step.number} {p.key}",
                     " ".join(s.config.fill(p.step.do).split()),
                     s.config.role_name(p.step.responsible),
-                    p.step.within.text,
+                    p.within.text,
                     human(p.due, zone),
                 ),
             ),

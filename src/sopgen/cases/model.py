@@ -99,6 +99,12 @@ class Case:
     events: Mapping[str, EventInfo] = field(default_factory=dict)
     changed: tuple[str, ...] = ()  # steps whose deadline or state this change moved
     holds: tuple[Hold, ...] = ()  # oldest first
+    priorities: tuple[tuple[datetime, str], ...] = ()  # (from, priority), oldest first
+
+    @property
+    def priority(self) -> str:
+        """The case's priority now (`normal` unless one was given)."""
+        return self.priorities[-1][1] if self.priorities else "normal"
 
     @property
     def on_hold(self) -> Hold | None:

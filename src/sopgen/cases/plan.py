@@ -30,6 +30,7 @@ from types import MappingProxyType
 from sopgen.anchors import anchor_graph
 from sopgen.businesstime import BusinessCalendar
 from sopgen.model import Section, Sop, Step
+from sopgen.timeframe import Timeframe
 
 OPEN, DUE_SOON, OVERDUE, DONE = "open", "due-soon", "overdue", "done"
 DONE_LATE = "done-late"
@@ -49,6 +50,12 @@ class PlannedStep:
     after: str | None = None  # key ("section.step") of the anchor step, if any
     calendar: BusinessCalendar | None = field(default=None, compare=False, repr=False)
     holds: Sequence[tuple[datetime, datetime]] = field(default=(), compare=False, repr=False)
+    timeframe: Timeframe | None = None  # the one used, when a priority chose it
+
+    @property
+    def within(self) -> Timeframe:
+        """The timeframe the deadline was computed with (the case's priority's)."""
+        return self.timeframe or self.step.within
 
     @property
     def key(self) -> str:
@@ -67,7 +74,7 @@ class PlannedStep:
             return max(self.due - due_soon, self.anchor, key=_instant).astimezone(self.due.tzinfo)
         if self.calendar is None:
             raise ValueError("a share-of-window due-soon needs the plan's calendar")
-        return self.calendar.held_deadline(self.anchor, self.step.within, self.holds, due_soon)
+        return self.calendar.held_deadline(self.anchor, self.within, self.holds, due_soon)
 
     def status(self, now: datetime, due_soon: timedelta | float) -> str:
         """`done` when done by the deadline, `done-late` when done after it; else
@@ -92,6 +99,7 @@ def plan(
     received: datetime,
     done: Mapping[str, datetime] = NOTHING_DONE,
     holds: Sequence[tuple[datetime, datetime]] = (),
+    priorities: Sequence[tuple[datetime, str]] = (),
 ) -> list[PlannedStep]:
     """Every step of `sop`, in document order, with its anchor and deadline.
 
@@ -99,7 +107,10 @@ def plan(
     step keys (`section.step`, bare ids accepted too) to completion times; keys
     naming no step of this SOP (e.g. a step removed in a later version) are
     ignored. `holds` are the case's holds as (start, end) pairs, aware; a hold
-    still running is passed ending now. Anchors and completion times are
+    still running is passed ending now. `priorities` is the case's priority
+    history as (from, priority) pairs, oldest first (none: `normal`): an open
+    step takes the current priority's timeframe, a done step the one in force
+    when it was done, so a priority change moves only open steps. Anchors and completion times are
     returned in the company zone. Raises ValueError for an `after` cycle or an
     anchor naming no step.
     """
@@ -124,15 +135,30 @@ def plan(
             anchor = completed.get(after) or planned[after].due
             after_key = steps[after].key
         finished = completed.get(index)
+        tf = step.within
+        if priorities and step.within_by:
+            tf = step.timeframe(_priority_at(priorities, finished))
         if holds:
             seen = holds if finished is None else _cut(holds, finished)
-            due = calendar.held_deadline(anchor, step.within, seen)
+            due = calendar.held_deadline(anchor, tf, seen)
         else:
-            seen, due = (), deadline(anchor, step.within)
+            seen, due = (), deadline(anchor, tf)
         planned[index] = PlannedStep(
-            step, sections[index], anchor, due, finished, after_key, calendar, seen
+            step, sections[index], anchor, due, finished, after_key, calendar, seen, tf
         )
     return [planned[index] for index in range(len(steps))]
+
+
+def _priority_at(priorities: Sequence[tuple[datetime, str]], at: datetime | None) -> str:
+    """The priority in force at `at` (the current one when `at` is None)."""
+    if at is None:
+        return priorities[-1][1]
+    moment = _instant(at)
+    current = priorities[0][1]
+    for since, priority in priorities:
+        if _instant(since) <= moment:
+            current = priority
+    return current
 
 
 def _cut(

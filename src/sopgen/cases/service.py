@@ -43,6 +43,7 @@ from sopgen.cases.plan import OVERDUE, PlannedStep, plan
 from sopgen.cases.store import (
     CaseHold,
     CaseNote,
+    CasePriority,
     CaseRecord,
     Completion,
     EventState,
@@ -133,10 +134,14 @@ class CaseService:
         now: datetime,
         assignee: str | None = None,
         summary: str | None = None,
+        priority: str | None = None,
     ) -> Case:
-        """Record a new case under the current version of `sop_id` and write its files."""
+        """Record a new case under the current version of `sop_id` and write its files;
+        `priority` (one of `priorities:` in sopgen.yaml) defaults to `normal`."""
         valid_case_id(case_id)
         assignee, summary = clean_text(assignee, "assignee"), clean_text(summary, "summary")
+        if priority is not None:
+            self._known_priority(priority)
         sop, snapshot = self._current_sop(sop_id)
         _not_future(received, now, "received time")
         with self.store.write() as session:
@@ -153,6 +158,10 @@ class CaseService:
                 completions=[],
                 events=[],
             )
+            if priority is not None:
+                record.priorities.append(
+                    CasePriority(priority=priority, since=received, recorded_at=now)
+                )
             session.add(record)
             case = self._sync(record, sop, now)
             session.flush()  # a constraint failing here must stop the files, too
@@ -216,6 +225,47 @@ class CaseService:
             record = self._record(session, case_id, lock=False)
             sop = self._snapshot(session, record.snapshot)
             return self._case(record, sop, now=now)
+
+    # ------------------------------------------------------------------ priority
+
+    def change_priority(self, case_id: str, priority: str, at: datetime, now: datetime) -> Case:
+        """Give a case another priority from `at` on: its open steps are planned anew from
+        the received time with that priority's timeframes; done steps keep their deadlines."""
+        self._known_priority(priority)
+        zone = self.config.zone
+        with self.store.write() as session:
+            record = self._record(session, case_id)
+            if record.closed_at is not None:
+                raise CaseError(
+                    f"case {case_id} is complete (every step is done); its priority stays",
+                    f"reopen a step first if work goes on: sopgen case reopen {case_id} STEP",
+                    CONFLICT,
+                )
+            current = record.priorities[-1].priority if record.priorities else "normal"
+            if priority == current:
+                raise CaseError(f"case {case_id} already has priority {priority}", None, CONFLICT)
+            since = record.received
+            if record.priorities:
+                since = max(since, record.priorities[-1].since)
+            if at.astimezone(UTC) < since.astimezone(UTC):
+                raise CaseError(
+                    f"the priority of case {case_id} cannot change at {human(at, zone)}, before "
+                    f"{human(since, zone)} (when it was received or last changed)",
+                    "check the --at time; without --at the priority changes now",
+                )
+            _not_future(at, now, "priority change time (--at)")
+            record.priorities.append(CasePriority(priority=priority, since=at, recorded_at=now))
+            case = self._sync(record, self._snapshot(session, record.snapshot), now)
+            session.flush()  # a constraint failing here must stop the files, too
+            self.files.write(case)
+        return case
+
+    def _known_priority(self, priority: str) -> None:
+        if priority not in self.config.priorities:
+            raise CaseError(
+                f"unknown priority '{priority}'",
+                "priorities in sopgen.yaml: " + ", ".join(self.config.priorities),
+            )
 
     # ------------------------------------------------------------------ hold / resume
 
@@ -306,7 +356,11 @@ class CaseService:
         query = (
             select(CaseRecord)
             .where(CaseRecord.closed_at.is_(None))
-            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.holds))
+            .options(
+                selectinload(CaseRecord.completions),
+                selectinload(CaseRecord.holds),
+                selectinload(CaseRecord.priorities),
+            )
         )
         if assignee is not None:
             query = query.where(func.lower(CaseRecord.assignee) == assignee.strip().lower())
@@ -354,6 +408,7 @@ class CaseService:
                 selectinload(CaseRecord.completions),
                 selectinload(CaseRecord.events),
                 selectinload(CaseRecord.holds),
+                selectinload(CaseRecord.priorities),
             )
             .order_by(CaseRecord.id)
         )
@@ -401,6 +456,7 @@ class CaseService:
                 selectinload(CaseRecord.completions),
                 selectinload(CaseRecord.events),
                 selectinload(CaseRecord.holds),
+                selectinload(CaseRecord.priorities),
             )
             .order_by(CaseRecord.id)
         )
@@ -459,7 +515,11 @@ class CaseService:
                     )
                 )
             )
-            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.holds))
+            .options(
+                selectinload(CaseRecord.completions),
+                selectinload(CaseRecord.holds),
+                selectinload(CaseRecord.priorities),
+            )
         )
         with self.store.read() as session:
             for record in session.scalars(query):
@@ -515,6 +575,7 @@ class CaseService:
                         selectinload(CaseRecord.completions),
                         selectinload(CaseRecord.events),
                         selectinload(CaseRecord.holds),
+                        selectinload(CaseRecord.priorities),
                     )
                     .order_by(CaseRecord.id)
                 )
@@ -683,6 +744,7 @@ class CaseService:
                 selectinload(CaseRecord.completions),
                 selectinload(CaseRecord.events),
                 selectinload(CaseRecord.holds),
+                selectinload(CaseRecord.priorities),
             )
         )
         if lock and not self.store.sqlite:  # SQLite's BEGIN IMMEDIATE already locks
@@ -709,7 +771,14 @@ class CaseService:
         """The case's plan; a hold still running counts until `now` (without `now`:
         the clock stays where the hold stopped it)."""
         try:
-            return plan(sop, self.calendar, record.received, record.done(), _spans(record, now))
+            return plan(
+                sop,
+                self.calendar,
+                record.received,
+                record.done(),
+                _spans(record, now),
+                _priorities(record),
+            )
         except ValueError as exc:  # pragma: no cover - a valid SOP plans
             raise CaseError(f"cannot plan case {record.id}: {exc}") from None
 
@@ -768,6 +837,7 @@ class CaseService:
                 if events is None
                 else events
             ),
+            priorities=tuple((p.since.astimezone(zone), p.priority) for p in record.priorities),
             holds=tuple(
                 Hold(
                     h.held_at.astimezone(zone),
@@ -780,6 +850,13 @@ class CaseService:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _priorities(record: CaseRecord) -> list[tuple[datetime, str]]:
+    """The case's priority history, from `normal` at the received time on."""
+    if not record.priorities:
+        return []
+    return [(record.received, "normal")] + [(p.since, p.priority) for p in record.priorities]
 
 
 def _spans(record: CaseRecord, now: datetime | None) -> list[tuple[datetime, datetime]]:

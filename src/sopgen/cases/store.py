@@ -6,6 +6,7 @@
     cases              id, SOP id + version + snapshot, received, assignee, summary
     completions        (case, step) → when it was done
     case_holds         when a case was put on hold and resumed, and why
+    case_priorities    the priorities a case was given, each from when
     calendar_events    (case, step) → SEQUENCE, what the event showed, when it changed
     case_notes         notes people wrote on a case (the desk)
     users              people of the desk: login, role, Argon2id password hash, token hashes
@@ -62,7 +63,7 @@ from sopgen.cases.errors import CaseError
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test
@@ -149,6 +150,11 @@ class CaseRecord(Base):
     holds: Mapped[list[CaseHold]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseHold.held_at"
     )
+    priorities: Mapped[list[CasePriority]] = relationship(
+        back_populates="case",
+        cascade="all, delete-orphan",
+        order_by="CasePriority.id",
+    )
 
     __table_args__ = (
         Index("ix_cases_open", "closed_at"),
@@ -186,6 +192,20 @@ class CaseHold(Base):
     resume_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[CaseRecord] = relationship(back_populates="holds")
+
+
+class CasePriority(Base):
+    """A priority a case was given, from `since` on; the rows of a case are its history."""
+
+    __tablename__ = "case_priorities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    priority: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    case: Mapped[CaseRecord] = relationship(back_populates="priorities")
 
 
 class EventState(Base):

@@ -115,7 +115,9 @@ def open_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
         else parse_timestamp(received_text, desk.config.zone, "received time")
     )
     assert case_id is not None and sop_id is not None
-    case = desk.cases.open(case_id, sop_id, received, now, assignee, _text(body, "summary"))
+    case = desk.cases.open(
+        case_id, sop_id, received, now, assignee, _text(body, "summary"), _text(body, "priority")
+    )
     return 201, case_json(case, desk.config, now)
 
 

@@ -298,7 +298,7 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
                 label=f"{p.section.letter}{p.step.number}",
                 text=" ".join(config.fill(p.step.do).split()),
                 role=config.role_name(p.step.responsible),
-                within=p.step.within.text,
+                within=p.within.text,
                 due=human(p.due, zone),
                 due_iso=iso(p.due, zone),
                 relative="" if p.done else relative(desk.calendar, p.due, ctx.now),

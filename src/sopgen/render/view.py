@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sopgen.model import Config, Sop
 from sopgen.render import markdown
 from sopgen.render.timing import TimingRule, timing_rules
+from sopgen.timeframe import Timeframe
 
 STATUS_LABELS = {
     "draft": "Draft",
@@ -104,6 +105,16 @@ class RevisionView:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetRow:
+    """A step with timeframes per case priority: one cell per priority of sopgen.yaml."""
+
+    label: str
+    anchor: str
+    text: Markup
+    cells: tuple[str, ...]  # the timeframe for each priority (normal's where not listed)
+
+
+@dataclass(frozen=True, slots=True)
 class SopView:
     brand: Brand
     medium: str  # "html" or "pdf"
@@ -141,6 +152,8 @@ class SopView:
     modified: str
     index_href: str | None  # the HTML page links to the index and to its PDF
     pdf_href: str | None
+    priorities: tuple[str, ...] = ()  # the columns of `targets`
+    targets: tuple[TargetRow, ...] = ()  # steps with a timeframe per priority
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +192,14 @@ def _within(sop: Sop, text: str, after: str | None) -> str:
     letter = next(s.letter for s in sop.procedure if s.id == anchor.section)
     head = re.split(r"\s+after\s+", text, maxsplit=1, flags=re.IGNORECASE)[0]
     return f"{head} after step {letter}{anchor.number}"
+
+
+def _ordered(
+    within_by: tuple[tuple[str, Timeframe], ...], priorities: tuple[str, ...]
+) -> list[tuple[str, Timeframe]]:
+    """Per-priority timeframes in the order of `priorities:` (unknown ones last)."""
+    rank = {p: i for i, p in enumerate(priorities)}
+    return sorted(within_by, key=lambda item: rank.get(item[0], len(rank)))
 
 
 def brand(config: Config, logo: str | None = None) -> Brand:
@@ -249,6 +270,7 @@ def sop_view(
     sections = []
     matrix_rows = []
     roles = matrix_roles(sop)
+    targets: list[TargetRow] = []
     for section in sop.procedure:
         rows = []
         for step in section.steps:
@@ -262,9 +284,28 @@ def sop_view(
                     text=text,
                     notes=inline(step.notes) if step.notes else None,
                     responsible=role(step.responsible),
-                    within=_within(sop, step.within.text, step.within.after),
+                    within=(
+                        "; ".join(
+                            f"{priority}: {_within(sop, tf.text, tf.after)}"
+                            for priority, tf in _ordered(step.within_by, config.priorities)
+                        )
+                        if step.within_by
+                        else _within(sop, step.within.text, step.within.after)
+                    ),
                 )
             )
+            if step.within_by:
+                targets.append(
+                    TargetRow(
+                        label,
+                        f"step-{label}",
+                        text,
+                        tuple(
+                            _within(sop, step.timeframe(p).text, step.timeframe(p).after)
+                            for p in config.priorities
+                        ),
+                    )
+                )
             raci = step.raci()
             matrix_rows.append(
                 MatrixRow(label, f"step-{label}", text, tuple(raci.get(r, "") for r in roles))
@@ -343,6 +384,8 @@ def sop_view(
         modified=_iso(modified),
         index_href="index.html" if medium == "html" else None,
         pdf_href=f"../pdf/{sop.id}.pdf" if medium == "html" else None,
+        priorities=config.priorities if targets else (),
+        targets=tuple(targets),
     )
 
 

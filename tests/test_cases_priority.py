@@ -1,0 +1,134 @@
+"""Priorities: `within:` per priority, `case open --priority`, `case priority` (hand-checked).
+
+The example SOP-CS-001 is given per-priority targets for its investigate step:
+critical 2 business hours, high 2 business days, normal 5 business days (low
+is not listed: it falls back to normal). Berlin, Mon–Fri 09:00–17:00; the
+clock is pinned at Monday 23 Nov 2026 10:00.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from casekit import Project, project_fixture  # noqa: F401 - the `project` fixture
+
+TARGETS = "within: {critical: 2 business hours, high: 2 business days, normal: 5 business days}"
+
+
+@pytest.fixture(name="prio")
+def prio_fixture(project: Project) -> Project:
+    sop = project.root / "sops" / "sop-cs-001.yaml"
+    text = sop.read_text()
+    assert "        within: Within 5 business days\n" in text
+    sop.write_text(text.replace("        within: Within 5 business days\n", f"        {TARGETS}\n"))
+    return project
+
+
+def show(project: Project, case: str) -> dict[str, Any]:
+    result = project.run("show", case, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def step(project: Project, case: str, key: str = "resolution.investigate") -> dict[str, Any]:
+    return next(s for s in show(project, case)["steps"] if s["step"] == key)
+
+
+def open_case(project: Project, case: str, *extra: str) -> None:
+    args = ("open", case, "--sop", "SOP-CS-001", "--received", "2026-11-20T18:05", *extra)
+    result = project.run(*args)
+    assert result.exit_code == 0, result.output
+
+
+def test_open_with_a_priority_uses_its_timeframe(prio: Project) -> None:
+    open_case(prio, "P-1", "--priority", "critical")
+    investigate = step(prio, "P-1")
+    # 2 business hours from Friday 18:05: Monday 09:00-11:00
+    assert investigate["due"] == "2026-11-23T11:00:00+01:00"
+    assert investigate["within"] == "2 business hours"
+    data = show(prio, "P-1")
+    assert data["priority"] == "critical"
+    assert data["priorities"] == [{"from": "2026-11-20T18:05:00+01:00", "priority": "critical"}]
+    open_case(prio, "P-2")
+    assert show(prio, "P-2")["priority"] == "normal"
+    assert step(prio, "P-2")["due"] == "2026-11-30T17:00:00+01:00"
+    # low is not listed for the step: it falls back to normal
+    open_case(prio, "P-3", "--priority", "low")
+    assert step(prio, "P-3")["due"] == "2026-11-30T17:00:00+01:00"
+    listed = json.loads(prio.run("list", "--format", "json").stdout)
+    assert {r["case"]: r["priority"] for r in listed} == {
+        "P-1": "critical",
+        "P-2": "normal",
+        "P-3": "low",
+    }
+
+
+def test_raising_the_priority_mid_case_replans_open_steps_from_the_received_time(
+    prio: Project,
+) -> None:
+    open_case(prio, "P-1")
+    result = prio.run("priority", "P-1", "high", "--at", "2026-11-23T09:30")
+    assert result.exit_code == 0, result.output
+    assert "deadline moved: resolution.investigate" in result.stdout
+    # 2 business days from Friday 18:05: day 0 is Monday, due Wednesday 17:00
+    assert step(prio, "P-1")["due"] == "2026-11-25T17:00:00+01:00"
+    data = show(prio, "P-1")
+    assert data["priority"] == "high"
+    assert data["priorities"] == [{"from": "2026-11-23T09:30:00+01:00", "priority": "high"}]
+    text = prio.run("show", "P-1").stdout
+    assert "priority high (high from Mon 23 Nov 2026 09:30 CET)" in text
+    # steps without per-priority targets do not move
+    assert step(prio, "P-1", "resolution.plan")["due"] == "2026-12-02T17:00:00+01:00"
+
+
+def test_a_done_step_keeps_the_deadline_of_the_priority_it_was_done_under(prio: Project) -> None:
+    open_case(prio, "P-1")
+    done = prio.run("done", "P-1", "investigate", "--at", "2026-11-23T09:45")
+    assert done.exit_code == 0, done.output
+    assert prio.run("priority", "P-1", "critical").exit_code == 0
+    investigate = step(prio, "P-1")
+    assert investigate["due"] == "2026-11-30T17:00:00+01:00"
+    assert investigate["within"] == "5 business days"
+    assert investigate["status"] == "done"
+
+
+def test_bad_priorities_are_refused_and_change_nothing(prio: Project) -> None:
+    bad_open = prio.run("open", "P-9", "--sop", "SOP-CS-001", "--priority", "urgent")
+    assert bad_open.exit_code == 1
+    assert "unknown priority 'urgent'" in bad_open.output
+    assert "critical, high, normal, low" in bad_open.output
+    open_case(prio, "P-1")
+    before = prio.state()
+    for args, message in [
+        (("priority", "P-1", "urgent"), "unknown priority 'urgent'"),
+        (("priority", "P-1", "normal"), "already has priority normal"),
+        (("priority", "P-1", "high", "--at", "2026-11-20T18:00"), "cannot change at"),
+        (("priority", "P-1", "high", "--at", "2026-11-24T10:00"), "lies in the future"),
+        (("priority", "P-404", "high"), "no case 'P-404'"),
+    ]:
+        result = prio.run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output
+        assert "Traceback" not in result.output
+        assert prio.state() == before
+
+
+def test_the_document_shows_the_targets_per_priority(prio: Project) -> None:
+    from sopgen.cli import cli
+
+    result = prio.runner.invoke(cli, ["--root", str(prio.root), "build", "--html", "SOP-CS-001"])
+    assert result.exit_code == 0, result.output
+    html = (prio.root / "output" / "html" / "SOP-CS-001.html").read_text()
+    assert "Targets by priority" in html
+    table = html[html.index('<table class="targets">') :]
+    table = table[: table.index("</table>")]
+    head = [cell.split("</th>")[0] for cell in table.split('<th scope="col">')[1:]]
+    assert head == ["Step", "critical", "high", "normal", "low"]
+    cells = [cell.split("</td>")[0] for cell in table.split("<td>")[1:]]
+    # low is not listed for the step: the document says it takes normal's timeframe
+    assert cells == ["2 business hours", "2 business days", "5 business days", "5 business days"]
+    assert "critical: 2 business hours; high: 2 business days; normal: 5 business days" in html
