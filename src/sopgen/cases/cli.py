@@ -437,29 +437,62 @@ def refresh(app: App, case_ids: tuple[str, ...]) -> None:
         )
 
 
+class ColumnsType(click.ParamType):
+    name = "columns"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dict[str, str]:
+        from sopgen.cases.csvimport import parse_columns_option
+
+        if isinstance(value, dict):
+            return value
+        try:
+            return parse_columns_option(str(value))
+        except ValueError as exc:
+            self.fail(f"{exc} (write e.g. case=Ticket,received=Opened,assignee=3)", param, ctx)
+
+
 @case.command("import")
 @click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=True, path_type=Path))
 @click.option(
     "--sop", "sop_id", required=True, metavar="SOP-ID", help="The SOP every case follows."
 )
+@click.option(
+    "--columns",
+    type=ColumnsType(),
+    metavar="MAP",
+    help="Which column holds what, by header name or 1-based number: "
+    "case=Ticket,received=Opened,assignee=Agent,summary=4.",
+)
 @click.option("--all-or-nothing", is_flag=True, help="Import no case at all when any row is bad.")
 @click.option("--pdf", is_flag=True, help="Also write checklist.pdf for every case (slow).")
 @pass_app
 @_errors
-def import_(app: App, csv_file: Path, sop_id: str, all_or_nothing: bool, pdf: bool) -> None:
+def import_(
+    app: App,
+    csv_file: Path,
+    sop_id: str,
+    columns: dict[str, str] | None,
+    all_or_nothing: bool,
+    pdf: bool,
+) -> None:
     """Open many cases from a CSV file.
 
-    Columns: case id, received, assignee[, summary].
+    Columns: case id, received, assignee[, summary]; only the first two are
+    required.
 
-    A header row is optional; `,`, `;` and tab work as delimiters. Bad rows are
-    reported as FILE.csv:LINE:1 and the good rows are imported (exit 1), or,
-    with --all-or-nothing, none is.
+    The delimiter (`,`, `;`, tab or `|`) is detected. A header row is optional;
+    it may name the columns in English or German (case id / Fall-Nr., received /
+    Eingang, assignee / Bearbeiter, summary / Zusammenfassung), in any order;
+    --columns maps other names. Bad rows are reported as FILE.csv:LINE:1 and
+    the good rows are imported (exit 1), or, with --all-or-nothing, none is.
     """
     from sopgen.cases.csvimport import read_csv
 
     with _case_command(app) as s:
         file = str(csv_file)
-        read = read_csv(csv_file, file, s.config.zone)
+        read = read_csv(csv_file, file, s.config.zone, columns)
         if read.total == 0 and read.problems:
             raise InputError(read.problems)
         if read.total == 0:
