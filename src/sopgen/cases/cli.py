@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,12 +21,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from sopgen import clock
 from sopgen.cases.errors import CaseError
-from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, OVERDUE
 from sopgen.cases.timestamps import human, iso, parse_timestamp
 from sopgen.console import App, ProgressDisplay, fail, pass_app, report
 from sopgen.model import Config, parse_duration
@@ -37,14 +36,6 @@ if TYPE_CHECKING:  # the store, the service and the writers load only when a cas
     from sopgen.cases.service import CaseService
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-STATUS_STYLE = {
-    OVERDUE: "bold red",
-    DUE_SOON: "yellow",
-    DONE: "green",
-    DONE_LATE: "magenta",
-    "open": "",
-}
 
 
 # --------------------------------------------------------------------------- shared
@@ -137,8 +128,9 @@ class DurationType(click.ParamType):
 
 
 def _console() -> Console:
-    """Rich output; piped into a file or another program, lines are not cut at 80 columns."""
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    """Rich output at the terminal's width (COLUMNS wins); piped, lines are not cut at 80."""
+    piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
+    return Console(highlight=False, width=200 if piped else None)
 
 
 # --------------------------------------------------------------------------- group
@@ -341,28 +333,11 @@ def list_(
         if not rows:
             click.echo("no open cases" + (" match" if overdue or due_within or assignee else ""))
             return
-        table = Table(
-            title=f"Open cases ({len(rows)}), as of {human(s.now, zone)}", title_justify="left"
-        )
-        for name in ("Case", "SOP", "Assignee", "Next step", "Due", "Status", "Open", "Overdue"):
-            table.add_column(name, no_wrap=name in ("Case", "Due", "Status"))
-        for r in rows:
-            table.add_row(
-                *map(
-                    Text,  # plain text: `[red]` in an assignee is not rich markup
-                    (
-                        r.case.id + (" (on hold)" if r.case.on_hold else ""),
-                        f"{r.case.sop.id} v{r.case.sop_version}",
-                        r.case.assignee or "—",
-                        r.next.key,
-                        human(r.next.due, zone),
-                    ),
-                ),
-                Text(r.status, style=STATUS_STYLE[r.status]),
-                str(r.open_steps),
-                str(r.overdue_steps) if r.overdue_steps else "",
-            )
-        _console().print(table)
+        from sopgen.cases.terminal import case_rows
+
+        console = _console()
+        console.print(Text(f"Open cases ({len(rows)}), as of {human(s.now, zone)}", style="italic"))
+        console.print(case_rows(rows, s.config, console.width))
 
 
 @case.command()
@@ -379,19 +354,9 @@ def show(app: App, case_id: str, fmt: str) -> None:
         if fmt == "json":
             click.echo(json.dumps(case_json(found, s.config, s.now), indent=2, ensure_ascii=False))
             return
-        zone = s.config.zone
-        title = s.config.fill(found.sop.title)
-        click.echo(f"Case {found.id}: {found.sop.id} {title}, version {found.sop_version}")
-        click.echo(f"received {human(found.received, zone)}; assignee {found.assignee or '—'}")
-        if found.summary:
-            click.echo(f"summary: {found.summary}")
-        if found.priorities:
-            history = ", ".join(f"{p} from {human(t, zone)}" for t, p in found.priorities)
-            click.echo(f"priority {found.priority} ({history})")
-        for hold in found.holds:
-            until = f"until {human(hold.end, zone)}" if hold.end else "(on hold now)"
-            why = f": {hold.reason}" if hold.reason else ""
-            click.echo(f"on hold from {human(hold.start, zone)} {until}{why}")
+        from sopgen.cases.terminal import case_head
+
+        _console().print(case_head(found, s.config))
         _print_case(s, found)
 
 
@@ -591,33 +556,10 @@ def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
 
 
 def _print_case(s: CaseCommand, found: Case) -> None:
-    zone = s.config.zone
-    table = Table(show_lines=False)
-    table.add_column("", no_wrap=True)
-    table.add_column("Step", no_wrap=True)
-    table.add_column("Description", ratio=3, min_width=24)
-    table.add_column("Responsible", ratio=1, min_width=12)
-    table.add_column("Within")
-    table.add_column("Due", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    for p in found.steps:
-        status = p.status(s.now, s.config.due_soon)
-        label = f"{status.replace('-', ' ')} {human(p.done, zone)}" if p.done else status
-        table.add_row(
-            *map(
-                Text,  # SOP text is Markdown, not rich markup: `[x](url)` stays as written
-                (
-                    "☑" if p.done else "☐",
-                    f"{p.section.letter}{p.step.number} {p.key}",
-                    " ".join(s.config.fill(p.step.do).split()),
-                    s.config.role_name(p.step.responsible),
-                    p.within.text,
-                    human(p.due, zone),
-                ),
-            ),
-            Text(label, style=STATUS_STYLE[status]),
-        )
-    _console().print(table)
+    from sopgen.cases.terminal import case_steps
+
+    console = _console()
+    console.print(case_steps(found, s.config, s.now, console.width))
 
 
 def _print_moves(s: CaseCommand, updated: Case, key: str) -> None:

@@ -1,0 +1,189 @@
+"""How `case show` and `case list` lay out a case in the terminal.
+
+Pure: cases in, rich renderables out; `sopgen.cases.cli` prints them. Every
+deadline and done time is shown whole, with its time of day, at any width
+from 60 columns up:
+
+- on a wide terminal (`WIDE` columns or more), one table row per step or case;
+- on a narrower one, a stacked layout: a head line with the status on the
+  right, then the text, role and timeframe (wrapped), and each time on a line
+  of its own, where it never has to wrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from sopgen.cases.model import Case, CaseSummary
+from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, OVERDUE
+from sopgen.cases.timestamps import human
+from sopgen.model import Config
+
+WIDE = 120
+"""From this width on, tables; below it, the stacked layout."""
+INDENT = 4
+
+STATUS_STYLE = {
+    OVERDUE: "bold red",
+    DUE_SOON: "yellow",
+    DONE: "green",
+    DONE_LATE: "magenta",
+    "open": "",
+}
+CHECKED, UNCHECKED = "☑", "☐"
+
+
+def _head(left: Text, right: Text) -> Table:
+    """One line: `left` (wrapping if it must) and `right` flush right, never wrapped."""
+    grid = Table.grid(expand=True, padding=(0, 1))
+    grid.add_column(ratio=1)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_row(left, right)
+    return grid
+
+
+def _indented(*lines: Text) -> Padding:
+    return Padding(Group(*lines), (0, 0, 0, INDENT))
+
+
+# --------------------------------------------------------------------------- case show
+
+
+def case_head(case: Case, config: Config) -> Group:
+    """Which case under which SOP, received when, by whom; each time on its own line."""
+    title = config.fill(case.sop.title)
+    lines = [
+        Text(f"Case {case.id}: {case.sop.id} {title}, version {case.sop_version}", style="bold"),
+        Text(f"received {human(case.received, config.zone)}", no_wrap=True),
+        Text(f"assignee {case.assignee or '—'}"),
+    ]
+    if case.summary:
+        lines.append(Text(f"summary: {case.summary}"))
+    if case.priorities:
+        history = ", ".join(f"{p} from {human(t, config.zone)}" for t, p in case.priorities)
+        lines.append(Text(f"priority {case.priority} ({history})"))
+    for hold in case.holds:
+        why = f": {hold.reason}" if hold.reason else ""
+        lines.append(Text(f"on hold from {human(hold.start, config.zone)}", no_wrap=True))
+        until = f"until {human(hold.end, config.zone)}" if hold.end else "(on hold now)"
+        lines.append(Text(f"        {until}{why}"))
+    return Group(*lines)
+
+
+def case_steps(case: Case, config: Config, now: datetime, width: int) -> RenderableType:
+    """The steps of `case` with deadlines and status against `now`."""
+    if width >= WIDE:
+        return _steps_table(case, config, now)
+    return _steps_stacked(case, config, now)
+
+
+def _steps_table(case: Case, config: Config, now: datetime) -> Table:
+    zone = config.zone
+    table = Table(show_lines=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("Step", no_wrap=True)
+    table.add_column("Description", ratio=1, min_width=24)
+    table.add_column("Due", no_wrap=True, min_width=30)
+    table.add_column("Status", no_wrap=True)
+    for p in case.steps:
+        status = p.status(now, config.due_soon)
+        # SOP text is Markdown, not rich markup: `[x](url)` stays as written
+        description = Text(" ".join(config.fill(p.step.do).split()))
+        description.append(
+            f"\n{config.role_name(p.step.responsible)} · {p.within.text}", style="dim"
+        )
+        done = f"\n{status.replace('-', ' ')} {human(p.done, zone)}" if p.done else ""
+        due = human(p.due, zone) + done
+        table.add_row(
+            Text(CHECKED if p.done else UNCHECKED),
+            Text(f"{p.section.letter}{p.step.number} {p.key}"),
+            description,
+            Text(due),
+            Text(status, style=STATUS_STYLE[status]),
+        )
+    return table
+
+
+def _steps_stacked(case: Case, config: Config, now: datetime) -> Group:
+    zone = config.zone
+    parts: list[RenderableType] = []
+    section = None
+    for p in case.steps:
+        if p.section.id != section:
+            section = p.section.id
+            title = f"{p.section.letter}. {config.fill(p.section.title)}"
+            parts += [Text(""), Text(title, style="bold")]
+        status = p.status(now, config.due_soon)
+        head = Text(f"{CHECKED if p.done else UNCHECKED} {p.section.letter}{p.step.number} {p.key}")
+        parts.append(_head(head, Text(status, style=STATUS_STYLE[status])))
+        lines = [
+            Text(" ".join(config.fill(p.step.do).split())),
+            Text(f"{config.role_name(p.step.responsible)} · {p.within.text}", style="dim"),
+            Text(f"due  {human(p.due, zone)}", no_wrap=True),
+        ]
+        if p.done:
+            lines.append(Text(f"done {human(p.done, zone)}", no_wrap=True))
+        parts.append(_indented(*lines))
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------------- case list
+
+
+def case_rows(rows: Sequence[CaseSummary], config: Config, width: int) -> RenderableType:
+    """One entry per case: its next step and deadline, status, open and overdue steps."""
+    if width >= WIDE:
+        return _rows_table(rows, config)
+    return _rows_stacked(rows, config)
+
+
+def _rows_table(rows: Sequence[CaseSummary], config: Config) -> Table:
+    zone = config.zone
+    table = Table()
+    table.add_column("Case", no_wrap=True)
+    table.add_column("Assignee")
+    table.add_column("Next step")
+    table.add_column("Due", no_wrap=True, min_width=25)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Steps", no_wrap=True)
+    for r in rows:
+        case = Text(r.case.id + (" (on hold)" if r.case.on_hold else ""))
+        case.append(f"\n{r.case.sop.id} v{r.case.sop_version}", style="dim")
+        steps = f"{r.open_steps} open" + (f"\n{r.overdue_steps} overdue" if r.overdue_steps else "")
+        table.add_row(
+            case,
+            Text(r.case.assignee or "—"),  # plain text: `[red]` in an assignee is not markup
+            Text(r.next.key),
+            Text(human(r.next.due, zone)),
+            Text(r.status, style=STATUS_STYLE[r.status]),
+            Text(steps),
+        )
+    return table
+
+
+def _rows_stacked(rows: Sequence[CaseSummary], config: Config) -> Group:
+    zone = config.zone
+    parts: list[RenderableType] = []
+    for r in rows:
+        head = Text(r.case.id, style="bold")
+        if r.case.on_hold:
+            head.append(" (on hold)")
+        head.append(f"  {r.case.assignee or '—'}", style="")
+        parts.append(_head(head, Text(r.status, style=STATUS_STYLE[r.status])))
+        counts = f"{r.open_steps} open"
+        if r.overdue_steps:
+            counts += f", {r.overdue_steps} overdue"
+        parts.append(
+            _indented(
+                # the deadline leads its line, so wrapping never splits it
+                Text(f"due {human(r.next.due, zone)} · {r.next.key}"),
+                Text(f"{r.case.sop.id} v{r.case.sop_version} · {counts}", style="dim"),
+            )
+        )
+    return Group(*parts)
