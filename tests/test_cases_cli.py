@@ -310,7 +310,7 @@ def _unchanged(project: Project, args: list[str], message: str, now: str | None 
         (["open", "x" * 65, "--sop", SOP], "longer than 64 characters"),
         (["open", "X-1", "--sop", SOP, "--received", "last friday"], "is not a received time"),
         (["open", "X-1", "--sop", SOP, "--received", "2026-11-20"], "has a date but no time"),
-        (["open", "X-1", "--sop", SOP, "--received", "2026-02-30T10:00"], "is not a received time"),
+        (["open", "X-1", "--sop", SOP, "--received", "2026-02-30T10:00"], "is not a real date"),
         (["open", "X-1", "--sop", SOP, "--received", "2026-03-29T02:30"], "does not exist"),
         (["open", "X-1", "--sop", SOP, "--received", "2026-12-01T10:00"], "lies in the future"),
         (["open", "X-1", "--sop", SOP, "--assignee", "a\x07b"], "control characters"),

@@ -132,6 +132,10 @@ class Config:
 # --------------------------------------------------------------------------- SOP
 
 
+STEP_LABEL = re.compile(r"([A-Za-z]{1,2})([0-9]{1,3})")
+"""A step label as documents show it: section letter(s) and step number, e.g. `A3`."""
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     id: str
@@ -234,11 +238,27 @@ class Sop:
             yield from section.steps
 
     def step(self, ref: str) -> Step | None:
-        """Find a step by `section.step` or by its bare id (ids are unique per SOP)."""
+        """Find a step the way people name it: `section.step`, the bare step id (ids are
+        unique per SOP), or the label the documents and checklists show (`A3`: section
+        letter and step number, in any case). An id or key wins over a label."""
+        ref = ref.strip()
         for step in self.steps():
             if ref in (step.key, step.id):
                 return step
+        match = STEP_LABEL.fullmatch(ref)
+        if match:
+            letter, number = match.group(1).upper(), int(match.group(2))
+            for section in self.procedure:
+                if section.letter == letter and 1 <= number <= len(section.steps):
+                    return section.steps[number - 1]
         return None
+
+    def label(self, step: Step) -> str:
+        """The label documents and checklists show for `step`: `A3`."""
+        for section in self.procedure:
+            if section.id == step.section:
+                return f"{section.letter}{step.number}"
+        return step.key  # pragma: no cover - every step belongs to a section
 
     def roles(self) -> list[str]:
         """Every role the SOP names, in first-mention order (matrix columns)."""

@@ -133,6 +133,11 @@ def _console() -> Console:
     return Console(highlight=False, width=200 if piped else None)
 
 
+ALLOW_DRAFT_HELP = (
+    "A trial: accept an SOP that is not in force (draft, in review, or not yet effective "
+    "when the complaint was received)."
+)
+
 # --------------------------------------------------------------------------- group
 
 
@@ -157,6 +162,7 @@ def case() -> None:
     "--priority", metavar="PRIORITY", help="One of priorities: in sopgen.yaml (default: normal)."
 )
 @click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
+@click.option("--allow-draft", is_flag=True, help=ALLOW_DRAFT_HELP)
 @pass_app
 @_errors
 def open_(
@@ -168,15 +174,21 @@ def open_(
     summary: str | None,
     priority: str | None,
     pdf: bool,
+    allow_draft: bool,
 ) -> None:
     """Open a case: record it and write its checklist and calendar.
+
+    The SOP must be in force: approved or effective, and effective on the day
+    the complaint was received (--allow-draft for trials).
 
     Writes checklist.html, checklist.md and deadlines.ics (and with --pdf
     checklist.pdf) under output/cases/CASE-ID/.
     """
     with _case_command(app) as s:
         when = _timestamp(received, s.config, s.now, "received time")
-        opened = s.service.open(case_id, sop_id, when, s.now, assignee, summary, priority)
+        opened = s.service.open(
+            case_id, sop_id, when, s.now, assignee, summary, priority, allow_draft=allow_draft
+        )
         _write_pdf(s, opened, pdf)
         click.echo(
             f"opened case {opened.id} under {opened.sop.id} version {opened.sop_version} "
@@ -200,8 +212,8 @@ def open_(
 def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
     """Mark a step of a case done.
 
-    STEP is section.step or the bare step id. Deadlines anchored on the step
-    move, and the case's files are rewritten.
+    STEP is the label the checklist shows (A3), section.step or the bare step
+    id. Deadlines anchored on the step move, and the case's files are rewritten.
     """
     with _case_command(app) as s:
         when = _timestamp(at, s.config, s.now, "completion time (--at)")
@@ -210,7 +222,7 @@ def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
         key = updated.sop.step(step)
         done_at = next(p.done for p in updated.steps if key and p.key == key.key)
         click.echo(
-            f"done: {case_id} {key.key if key else step} at "
+            f"done: {case_id} {_named(updated, step)} at "
             f"{human(done_at, s.config.zone) if done_at else '?'}"
         )
         _print_moves(s, updated, key.key if key else step)
@@ -224,12 +236,12 @@ def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
 @pass_app
 @_errors
 def reopen(app: App, case_id: str, step: str, pdf: bool) -> None:
-    """Undo `done` for a step of a case."""
+    """Undo `done` for a step of a case (STEP as for `done`)."""
     with _case_command(app) as s:
         updated = s.service.reopen(case_id, step, s.now)
         _write_pdf(s, updated, pdf)
         key = updated.sop.step(step)
-        click.echo(f"reopened: {case_id} {key.key if key else step}")
+        click.echo(f"reopened: {case_id} {_named(updated, step)}")
         _print_moves(s, updated, key.key if key else step)
         _print_next(s, updated)
 
@@ -432,6 +444,7 @@ class ColumnsType(click.ParamType):
 )
 @click.option("--all-or-nothing", is_flag=True, help="Import no case at all when any row is bad.")
 @click.option("--pdf", is_flag=True, help="Also write checklist.pdf for every case (slow).")
+@click.option("--allow-draft", is_flag=True, help=ALLOW_DRAFT_HELP)
 @pass_app
 @_errors
 def import_(
@@ -441,6 +454,7 @@ def import_(
     columns: dict[str, str] | None,
     all_or_nothing: bool,
     pdf: bool,
+    allow_draft: bool,
 ) -> None:
     """Open many cases from a CSV file.
 
@@ -473,6 +487,7 @@ def import_(
                 file,
                 problems=read.problems,
                 all_or_nothing=all_or_nothing,
+                allow_draft=allow_draft,
                 progress=advance,
             )
         if pdf and result.opened:
@@ -489,8 +504,9 @@ def import_(
             )
         else:
             count = len(result.opened)
+            sop_name = result.opened[0].sop.id if result.opened else sop_id.upper()
             click.echo(
-                f"imported {count} case{'s' * (count != 1)} under {sop_id}"
+                f"imported {count} case{'s' * (count != 1)} under {sop_name}"
                 + (f"; {bad} bad row{'s' * (bad != 1)} skipped" if bad else "")
             )
         if result.problems:
@@ -560,6 +576,12 @@ def _print_case(s: CaseCommand, found: Case) -> None:
 
     console = _console()
     console.print(case_steps(found, s.config, s.now, console.width))
+
+
+def _named(case: Case, ref: str) -> str:
+    """`A3 intake.acknowledge`: the label the checklist shows, and the step's key."""
+    step = case.sop.step(ref)
+    return f"{case.sop.label(step)} {step.key}" if step else ref
 
 
 def _print_moves(s: CaseCommand, updated: Case, key: str) -> None:

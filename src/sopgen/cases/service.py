@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
@@ -51,7 +52,7 @@ from sopgen.cases.store import (
     Store,
     UserRecord,
 )
-from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
+from sopgen.cases.timestamps import FUTURE_TOLERANCE, human, iso
 from sopgen.library import Library
 from sopgen.model import Config, Sop, Step, make_sop
 from sopgen.problems import InputError, Problem, has_errors
@@ -59,6 +60,12 @@ from sopgen.source import load_text
 
 REFRESH_BATCH = 200
 """Cases re-planned per transaction by `refresh` (memory stays bounded for any number)."""
+
+# --------------------------------------------------------------------------- SOPs in force
+
+IN_FORCE = ("approved", "effective")
+"""SOP statuses cases may be opened under (from their effective date on)."""
+STATUS_WORDS = {"draft": "a draft", "in-review": "in review"}
 
 # --------------------------------------------------------------------------- file writers
 
@@ -135,15 +142,24 @@ class CaseService:
         assignee: str | None = None,
         summary: str | None = None,
         priority: str | None = None,
+        *,
+        allow_draft: bool = False,
     ) -> Case:
         """Record a new case under the current version of `sop_id` and write its files;
-        `priority` (one of `priorities:` in sopgen.yaml) defaults to `normal`."""
+        `priority` (one of `priorities:` in sopgen.yaml) defaults to `normal`.
+
+        The SOP must be in force when the case was received (approved or
+        effective, and on or after its effective date), unless `allow_draft`
+        (trials).
+        """
         valid_case_id(case_id)
         assignee, summary = clean_text(assignee, "assignee"), clean_text(summary, "summary")
         if priority is not None:
             self._known_priority(priority)
-        sop, snapshot = self._current_sop(sop_id)
-        _not_future(received, now, "received time")
+        sop, snapshot = self._current_sop(sop_id, allow_draft=allow_draft)
+        _not_future(received, now, "received time", self.config.zone)
+        if not allow_draft:
+            in_force_at(sop, received, self.config.zone)
         with self.store.write() as session:
             if _folder_taken(session, [case_id]):
                 raise CaseError(
@@ -190,7 +206,7 @@ class CaseService:
                     f"case {case_id} was received ({human(record.received, self.config.zone)})",
                     "check the --at time; without --at the step is done now",
                 )
-            _not_future(at, now, "completion time (--at)")
+            _not_future(at, now, "completion time (--at)", self.config.zone)
             record.completions.append(Completion(step=step.key, done_at=at, recorded_at=now))
             case = self._sync(record, sop, now)
             session.flush()  # a constraint failing here must stop the files, too
@@ -253,7 +269,7 @@ class CaseService:
                     f"{human(since, zone)} (when it was received or last changed)",
                     "check the --at time; without --at the priority changes now",
                 )
-            _not_future(at, now, "priority change time (--at)")
+            _not_future(at, now, "priority change time (--at)", self.config.zone)
             record.priorities.append(CasePriority(priority=priority, since=at, recorded_at=now))
             case = self._sync(record, self._snapshot(session, record.snapshot), now)
             session.flush()  # a constraint failing here must stop the files, too
@@ -301,7 +317,7 @@ class CaseService:
                     f"{case_id}, which ended {human(last, zone)}",
                     "give an --at time after the previous hold ended",
                 )
-            _not_future(at, now, "hold time (--at)")
+            _not_future(at, now, "hold time (--at)", self.config.zone)
             record.holds.append(CaseHold(held_at=at, reason=reason, recorded_at=now))
             case = self._sync(record, self._snapshot(session, record.snapshot), now)
             session.flush()  # a constraint failing here must stop the files, too
@@ -326,7 +342,7 @@ class CaseService:
                     f"began ({human(running.held_at, zone)})",
                     "check the --at time; without --at the case resumes now",
                 )
-            _not_future(at, now, "resume time (--at)")
+            _not_future(at, now, "resume time (--at)", self.config.zone)
             running.resumed_at = at
             running.resume_recorded_at = now
             case = self._sync(record, self._snapshot(session, record.snapshot), now)
@@ -602,6 +618,7 @@ class CaseService:
         *,
         problems: Iterable[Problem] = (),
         all_or_nothing: bool = False,
+        allow_draft: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> ImportResult:
         """Open a case per good row in one transaction; report bad rows as `file:line` problems.
@@ -609,12 +626,14 @@ class CaseService:
         `problems` are those found while reading the file (they count as bad
         rows). With `all_or_nothing`, any bad row means no case is opened.
         """
-        sop, snapshot = self._current_sop(sop_id)
+        sop, snapshot = self._current_sop(sop_id, allow_draft=allow_draft)
         found = list(problems)
         good: list[ImportRow] = []
         for row in rows:
             try:
-                _not_future(row.received, now, "received time")
+                _not_future(row.received, now, "received time", self.config.zone)
+                if not allow_draft:
+                    in_force_at(sop, row.received, self.config.zone)
             except CaseError as exc:
                 found.append(exc.problem(file, row.line))
                 continue
@@ -674,10 +693,18 @@ class CaseService:
 
     # ------------------------------------------------------------------ internals
 
-    def _current_sop(self, sop_id: str) -> tuple[Sop, SopSnapshot]:
-        """The SOP as its file holds it now (valid, not retired), and its snapshot row."""
+    def _current_sop(self, sop_id: str, *, allow_draft: bool = False) -> tuple[Sop, SopSnapshot]:
+        """The SOP as its file holds it now (valid, not retired, in force unless
+        `allow_draft`), and its snapshot row. SOP ids are matched in any case."""
         self.config  # noqa: B018 - an invalid config stops every case command
-        entry = self.library.entry(sop_id)
+        entry = self.library.entry(sop_id) or next(
+            (
+                e
+                for e in self.library.entries
+                if e.sop is not None and e.sop.id.casefold() == sop_id.strip().casefold()
+            ),
+            None,
+        )
         if entry is None or entry.sop is None:
             known = ", ".join(sorted(self.library.sops)) or "none"
             broken = [e for e in self.library.entries if e.sop is None and e.problems]
@@ -692,6 +719,14 @@ class CaseService:
             raise CaseError(
                 f"{sop.id} is retired; no new cases are opened under it",
                 "open the case under the SOP that replaced it",
+            )
+        if sop.status not in IN_FORCE and not allow_draft:
+            raise CaseError(
+                f"{sop.id} version {sop.version} is {STATUS_WORDS.get(sop.status, sop.status)} "
+                f"(status: {sop.status}), not in force; cases are opened only under SOPs "
+                "that are approved or effective",
+                f"release it first (status: effective in {entry.file}), or open a trial case "
+                "with --allow-draft",
             )
         try:
             raw = entry.path.read_bytes()
@@ -915,18 +950,30 @@ def _folder_taken(session: Session, case_ids: Sequence[str]) -> set[str]:
 def _step(sop: Sop, ref: str, case_id: str) -> Step:
     step = sop.step(ref)
     if step is None:
-        keys = ", ".join(s.key for s in sop.steps())
+        keys = ", ".join(f"{sop.label(s)} {s.key}" for s in sop.steps())
         raise CaseError(
             f"{sop.id} (version {sop.version}, as case {case_id} was opened) has no step '{ref}'",
-            f"name a step as section.step or by its id: {keys}",
+            f"name a step by its label, as section.step or by its id: {keys}",
         )
     return step
 
 
-def _not_future(moment: datetime, now: datetime, what: str) -> None:
+def in_force_at(sop: Sop, received: datetime, zone: ZoneInfo) -> None:
+    """Refuse a case received before its SOP's effective date (a day in the company zone)."""
+    if sop.effective is not None and received.astimezone(zone).date() < sop.effective:
+        raise CaseError(
+            f"the received time {human(received, zone)} lies before {sop.id} version "
+            f"{sop.version} takes effect ({sop.effective.isoformat()})",
+            "give the time the complaint arrived (on or after the effective date), or open "
+            "a trial case with --allow-draft",
+        )
+
+
+def _not_future(moment: datetime, now: datetime, what: str, zone: ZoneInfo) -> None:
+    """Refuse a time ahead of the clock; both shown in the company zone, to the second."""
     if moment > now + FUTURE_TOLERANCE:
         raise CaseError(
-            f"the {what} {moment.isoformat()} lies in the future (now is {now.isoformat()})",
+            f"the {what} {iso(moment, zone)} lies in the future (now is {iso(now, zone)})",
             "give a time that has already happened",
         )
 

@@ -8,7 +8,9 @@ Machines get ISO 8601 with the company zone's offset; people get
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from calendar import monthrange
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sopgen.cases.errors import CaseError
@@ -19,6 +21,25 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _real_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _date_hint(text: str) -> str:
+    year, month = int(text[:4]), int(text[5:7])
+    if not 1 <= month <= 12:
+        return "months run from 01 to 12; write YYYY-MM-DDTHH:MM"
+    days = monthrange(year, month)[1] if year >= 1 else 31
+    return f"{_MONTHS[month - 1]} {year} has {days} days; write YYYY-MM-DDTHH:MM"
+
 
 HINT = (
     "write ISO 8601, e.g. 2026-11-20T18:05, '2026-11-20 18:05', 2026-11-20T17:05Z "
@@ -39,6 +60,9 @@ def parse_timestamp(text: str, zone: ZoneInfo, what: str = "timestamp") -> datet
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
+        day = _DATE.match(raw)
+        if day and not _real_date(day.group(0)):
+            raise CaseError(f"'{text}' is not a real date", _date_hint(day.group(0))) from None
         raise CaseError(f"'{text}' is not a {what} sopgen understands", HINT) from None
     if len(raw) <= 10 and ":" not in raw:
         raise CaseError(
