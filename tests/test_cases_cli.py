@@ -103,7 +103,7 @@ def test_open_show_done_rewrites_files_with_same_uids_and_higher_sequence(projec
     assert project.run("done", CASE, "intake.receive", "--at", "2026-11-23T09:20").exit_code == 0
     result = project.run("done", CASE, "record")  # bare step id; --at defaults to now
     assert result.exit_code == 0, result.output
-    assert "done: C-2026-0042 intake.record at Mon 23 Nov 2026 10:00 CET" in result.stdout
+    assert "done: C-2026-0042 A2 intake.record at Mon 23 Nov 2026 10:00 CET" in result.stdout
 
     data = show(project)
     done = {s["step"]: s["done"] for s in data["steps"]}
