@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -81,6 +82,15 @@ def test_failed_transaction_leaves_nothing(tmp_path: Path):
     class Boom:
         def write(self, case: object) -> None:
             raise RuntimeError("disk full")
+
+        def write_many(self, cases: object) -> None:
+            raise RuntimeError("disk full")
+
+        def publish(self) -> None:
+            raise AssertionError("published after a failed transaction")
+
+        def staging(self) -> nullcontext[Boom]:
+            return nullcontext(self)
 
     service = CaseService(store, load_library(project.root), Boom())
     with pytest.raises(RuntimeError):

@@ -467,33 +467,33 @@ def import_(
     --columns maps other names. Bad rows are reported as FILE.csv:LINE:1 and
     the good rows are imported (exit 1), or, with --all-or-nothing, none is.
     """
-    from sopgen.cases.csvimport import read_csv
+    from sopgen.cases.csvimport import open_csv
 
     with _case_command(app) as s:
         file = str(csv_file)
-        read = read_csv(csv_file, file, s.config.zone, columns)
-        if read.total == 0 and read.problems:
-            raise InputError(read.problems)
-        if read.total == 0:
+        reader = open_csv(csv_file, file, s.config.zone, columns)
+        if reader.problem is not None:
+            raise InputError([reader.problem])
+        total = reader.count()
+        if total == 0:
             fail(
                 f"{file} holds no cases",
                 "write one case per line: case id, received, assignee[, summary]",
             )
-        with _progress(len(read.rows), "importing cases") as advance:
+        with _progress(total, "importing cases") as advance:
             result = s.service.import_rows(
-                read.rows,
+                reader,
                 sop_id,
                 s.now,
                 file,
-                problems=read.problems,
                 all_or_nothing=all_or_nothing,
                 allow_draft=allow_draft,
                 progress=advance,
             )
-        if pdf and result.opened:
-            with _progress(len(result.opened), "printing checklists") as advance:
-                for opened in result.opened:
-                    s.files.write_pdf(opened)
+        if pdf and result.case_ids:
+            with _progress(len(result.case_ids), "printing checklists") as advance:
+                for case_id in result.case_ids:
+                    s.files.write_pdf(s.service.show(case_id))
                     advance(1)
         report(result.problems)
         bad = len({p.line for p in result.problems})
@@ -503,10 +503,9 @@ def import_(
                 err=True,
             )
         else:
-            count = len(result.opened)
-            sop_name = result.opened[0].sop.id if result.opened else sop_id.upper()
+            count = len(result.case_ids)
             click.echo(
-                f"imported {count} case{'s' * (count != 1)} under {sop_name}"
+                f"imported {count} case{'s' * (count != 1)} under {result.sop}"
                 + (f"; {bad} bad row{'s' * (bad != 1)} skipped" if bad else "")
             )
         if result.problems:

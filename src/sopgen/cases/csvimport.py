@@ -299,6 +299,19 @@ class CsvReader:
                 seen[key] = line
                 yield row
 
+    def count(self) -> int:
+        """How many data rows the file holds (for progress), without checking them."""
+        if self.problem is not None:
+            return 0
+        rows = 0
+        with self._opener() as handle:
+            try:
+                for cells in csv.reader(handle, delimiter=self.delimiter):
+                    rows += any(cell.strip() for cell in cells)
+            except csv.Error:
+                pass  # reported when the rows are read
+        return max(rows - self.layout.header, 0)
+
     def collect(self) -> CsvRows:
         rows: list[ImportRow] = []
         problems: list[Problem] = []

@@ -182,5 +182,9 @@ class ImportRow:
 
 @dataclass
 class ImportResult:
-    opened: list[Case]
+    """What an import did: the ids of the cases it opened, the bad rows, rows read."""
+
+    case_ids: list[str]
     problems: list[Problem]
+    rows: int  # data rows read, good and bad
+    sop: str  # the SOP id as the library spells it

@@ -16,10 +16,12 @@ current config's: a new closure day moves open deadlines at once, and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from itertools import islice
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
@@ -70,28 +72,43 @@ STATUS_WORDS = {"draft": "a draft", "in-review": "in review"}
 # --------------------------------------------------------------------------- file writers
 
 
+class StagedWriter(Protocol):
+    """New cases' files, written aside until their transaction commits."""
+
+    def write_many(self, cases: Sequence[Case]) -> None: ...
+
+    def publish(self) -> None: ...
+
+
 class FileWriter(Protocol):
     """Writes a case's files (checklists, calendar) after every change."""
 
     def write(self, case: Case) -> None: ...
 
-    def write_many(
-        self, cases: Sequence[Case], progress: Callable[[int], None] | None = None
-    ) -> None: ...
+    def staging(self) -> AbstractContextManager[StagedWriter]:
+        """Files of new cases are written here first and published after the
+        commit; whatever is not published when the block ends is removed."""
+        ...
 
     def refresh(self, case: Case) -> list[str]:
         """Rewrite only the files whose content changed; their names."""
         ...
 
 
+class _NoStaging:
+    def write_many(self, cases: Sequence[Case]) -> None:
+        return None
+
+    def publish(self) -> None:
+        return None
+
+
 class _NoFiles:
     def write(self, case: Case) -> None:
         return None
 
-    def write_many(
-        self, cases: Sequence[Case], progress: Callable[[int], None] | None = None
-    ) -> None:
-        return None
+    def staging(self) -> AbstractContextManager[StagedWriter]:
+        return nullcontext(_NoStaging())
 
     def refresh(self, case: Case) -> list[str]:
         return []
@@ -160,6 +177,22 @@ class CaseService:
         _not_future(received, now, "received time", self.config.zone)
         if not allow_draft:
             in_force_at(sop, received, self.config.zone)
+        with self.files.staging() as staged:
+            case = self._open(staged, case_id, sop, snapshot, received, now, assignee, summary)
+            staged.publish()  # committed: only now may the case's folder appear
+        return case
+
+    def _open(
+        self,
+        staged: StagedWriter,
+        case_id: str,
+        sop: Sop,
+        snapshot: SopSnapshot,
+        received: datetime,
+        now: datetime,
+        assignee: str | None,
+        summary: str | None,
+    ) -> Case:
         with self.store.write() as session:
             if _folder_taken(session, [case_id]):
                 raise CaseError(
@@ -181,7 +214,7 @@ class CaseService:
             session.add(record)
             case = self._sync(record, sop, now)
             session.flush()  # a constraint failing here must stop the files, too
-            self.files.write(case)
+            staged.write_many([case])
         return case
 
     # ------------------------------------------------------------------ done / reopen
@@ -611,85 +644,126 @@ class CaseService:
 
     def import_rows(
         self,
-        rows: Sequence[ImportRow],
+        rows: Iterable[ImportRow | Problem],
         sop_id: str,
         now: datetime,
         file: str,
         *,
-        problems: Iterable[Problem] = (),
         all_or_nothing: bool = False,
         allow_draft: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> ImportResult:
-        """Open a case per good row in one transaction; report bad rows as `file:line` problems.
+        """Open a case per good row, all in one transaction; bad rows become `file:line` problems.
 
-        `problems` are those found while reading the file (they count as bad
-        rows). With `all_or_nothing`, any bad row means no case is opened.
+        `rows` is read once, IMPORT_BATCH rows at a time, so memory stays
+        bounded whatever the size of the file (a `Problem` among them is a
+        row the reader refused). Each batch's cases are inserted and their
+        files written to a staging folder; the files are published only after
+        the transaction commits, so an import that fails or is interrupted
+        (Ctrl-C) leaves neither cases nor folders. With `all_or_nothing`, any
+        bad row rolls the whole import back (every row is still checked, so
+        all bad rows are reported).
         """
         sop, snapshot = self._current_sop(sop_id, allow_draft=allow_draft)
-        found = list(problems)
-        good: list[ImportRow] = []
-        for row in rows:
+        zone = self.config.zone
+        found: list[Problem] = []
+        opened: list[str] = []
+        count = 0
+        with self.files.staging() as staged:
             try:
-                _not_future(row.received, now, "received time", self.config.zone)
-                if not allow_draft:
-                    in_force_at(sop, row.received, self.config.zone)
-            except CaseError as exc:
-                found.append(exc.problem(file, row.line))
-                continue
-            good.append(row)
-        opened: list[Case] = []
-        with self.store.write() as session:
-            taken = _folder_taken(session, [r.case_id for r in good])
-            users = _assignable(session)
-            kept = []
-            for row in good:
-                if row.case_id.lower() in taken:
-                    found.append(
-                        CaseError(
-                            f"case id '{row.case_id}' is already used",
-                            "remove the row, or give the case another id",
-                        ).problem(file, row.line)
-                    )
-                elif users is not None and row.assignee and row.assignee.lower() not in users:
-                    found.append(
-                        CaseError(
-                            f"'{row.assignee}' is not a user of the desk",
-                            "write a user's login in the assignee column (see: sopgen user list)",
-                        ).problem(file, row.line)
-                    )
-                else:
-                    login = users.get(row.assignee.lower()) if users and row.assignee else None
-                    kept.append(replace(row, assignee=login) if login else row)
-            if all_or_nothing and found:
-                return ImportResult([], _sorted(found))
-            self._add_snapshot(session, snapshot, now)
-            values = [
-                _record_values(
-                    row.case_id, sop, snapshot.digest, row.received, row.assignee, row.summary, now
-                )
-                for row in kept
-            ]
-            opened = [self._new_case(CaseRecord(**v), sop, now) for v in values]
-            # bulk INSERTs: the ORM's unit of work would cost more than everything else
-            if opened:
-                session.execute(insert(CaseRecord), values)
-                session.execute(
-                    insert(EventState),
-                    [
-                        {
-                            "case_id": case.id,
-                            "step": planned.key,
-                            "sequence": 0,
-                            "fingerprint": _fingerprint(planned),
-                            "modified_at": now,
-                        }
-                        for case in opened
-                        for planned in case.steps
-                    ],
-                )
-            self.files.write_many(opened, progress)
-        return ImportResult(opened, _sorted(found))
+                with self.store.write() as session:
+                    self._add_snapshot(session, snapshot, now)
+                    users = _assignable(session)
+                    for batch in _batches(rows, IMPORT_BATCH):
+                        count += len(batch)
+                        good: list[ImportRow] = []
+                        for row in batch:
+                            if isinstance(row, Problem):
+                                found.append(row)
+                                continue
+                            try:
+                                _not_future(row.received, now, "received time", zone)
+                                if not allow_draft:
+                                    in_force_at(sop, row.received, zone)
+                            except CaseError as exc:
+                                found.append(exc.problem(file, row.line))
+                                continue
+                            good.append(row)
+                        taken = _folder_taken(session, [r.case_id for r in good])
+                        kept = []
+                        for row in good:
+                            if row.case_id.lower() in taken:
+                                found.append(
+                                    CaseError(
+                                        f"case id '{row.case_id}' is already used",
+                                        "remove the row, or give the case another id",
+                                    ).problem(file, row.line)
+                                )
+                            elif (
+                                users is not None
+                                and row.assignee
+                                and (row.assignee.lower() not in users)
+                            ):
+                                found.append(
+                                    CaseError(
+                                        f"'{row.assignee}' is not a user of the desk",
+                                        "write a user's login in the assignee column "
+                                        "(see: sopgen user list)",
+                                    ).problem(file, row.line)
+                                )
+                            else:
+                                login = (
+                                    users.get(row.assignee.lower())
+                                    if users and row.assignee
+                                    else None
+                                )
+                                kept.append(replace(row, assignee=login) if login else row)
+                        if not (all_or_nothing and found):
+                            staged.write_many(self._insert(session, kept, sop, snapshot, now))
+                            opened += [row.case_id for row in kept]
+                        if progress is not None:
+                            progress(len(batch))
+                    if all_or_nothing and found:
+                        raise _NothingImported
+            except _NothingImported:
+                return ImportResult([], _sorted(found), count, sop.id)
+            staged.publish()  # committed: only now may the cases' folders appear
+        return ImportResult(opened, _sorted(found), count, sop.id)
+
+    def _insert(
+        self,
+        session: Session,
+        rows: Sequence[ImportRow],
+        sop: Sop,
+        snapshot: SopSnapshot,
+        now: datetime,
+    ) -> list[Case]:
+        """New cases for `rows`, inserted in bulk (the ORM's unit of work would cost
+        more than everything else an import does)."""
+        values = [
+            _record_values(
+                row.case_id, sop, snapshot.digest, row.received, row.assignee, row.summary, now
+            )
+            for row in rows
+        ]
+        cases = [self._new_case(CaseRecord(**v), sop, now) for v in values]
+        if cases:
+            session.execute(insert(CaseRecord), values)
+            session.execute(
+                insert(EventState),
+                [
+                    {
+                        "case_id": case.id,
+                        "step": planned.key,
+                        "sequence": 0,
+                        "fingerprint": _fingerprint(planned),
+                        "modified_at": now,
+                    }
+                    for case in cases
+                    for planned in case.steps
+                ],
+            )
+        return cases
 
     # ------------------------------------------------------------------ internals
 
@@ -885,6 +959,21 @@ class CaseService:
 
 
 # --------------------------------------------------------------------------- helpers
+
+IMPORT_BATCH = 500
+"""Rows an import checks, inserts and writes files for at a time."""
+
+T = TypeVar("T")
+
+
+class _NothingImported(Exception):
+    """Raised inside an --all-or-nothing import's transaction to roll it back."""
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def _priorities(record: CaseRecord) -> list[tuple[datetime, str]]:
