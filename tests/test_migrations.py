@@ -164,6 +164,8 @@ def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(tmp_path:
         conn.execute("DROP TABLE case_holds")  # revision 0004, made after this layout
         conn.execute("DROP TABLE case_priorities")  # revision 0005
         conn.execute("UPDATE sopgen_meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute("DROP INDEX ix_cases_next_due")  # added by 0006, after the desk's first
+        conn.execute("ALTER TABLE cases DROP COLUMN next_due")
         conn.execute(
             "INSERT INTO users (login, name, role, password_hash, disabled, created_at) "
             "VALUES ('alice', 'Alice', 'rep', 'x', 0, '2026-11-23 09:00:00')"

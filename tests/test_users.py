@@ -155,6 +155,8 @@ def test_a_store_of_sopgen_0_1_gains_the_user_tables_by_db_upgrade(project: Proj
         conn.execute("DROP TABLE alembic_version")
         conn.execute("DROP TABLE case_holds")  # revision 0004, made after this layout
         conn.execute("DROP TABLE case_priorities")  # revision 0005
+        conn.execute("DROP INDEX ix_cases_next_due")  # revision 0006, likewise
+        conn.execute("ALTER TABLE cases DROP COLUMN next_due")
         conn.execute("UPDATE sopgen_meta SET value = '1' WHERE key = 'schema_version'")
     refused = user(project, "list")
     assert refused.exit_code == 1 and "sopgen db upgrade" in refused.stderr

@@ -133,6 +133,9 @@ def _console() -> Console:
     return Console(highlight=False, width=200 if piped else None)
 
 
+PAGE = 50
+"""Cases `case list` shows at a time on the terminal."""
+
 ALLOW_DRAFT_HELP = (
     "A trial: accept an SOP that is not in force (draft, in review, or not yet effective "
     "when the complaint was received)."
@@ -316,6 +319,15 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
 
 
 @case.command("list")
+@click.option(
+    "--status",
+    "state",
+    type=click.Choice(["open", "closed", "all"]),
+    default="open",
+    show_default=True,
+    help="Open cases (soonest deadline first), closed ones (every step done; most recently "
+    "closed first), or both.",
+)
 @click.option("--overdue", is_flag=True, help="Only cases with an overdue step.")
 @click.option(
     "--due-within",
@@ -326,30 +338,85 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
 )
 @click.option("--assignee", metavar="NAME", help="Only this assignee's cases.")
 @click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help=f"At most N cases (a page); 0 for all. Default: {PAGE} on the terminal, all in JSON.",
+)
+@click.option("--page", type=click.IntRange(min=1), default=1, metavar="P", help="Page P.")
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @pass_app
 @_errors
 def list_(
-    app: App, overdue: bool, due_within: timedelta | None, assignee: str | None, fmt: str
+    app: App,
+    state: str,
+    overdue: bool,
+    due_within: timedelta | None,
+    assignee: str | None,
+    limit: int | None,
+    page: int,
+    fmt: str,
 ) -> None:
-    """Open cases and their next deadlines, soonest first."""
+    """Open cases and their next deadlines, soonest first; closed cases with --status."""
+    if limit is None:
+        limit = PAGE if fmt == "text" else 0
+    if (overdue or due_within) and state != "open":
+        raise click.UsageError("--overdue and --due-within select open cases: drop --status")
     with _case_command(app) as s:
-        rows = s.service.list_open(s.now, overdue=overdue, due_within=due_within, assignee=assignee)
-        zone = s.config.zone
-        if fmt == "json":
-            click.echo(
-                json.dumps([_summary_json(r, zone) for r in rows], indent=2, ensure_ascii=False)
+        service, zone = s.service, s.config.zone
+        start = (page - 1) * limit
+        filters: dict[str, Any] = {"overdue": overdue, "due_within": due_within}
+        open_total = (
+            service.count_open(s.now, assignee=assignee, **filters) if state != "closed" else 0
+        )
+        closed_total = service.count_closed(assignee=assignee) if state != "open" else 0
+        rows: list[CaseSummary] = []
+        if state != "closed" and (limit == 0 or start < open_total):
+            rows = service.list_open(
+                s.now, assignee=assignee, limit=limit or None, offset=start, **filters
             )
+        closed: list[Case] = []
+        room = (limit - len(rows)) if limit else None
+        if state != "open" and room != 0:
+            closed = service.list_closed(
+                assignee=assignee, limit=room, offset=max(0, start - open_total)
+            )
+        if fmt == "json":
+            listed = [_summary_json(r, zone) for r in rows] + [
+                _closed_json(c, zone) for c in closed
+            ]
+            click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
             return
-        if not rows:
-            click.echo("no open cases" + (" match" if overdue or due_within or assignee else ""))
+        total = open_total + closed_total
+        what = {"open": "open cases", "closed": "closed cases", "all": "cases"}[state]
+        if total == 0:
+            click.echo(f"no {what}" + (" match" if overdue or due_within or assignee else ""))
             return
-        from sopgen.cases.terminal import case_rows
+        from sopgen.cases.terminal import case_rows, closed_rows
 
         console = _console()
-        console.print(Text(f"Open cases ({len(rows)}), as of {human(s.now, zone)}", style="italic"))
-        console.print(case_rows(rows, s.config, console.width))
+        if rows:
+            console.print(
+                Text(f"Open cases ({open_total:,}), as of {human(s.now, zone)}", style="italic")
+            )
+            console.print(case_rows(rows, s.config, console.width))
+        if closed:
+            console.print(Text(f"Closed cases ({closed_total:,})", style="italic"))
+            console.print(closed_rows(closed, s.config, console.width))
+        shown = len(rows) + len(closed)
+        if shown < total:
+            more = start + shown < total
+            console.print(
+                Text(
+                    f"{what} {start + 1:,}–{start + shown:,} of {total:,}"
+                    + (f"; next page: --page {page + 1}" if more else ""),
+                    style="dim",
+                )
+                if shown
+                else Text(f"page {page} is past the last of {total:,} {what}", style="dim")
+            )
 
 
 @case.command()
@@ -567,6 +634,25 @@ def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
         "status": r.status,
         "open_steps": r.open_steps,
         "overdue_steps": r.overdue_steps,
+    }
+
+
+def _closed_json(case: Case, zone: Any) -> dict[str, Any]:
+    from sopgen.cases.terminal import closed_at
+
+    return {
+        "case": case.id,
+        "sop": case.sop.id,
+        "sop_version": case.sop_version,
+        "received": iso(case.received, zone),
+        "assignee": case.assignee,
+        "summary": case.summary,
+        "next_step": None,
+        "next_due": None,
+        "status": "closed",
+        "open_steps": 0,
+        "overdue_steps": 0,
+        "closed": iso(closed_at(case), zone),
     }
 
 

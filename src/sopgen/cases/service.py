@@ -24,7 +24,7 @@ from itertools import islice
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, false, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from sopgen.businesstime import BusinessCalendar
@@ -42,7 +42,7 @@ from sopgen.cases.model import (
     clean_text,
     valid_case_id,
 )
-from sopgen.cases.plan import OVERDUE, PlannedStep, plan
+from sopgen.cases.plan import DUE_SOON, OPEN, OVERDUE, PlannedStep, plan
 from sopgen.cases.store import (
     CaseHold,
     CaseNote,
@@ -130,6 +130,7 @@ class CaseService:
         self._config: Config | None = None
         self._calendar: BusinessCalendar | None = None
         self._snapshots: dict[str, Sop] = {}
+        self._next_due_filled = False
 
     # ------------------------------------------------------------------ config
 
@@ -393,59 +394,177 @@ class CaseService:
         sop: str | None = None,
         status: str | None = None,
         unassigned: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[CaseSummary]:
-        """Open cases with their next deadline, soonest first.
+        """Open cases with their next deadline, soonest first (case id breaks ties).
 
         `overdue`: only cases with an overdue step; `due_within`: only cases
         whose next deadline is at most that far away (overdue ones included);
         `assignee`: only that assignee's cases (case-insensitive); `unassigned`:
         only cases nobody is assigned to; `sop`: only cases under that SOP;
-        `status`: only cases whose next step has that status.
+        `status`: only cases whose next step has that status. `limit` and
+        `offset` page through the result in the database (each case's next
+        deadline is stored, and indexed), so only the cases of the page are
+        planned.
         """
-        query = (
-            select(CaseRecord)
-            .where(CaseRecord.closed_at.is_(None))
-            .options(
-                selectinload(CaseRecord.completions),
-                selectinload(CaseRecord.holds),
-                selectinload(CaseRecord.priorities),
-            )
-        )
-        if assignee is not None:
-            query = query.where(func.lower(CaseRecord.assignee) == assignee.strip().lower())
-        if unassigned:
-            query = query.where(CaseRecord.assignee.is_(None))
-        if sop is not None:
-            query = query.where(CaseRecord.sop_id == sop)
+        self._fill_next_due()
+        query = self._open_query(now, overdue, due_within, assignee, sop, status, unassigned)
+        query = query.order_by(CaseRecord.next_due, CaseRecord.id)
+        exact = self._status_in_sql(status)
+        if exact:  # otherwise the page is cut after each case's status is known
+            query = query.offset(offset).limit(limit)
         summaries: list[CaseSummary] = []
         due_soon = self.config.due_soon
+        skip = 0 if exact else offset
         with self.store.read() as session:
-            for record in session.scalars(query):
+            records = session.scalars(
+                query.options(
+                    selectinload(CaseRecord.completions),
+                    selectinload(CaseRecord.holds),
+                    selectinload(CaseRecord.priorities),
+                )
+            )
+            for record in records:
                 case = self._case(
                     record, self._snapshot(session, record.snapshot), events={}, now=now
                 )
                 following = case.next_step()
-                if following is None:
+                if following is None:  # pragma: no cover - an open case has an open step
+                    continue
+                state = following.status(now, due_soon)
+                if status is not None and state != status:
+                    continue
+                if skip:
+                    skip -= 1
                     continue
                 statuses = [p.status(now, due_soon) for p in case.steps if p.done is None]
-                overdue_steps = statuses.count(OVERDUE)
-                if overdue and not overdue_steps:
-                    continue
-                if due_within is not None and following.due > now + due_within:
-                    continue
-                if status is not None and following.status(now, due_soon) != status:
-                    continue
                 summaries.append(
-                    CaseSummary(
-                        case,
-                        following,
-                        following.status(now, due_soon),
-                        len(statuses),
-                        overdue_steps,
+                    CaseSummary(case, following, state, len(statuses), statuses.count(OVERDUE))
+                )
+                if not exact and limit is not None and len(summaries) >= limit:
+                    break
+        return summaries
+
+    def count_open(
+        self,
+        now: datetime,
+        *,
+        overdue: bool = False,
+        due_within: timedelta | None = None,
+        assignee: str | None = None,
+        sop: str | None = None,
+        status: str | None = None,
+        unassigned: bool = False,
+    ) -> int:
+        """How many cases `list_open` lists with these filters and no limit."""
+        if not self._status_in_sql(status):
+            found = self.list_open(
+                now,
+                overdue=overdue,
+                due_within=due_within,
+                assignee=assignee,
+                sop=sop,
+                status=status,
+                unassigned=unassigned,
+            )
+            return len(found)
+        self._fill_next_due()
+        query = self._open_query(now, overdue, due_within, assignee, sop, status, unassigned)
+        with self.store.read() as session:
+            return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+    def _status_in_sql(self, status: str | None) -> bool:
+        """Whether the database alone can tell a case's status from its next deadline:
+        always for overdue, for due-soon and open only with a fixed due-soon time
+        (`calendar.due_soon`), not with a share of each step's window (`due_soon_at`)."""
+        return status in (None, OVERDUE) or isinstance(self.config.due_soon, timedelta)
+
+    def list_closed(
+        self,
+        *,
+        assignee: str | None = None,
+        sop: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Case]:
+        """Closed cases (every step done), most recently closed first."""
+        query = self._closed_query(assignee, sop)
+        query = query.order_by(CaseRecord.closed_at.desc(), CaseRecord.id)
+        query = query.offset(offset).limit(limit)
+        query = query.options(selectinload(CaseRecord.completions), selectinload(CaseRecord.holds))
+        with self.store.read() as session:
+            return [
+                self._case(record, self._snapshot(session, record.snapshot), events={})
+                for record in session.scalars(query)
+            ]
+
+    def count_closed(self, *, assignee: str | None = None, sop: str | None = None) -> int:
+        query = self._closed_query(assignee, sop)
+        with self.store.read() as session:
+            return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+    def _open_query(
+        self,
+        now: datetime,
+        overdue: bool,
+        due_within: timedelta | None,
+        assignee: str | None,
+        sop: str | None,
+        status: str | None,
+        unassigned: bool,
+    ) -> Select[Any]:
+        """Open cases matching the filters of `list_open`, decided on the stored next_due:
+        a case has an overdue step exactly when its next deadline has passed."""
+        query = select(CaseRecord).where(CaseRecord.closed_at.is_(None))
+        query = _common_filters(query, assignee, sop)
+        if unassigned:
+            query = query.where(CaseRecord.assignee.is_(None))
+        if overdue:
+            query = query.where(CaseRecord.next_due < now)
+        if due_within is not None:
+            query = query.where(CaseRecord.next_due <= now + due_within)
+        due_soon = self.config.due_soon
+        if status == OVERDUE:
+            query = query.where(CaseRecord.next_due < now)
+        elif status in (DUE_SOON, OPEN) and isinstance(due_soon, timedelta):
+            soon = now + due_soon
+            if status == DUE_SOON:
+                query = query.where(CaseRecord.next_due >= now, CaseRecord.next_due <= soon)
+            else:
+                query = query.where(CaseRecord.next_due > soon)
+        elif status in (DUE_SOON, OPEN):  # a share of the window: decided per case
+            query = query.where(CaseRecord.next_due >= now)
+        elif status is not None:
+            query = query.where(false())
+        return query
+
+    @staticmethod
+    def _closed_query(assignee: str | None, sop: str | None) -> Select[Any]:
+        query = select(CaseRecord).where(CaseRecord.closed_at.is_not(None))
+        return _common_filters(query, assignee, sop)
+
+    def _fill_next_due(self) -> None:
+        """Store the next deadline of open cases opened before the store kept it (revision
+        0006), so that listing can sort and page in the database. Once per store."""
+        if self._next_due_filled:
+            return
+        missing = select(CaseRecord).where(
+            CaseRecord.closed_at.is_(None), CaseRecord.next_due.is_(None)
+        )
+        with self.store.read() as session:
+            found = session.scalars(missing.with_only_columns(CaseRecord.id).limit(1)).first()
+        if found is not None:
+            with self.store.write() as session:
+                records = session.scalars(
+                    missing.options(
+                        selectinload(CaseRecord.completions), selectinload(CaseRecord.holds)
                     )
                 )
-        summaries.sort(key=lambda s: (s.next.due, s.case.id))
-        return summaries
+                for record in records:
+                    steps = self._plan(record, self._snapshot(session, record.snapshot))
+                    record.next_due = _next_due(steps)
+        self._next_due_filled = True
 
     def open_cases_of(self, assignee: str, now: datetime | None = None) -> list[Case]:
         """The open cases assigned to `assignee`, with their calendar state (the desk's
@@ -747,6 +866,8 @@ class CaseService:
             for row in rows
         ]
         cases = [self._new_case(CaseRecord(**v), sop, now) for v in values]
+        for v, case in zip(values, cases, strict=True):
+            v["next_due"] = _next_due(case.steps)
         if cases:
             session.execute(insert(CaseRecord), values)
             session.execute(
@@ -918,6 +1039,7 @@ class CaseService:
         record.closed_at = (
             (record.closed_at or now) if all(p.done is not None for p in steps) else None
         )
+        record.next_due = _next_due(steps)
         return replace(self._case(record, sop, steps, now=now), changed=tuple(changed))
 
     def _case(
@@ -1023,7 +1145,21 @@ def _record_values(
         "opened_at": now,
         "updated_at": now,
         "closed_at": None,
+        "next_due": None,
     }
+
+
+def _common_filters(query: Select[Any], assignee: str | None, sop: str | None) -> Select[Any]:
+    if assignee is not None:
+        query = query.where(func.lower(CaseRecord.assignee) == assignee.strip().lower())
+    if sop is not None:
+        query = query.where(CaseRecord.sop_id == sop)
+    return query
+
+
+def _next_due(steps: Iterable[PlannedStep]) -> datetime | None:
+    """The deadline of the open step due first (what `case list` sorts by), or None."""
+    return min((p.due for p in steps if p.done is None), default=None)
 
 
 def _folder_taken(session: Session, case_ids: Sequence[str]) -> set[str]:

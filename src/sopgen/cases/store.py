@@ -63,7 +63,7 @@ from sopgen.cases.errors import CaseError
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test
@@ -140,6 +140,9 @@ class CaseRecord(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every step done
+    # the deadline of the open step due first (None when closed, or not yet computed for a
+    # case opened before revision 0006): lets `case list` sort and page in the database
+    next_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     completions: Mapped[list[Completion]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Completion.step"
@@ -158,6 +161,7 @@ class CaseRecord(Base):
 
     __table_args__ = (
         Index("ix_cases_open", "closed_at"),
+        Index("ix_cases_next_due", "closed_at", "next_due", "id"),
         Index("ix_cases_assignee", "assignee"),
     )
 

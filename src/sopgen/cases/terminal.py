@@ -39,8 +39,16 @@ STATUS_STYLE = {
 CHECKED, UNCHECKED = "☑", "☐"
 
 
-def _head(left: Text, right: Text) -> Table:
-    """One line: `left` (wrapping if it must) and `right` flush right, never wrapped."""
+def _head(left: Text, right: Text, width: int) -> RenderableType:
+    """One line: `left` and `right` flush right, never wrapped; a grid when `left` is
+    too long to share the line (a plain padded line renders far faster)."""
+    gap = width - left.cell_len - right.cell_len
+    if gap >= 1:
+        line = left.copy()
+        line.append(" " * gap)
+        line.append_text(right)
+        line.no_wrap = True
+        return line
     grid = Table.grid(expand=True, padding=(0, 1))
     grid.add_column(ratio=1)
     grid.add_column(justify="right", no_wrap=True)
@@ -80,7 +88,7 @@ def case_steps(case: Case, config: Config, now: datetime, width: int) -> Rendera
     """The steps of `case` with deadlines and status against `now`."""
     if width >= WIDE:
         return _steps_table(case, config, now)
-    return _steps_stacked(case, config, now)
+    return _steps_stacked(case, config, now, width)
 
 
 def _steps_table(case: Case, config: Config, now: datetime) -> Table:
@@ -110,7 +118,7 @@ def _steps_table(case: Case, config: Config, now: datetime) -> Table:
     return table
 
 
-def _steps_stacked(case: Case, config: Config, now: datetime) -> Group:
+def _steps_stacked(case: Case, config: Config, now: datetime, width: int) -> Group:
     zone = config.zone
     parts: list[RenderableType] = []
     section = None
@@ -121,7 +129,7 @@ def _steps_stacked(case: Case, config: Config, now: datetime) -> Group:
             parts += [Text(""), Text(title, style="bold")]
         status = p.status(now, config.due_soon)
         head = Text(f"{CHECKED if p.done else UNCHECKED} {p.section.letter}{p.step.number} {p.key}")
-        parts.append(_head(head, Text(status, style=STATUS_STYLE[status])))
+        parts.append(_head(head, Text(status, style=STATUS_STYLE[status]), width))
         lines = [
             Text(" ".join(config.fill(p.step.do).split())),
             Text(f"{config.role_name(p.step.responsible)} · {p.within.text}", style="dim"),
@@ -140,7 +148,7 @@ def case_rows(rows: Sequence[CaseSummary], config: Config, width: int) -> Render
     """One entry per case: its next step and deadline, status, open and overdue steps."""
     if width >= WIDE:
         return _rows_table(rows, config)
-    return _rows_stacked(rows, config)
+    return _rows_stacked(rows, config, width)
 
 
 def _rows_table(rows: Sequence[CaseSummary], config: Config) -> Table:
@@ -167,7 +175,7 @@ def _rows_table(rows: Sequence[CaseSummary], config: Config) -> Table:
     return table
 
 
-def _rows_stacked(rows: Sequence[CaseSummary], config: Config) -> Group:
+def _rows_stacked(rows: Sequence[CaseSummary], config: Config, width: int) -> Group:
     zone = config.zone
     parts: list[RenderableType] = []
     for r in rows:
@@ -175,7 +183,7 @@ def _rows_stacked(rows: Sequence[CaseSummary], config: Config) -> Group:
         if r.case.on_hold:
             head.append(" (on hold)")
         head.append(f"  {r.case.assignee or '—'}", style="")
-        parts.append(_head(head, Text(r.status, style=STATUS_STYLE[r.status])))
+        parts.append(_head(head, Text(r.status, style=STATUS_STYLE[r.status]), width))
         counts = f"{r.open_steps} open"
         if r.overdue_steps:
             counts += f", {r.overdue_steps} overdue"
@@ -184,6 +192,45 @@ def _rows_stacked(rows: Sequence[CaseSummary], config: Config) -> Group:
                 # the deadline leads its line, so wrapping never splits it
                 Text(f"due {human(r.next.due, zone)} · {r.next.key}"),
                 Text(f"{r.case.sop.id} v{r.case.sop_version} · {counts}", style="dim"),
+            )
+        )
+    return Group(*parts)
+
+
+def closed_at(case: Case) -> datetime:
+    """When a closed case was closed: its last step's completion."""
+    return max((p.done for p in case.steps if p.done is not None), default=case.updated_at)
+
+
+def closed_rows(cases: Sequence[Case], config: Config, width: int) -> RenderableType:
+    """Closed cases: received, closed (when the last step was done), SOP."""
+    zone = config.zone
+    if width >= WIDE:
+        table = Table()
+        table.add_column("Case", no_wrap=True)
+        table.add_column("Assignee")
+        table.add_column("Received", no_wrap=True, min_width=25)
+        table.add_column("Closed", no_wrap=True, min_width=25)
+        for c in cases:
+            cell = Text(c.id)
+            cell.append(f"\n{c.sop.id} v{c.sop_version}", style="dim")
+            table.add_row(
+                cell,
+                Text(c.assignee or "—"),
+                Text(human(c.received, zone)),
+                Text(human(closed_at(c), zone)),
+            )
+        return table
+    parts: list[RenderableType] = []
+    for c in cases:
+        head = Text(c.id, style="bold")
+        head.append(f"  {c.assignee or '—'}", style="")
+        parts.append(_head(head, Text("closed", style=STATUS_STYLE[DONE]), width))
+        parts.append(
+            _indented(
+                Text(f"closed   {human(closed_at(c), zone)}", no_wrap=True),
+                Text(f"received {human(c.received, zone)}", no_wrap=True),
+                Text(f"{c.sop.id} v{c.sop_version}", style="dim"),
             )
         )
     return Group(*parts)

@@ -1,0 +1,93 @@
+"""`case list` at scale: pages, closed cases, and stores from before next_due was kept."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+
+from casekit import SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
+
+
+def import_cases(project: Project, count: int) -> list[str]:
+    """`count` cases received an hour apart (so their next deadlines are ordered)."""
+    lines = [
+        f"P-{i:03d},2026-11-{2 + i // 8:02d}T{9 + i % 8:02d}:00,rep{i % 3}" for i in range(count)
+    ]
+    path = project.root / "cases.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = project.run("import", str(path), "--sop", SOP)
+    assert result.exit_code == 0, result.output
+    return [f"P-{i:03d}" for i in range(count)]
+
+
+def listed(project: Project, *args: str) -> list[dict]:
+    result = project.run("list", "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    rows: list[dict] = json.loads(result.stdout)
+    return rows
+
+
+def close(project: Project, case_id: str) -> None:
+    shown = json.loads(project.run("show", case_id, "--format", "json").stdout)
+    for step in shown["steps"]:
+        assert project.run("done", case_id, step["step"]).exit_code == 0
+
+
+def test_pages_follow_the_soonest_deadline_order(project: Project):
+    ids = import_cases(project, 7)
+    everything = listed(project)
+    assert [r["case"] for r in everything] == ids  # received an hour apart, due in that order
+    assert [r["case"] for r in listed(project, "--limit", "3")] == ids[:3]
+    assert [r["case"] for r in listed(project, "--limit", "3", "--page", "3")] == ids[6:]
+    assert listed(project, "--limit", "3", "--page", "4") == []
+    text = project.run("list", "--limit", "3", "--page", "2").stdout
+    assert "Open cases (7)" in text
+    assert "open cases 4–6 of 7; next page: --page 3" in text
+    assert "P-003" in text and "P-002" not in text and "P-006" not in text
+
+
+def test_the_terminal_shows_a_page_by_default(project: Project):
+    import_cases(project, 55)
+    text = project.run("list").stdout
+    assert "Open cases (55)" in text
+    assert "open cases 1–50 of 55; next page: --page 2" in text
+    assert "P-049" in text and "P-050" not in text
+    assert len(listed(project)) == 55  # JSON: all, unless --limit
+
+
+def test_closed_cases_are_listed_with_status_closed_or_all(project: Project):
+    ids = import_cases(project, 3)
+    close(project, ids[1])
+    assert [r["case"] for r in listed(project)] == [ids[0], ids[2]]
+    closed = listed(project, "--status", "closed")
+    assert [(r["case"], r["status"], r["next_step"]) for r in closed] == [(ids[1], "closed", None)]
+    assert closed[0]["closed"] == "2026-11-23T10:00:00+01:00"  # the last step's completion
+    every = listed(project, "--status", "all")
+    assert [r["case"] for r in every] == [ids[0], ids[2], ids[1]]  # open first, then closed
+    assert [
+        r["case"] for r in listed(project, "--status", "all", "--limit", "2", "--page", "2")
+    ] == [ids[1]]
+    text = project.run("list", "--status", "closed").stdout
+    assert "Closed cases (1)" in text and ids[1] in text and "Mon 23 Nov 2026 10:00 CET" in text
+    assert project.run("list", "--status", "closed", "--overdue").exit_code == 2
+    assert project.run("list", "--status", "nope").exit_code == 2
+
+
+def test_a_store_from_before_next_due_lists_in_the_right_order(project: Project):
+    ids = import_cases(project, 5)
+    with closing(sqlite3.connect(project.db)) as conn, conn:
+        conn.execute("UPDATE cases SET next_due = NULL")  # as revision 0004 leaves them
+    assert [r["case"] for r in listed(project, "--limit", "2")] == ids[:2]
+    with closing(sqlite3.connect(project.db)) as conn:
+        assert conn.execute("SELECT count(*) FROM cases WHERE next_due IS NULL").fetchone() == (0,)
+
+
+def test_overdue_and_due_within_filter_in_the_database(project: Project):
+    ids = import_cases(project, 4)
+    assert project.run("done", ids[0], "A1").exit_code == 0
+    assert project.run("done", ids[0], "A2").exit_code == 0
+    overdue = {r["case"] for r in listed(project, "--overdue")}
+    assert overdue == {r["case"] for r in listed(project) if r["overdue_steps"]}
+    soon = listed(project, "--due-within", "1h")
+    assert all(r["status"] in ("overdue", "due-soon") for r in soon)
