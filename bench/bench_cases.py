@@ -59,13 +59,15 @@ def main() -> None:
                 sys.exit(f"failed ({result.exit_code}): {result.output}\n{result.exception!r}")
             return elapsed
 
+        cpu = time.process_time()
         seconds = run("import", str(csv), "--sop", args.sop)
+        cpu = time.process_time() - cpu
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         files = sum(1 for _ in (root / "output" / "cases").rglob("*") if _.is_file())
         print(
             f"import {args.cases} cases: {seconds:.2f} s ({args.cases / seconds:.0f} cases/s, "
-            f"{files} files written), peak RSS {peak:.0f} MB — target < 10 s for 1,000; "
-            "the peak should not grow with the number of cases"
+            f"{files} files written; {cpu:.1f} s CPU), peak RSS {peak:.0f} MB — "
+            "target < 10 s for 1,000; the peak should not grow with the number of cases"
         )
         print(f"list {args.cases} open cases: {run('list', '--format', 'json'):.2f} s")
         print(f"done one step (rewrites 3 files): {run('done', 'B-00000', 'receive'):.2f} s")
