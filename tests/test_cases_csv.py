@@ -158,3 +158,22 @@ def test_columns_naming_a_header_the_file_lacks(project: Project):
     assert "--columns names 'Agent' for assignee, but the header names 'case', 'received'" in (
         result.stderr
     )
+
+
+def test_a_pipe_is_read_once(project: Project):
+    import os
+    import threading
+
+    fifo = project.root / "export.pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with fifo.open("w", encoding="utf-8") as pipe:
+            pipe.write("Fall-Nr.;Eingang\nP-1;2026-11-20 10:00\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    result = project.run("import", str(fifo), "--sop", SOP)
+    writer.join(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert "imported 1 case under SOP-CS-001" in result.stdout

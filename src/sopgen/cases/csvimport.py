@@ -360,6 +360,14 @@ def open_csv(
                     )
                 ]
             )
+        if not path.is_file() and not path.is_dir():  # a pipe (<(crm-export)): read it once
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
+            if len(raw) > MAX_BYTES:
+                raise InputError([error(file, 1, 1, "too-large", f"more than {MAX_BYTES:,} bytes")])
+            _check_utf8_bytes(raw, 0, file)
+            text = raw.decode("utf-8-sig")
+            return CsvReader(lambda: io.StringIO(text, newline=""), file, zone, mapping)
         _check_utf8(path, file)
     except FileNotFoundError:
         raise InputError([error(file, 1, 1, "no-file", "no such file")]) from None
@@ -377,23 +385,30 @@ def _check_utf8(path: Path, file: str) -> None:
     lines = 0
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                line = lines + chunk[: exc.start].count(b"\n") + 1
-                raise InputError(
-                    [
-                        error(
-                            file,
-                            line,
-                            1,
-                            "not-utf8",
-                            "the file is not UTF-8 text",
-                            "save the CSV as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)')",
-                        )
-                    ]
-                ) from None
+            _check_utf8_bytes(chunk, lines, file, decoder)
             lines += chunk.count(b"\n")
+
+
+def _check_utf8_bytes(
+    chunk: bytes, lines: int, file: str, decoder: codecs.IncrementalDecoder | None = None
+) -> None:
+    """Refuse a file that is not UTF-8, naming the line (`lines` lie before `chunk`)."""
+    try:
+        (decoder or codecs.getincrementaldecoder("utf-8")()).decode(chunk, final=decoder is None)
+    except UnicodeDecodeError as exc:
+        line = lines + chunk[: exc.start].count(b"\n") + 1
+        raise InputError(
+            [
+                error(
+                    file,
+                    line,
+                    1,
+                    "not-utf8",
+                    "the file is not UTF-8 text",
+                    "save the CSV as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)')",
+                )
+            ]
+        ) from None
 
 
 def read_csv(
