@@ -160,3 +160,14 @@ def test_open_with_a_priority(desk: Desk):
     assert r.status_code == 201 and r.json()["priority"] == "high"
     bad = open_case(desk, case="C-2", priority="urgent")
     assert bad.status_code == 422 and "unknown priority" in bad.json()["message"]
+
+
+def test_the_api_names_steps_by_the_checklist_labels_too(desk: Desk):
+    open_case(desk)
+    api = desk.api("alice")
+    r = api.post("/api/cases/C-1/steps/A3/done")
+    assert r.status_code == 200, r.text
+    done = {s["step"] for s in r.json()["steps"] if s["done"]}
+    assert done == {"intake.acknowledge"}
+    assert api.post("/api/cases/C-1/steps/a3/reopen").status_code == 200
+    assert api.post("/api/cases/C-1/steps/Z9/done").status_code == 422
