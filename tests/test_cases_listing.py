@@ -91,3 +91,28 @@ def test_overdue_and_due_within_filter_in_the_database(project: Project):
     assert overdue == {r["case"] for r in listed(project) if r["overdue_steps"]}
     soon = listed(project, "--due-within", "1h")
     assert all(r["status"] in ("overdue", "due-soon") for r in soon)
+
+
+def test_the_status_filter_agrees_with_each_cases_status_and_pages(project: Project):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sopgen.cases.service import CaseService
+    from sopgen.cases.store import Store
+    from sopgen.library import load_library
+
+    import_cases(project, 12)
+    now = datetime(2026, 11, 3, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    store = Store(f"sqlite:///{project.db}")
+    try:
+        service = CaseService(store, load_library(project.root))
+        everything = service.list_open(now)
+        for status in ("open", "due-soon", "overdue"):
+            expected = [r.case.id for r in everything if r.status == status]
+            assert [r.case.id for r in service.list_open(now, status=status)] == expected
+            assert service.count_open(now, status=status) == len(expected)
+            page = service.list_open(now, status=status, limit=2, offset=1)
+            assert [r.case.id for r in page] == expected[1:3]
+        assert len({r.status for r in everything}) >= 2  # the filter had something to do
+    finally:
+        store.close()
