@@ -136,7 +136,8 @@ def _steps_stacked(case: Case, config: Config, now: datetime, width: int) -> Gro
             Text(f"due  {human(p.due, zone)}", no_wrap=True),
         ]
         if p.done:
-            lines.append(Text(f"done {human(p.done, zone)}", no_wrap=True))
+            said = "done late" if status == DONE_LATE else "done"
+            lines.append(Text(f"{said} {human(p.done, zone)}", no_wrap=True))
         parts.append(_indented(*lines))
     return Group(*parts)
 
