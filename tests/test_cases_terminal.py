@@ -84,7 +84,9 @@ def test_narrow_show_is_stacked_and_wide_show_is_a_table(opened: Project):
     narrow = run_at(opened, 80, "show", "C-2026-0042")
     assert "A. Complaint Intake" in narrow
     done = narrow.index(next(line for line in narrow if "A1 intake.receive" in line))
-    assert narrow[done].startswith("☑ A1 intake.receive") and narrow[done].endswith("done")
+    # received Friday evening, due Monday 09:00, done at 10:00
+    assert narrow[done].startswith("☑ A1 intake.receive") and narrow[done].endswith("done-late")
+    assert "done late Mon 23 Nov 2026 10:00 CET" in [line.strip() for line in narrow]
     assert "due  Mon 23 Nov 2026 09:00 CET" in [line.strip() for line in narrow]
     wide = run_at(opened, 160, "show", "C-2026-0042")
     assert any(line.startswith("┃") and "Due" in line for line in wide)
