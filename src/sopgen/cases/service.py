@@ -179,7 +179,9 @@ class CaseService:
         if not allow_draft:
             in_force_at(sop, received, self.config.zone)
         with self.files.staging() as staged:
-            case = self._open(staged, case_id, sop, snapshot, received, now, assignee, summary)
+            case = self._open(
+                staged, case_id, sop, snapshot, received, now, assignee, summary, priority
+            )
             staged.publish()  # committed: only now may the case's folder appear
         return case
 
@@ -193,6 +195,7 @@ class CaseService:
         now: datetime,
         assignee: str | None,
         summary: str | None,
+        priority: str | None,
     ) -> Case:
         with self.store.write() as session:
             if _folder_taken(session, [case_id]):
