@@ -325,10 +325,18 @@ class BusinessCalendar:
         except OverflowError as exc:
             raise ValueError(f"the deadline of '{tf.text}' lies beyond the year 9999") from exc
 
-    def business_time(self, start: datetime, end: datetime) -> timedelta:
+    def business_time(
+        self, start: datetime, end: datetime, holds: Sequence[tuple[datetime, datetime]] = ()
+    ) -> timedelta:
         """Business time between two aware instants: the real time inside opening
-        hours of business days; zero when `end` is not after `start`."""
-        return self._business_time(_utc(start), _utc(end))
+        hours of business days, less the time on hold; zero when `end` is not after
+        `start`."""
+        begin, finish = _utc(start), _utc(end)
+        total = self._business_time(begin, finish)
+        for hold_start, hold_end in _merge(holds) if holds else ():
+            if hold_start < finish and hold_end > begin:
+                total -= self._business_time(max(hold_start, begin), min(hold_end, finish))
+        return total
 
     def _business_time(self, start: datetime, end: datetime) -> timedelta:
         total = timedelta(0)

@@ -33,6 +33,7 @@ class LazyGroup(click.Group):
         "diff": "sopgen.cli_diff:diff",
         "case": "sopgen.cases.cli:case",
         "db": "sopgen.cases.dbcli:db",
+        "report": "sopgen.cases.reportcli:report",
         "user": "sopgen.desk.cli:user",
         "serve": "sopgen.desk.cli:serve",
     }

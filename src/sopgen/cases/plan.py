@@ -137,7 +137,7 @@ def plan(
         finished = completed.get(index)
         tf = step.within
         if priorities and step.within_by:
-            tf = step.timeframe(_priority_at(priorities, finished))
+            tf = step.timeframe(priority_at(priorities, finished))
         if holds:
             seen = holds if finished is None else _cut(holds, finished)
             due = calendar.held_deadline(anchor, tf, seen)
@@ -149,7 +149,7 @@ def plan(
     return [planned[index] for index in range(len(steps))]
 
 
-def _priority_at(priorities: Sequence[tuple[datetime, str]], at: datetime | None) -> str:
+def priority_at(priorities: Sequence[tuple[datetime, str]], at: datetime | None) -> str:
     """The priority in force at `at` (the current one when `at` is None)."""
     if at is None:
         return priorities[-1][1]

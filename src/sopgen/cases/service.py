@@ -42,7 +42,8 @@ from sopgen.cases.model import (
     clean_text,
     valid_case_id,
 )
-from sopgen.cases.plan import DUE_SOON, OPEN, OVERDUE, PlannedStep, plan
+from sopgen.cases.plan import DUE_SOON, OPEN, OVERDUE, PlannedStep, plan, priority_at
+from sopgen.cases.report import Completed, Report, summarize
 from sopgen.cases.store import (
     CaseHold,
     CaseNote,
@@ -702,6 +703,48 @@ class CaseService:
                     tally[0] += 1
                     tally[1] += planned.done <= planned.due
         return [OnTime(sop_id, step, d, o) for (sop_id, step), (d, o) in sorted(counts.items())]
+
+    def report(self, since: datetime, until: datetime) -> Report:
+        """On-time share and business time to complete of the steps done in
+        [`since`, `until`), per SOP step, assignee and priority (`sopgen report`)."""
+        rows: list[Completed] = []
+        query = (
+            select(CaseRecord)
+            .where(
+                CaseRecord.id.in_(
+                    select(Completion.case_id).where(
+                        Completion.done_at >= since, Completion.done_at < until
+                    )
+                )
+            )
+            .options(
+                selectinload(CaseRecord.completions),
+                selectinload(CaseRecord.holds),
+                selectinload(CaseRecord.priorities),
+            )
+        )
+        calendar = self.calendar
+        with self.store.read() as session:
+            for record in session.scalars(query):
+                sop = self._snapshot(session, record.snapshot)
+                history = _priorities(record)
+                for planned in self._plan(record, sop, until):
+                    done = planned.done
+                    if done is None or not since <= done < until:
+                        continue
+                    rows.append(
+                        Completed(
+                            record.id,
+                            sop.id,
+                            planned.key,
+                            record.assignee,
+                            priority_at(history, done) if history else "normal",
+                            planned.due,
+                            done,
+                            calendar.business_time(planned.anchor, done, planned.holds),
+                        )
+                    )
+        return summarize(rows, since, until, self.config.priorities)
 
     # ------------------------------------------------------------------ refresh
 

@@ -1,0 +1,128 @@
+"""On-time performance of completed steps: the numbers of `sopgen report` (pure).
+
+Input: one `Completed` row per step done in the period — its SOP, step,
+assignee, the case's priority when it was done, deadline, completion time and
+business time to complete. Output: per SOP step, per assignee and per priority
+the number completed, how many by their deadline (on time: done at or before
+it), and the median and 90th percentile of the business time to complete.
+
+Business time to complete runs from the step's anchor (the received time, or
+the completion or deadline of the step it is anchored after) to its
+completion, counted inside business hours, with time on hold left out (see
+`BusinessCalendar.business_time`). Percentiles are nearest-rank: the 90th
+percentile of n values is the ⌈0.9 n⌉-th smallest; the median is the middle
+value (the mean of the two middle ones for an even n).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """One step done in the report's period."""
+
+    case: str
+    sop: str
+    step: str  # section.step
+    assignee: str | None
+    priority: str
+    due: datetime
+    done: datetime
+    business: timedelta  # business time to complete, holds left out
+
+    @property
+    def on_time(self) -> bool:
+        return self.done <= self.due
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The figures of one SOP step, assignee or priority."""
+
+    key: tuple[str, ...]
+    completed: int
+    on_time: int
+    median_hours: float
+    p90_hours: float
+
+    @property
+    def on_time_share(self) -> float:
+        return self.on_time / self.completed
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    since: datetime
+    until: datetime
+    completed: int
+    on_time: int
+    by_step: tuple[Group, ...]
+    by_assignee: tuple[Group, ...]
+    by_priority: tuple[Group, ...]
+
+
+UNASSIGNED = "(unassigned)"
+
+
+def summarize(
+    rows: Iterable[Completed], since: datetime, until: datetime, priorities: Sequence[str] = ()
+) -> Report:
+    """The report of `rows`; priorities are listed in the order of `priorities` (the
+    config's), others after them by name."""
+    rows = list(rows)
+    rank = {p: i for i, p in enumerate(priorities)}
+    return Report(
+        since,
+        until,
+        len(rows),
+        sum(r.on_time for r in rows),
+        _groups(rows, lambda r: (r.sop, r.step), sorted),
+        _groups(rows, lambda r: (r.assignee or UNASSIGNED,), sorted),
+        _groups(
+            rows,
+            lambda r: (r.priority,),
+            lambda keys: sorted(keys, key=lambda k: (rank.get(k[0], len(rank)), k)),
+        ),
+    )
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def nearest_rank(values: Sequence[float], percent: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1]
+
+
+def _groups(
+    rows: list[Completed],
+    key: Callable[[Completed], tuple[str, ...]],
+    order: Callable[[Iterable[tuple[str, ...]]], list[tuple[str, ...]]],
+) -> tuple[Group, ...]:
+    grouped: dict[tuple[str, ...], list[Completed]] = {}
+    for row in rows:
+        grouped.setdefault(key(row), []).append(row)
+    groups = []
+    for name in order(grouped):
+        members = grouped[name]
+        hours = [r.business.total_seconds() / 3600 for r in members]
+        groups.append(
+            Group(
+                name,
+                len(members),
+                sum(r.on_time for r in members),
+                median(hours),
+                nearest_rank(hours, 90),
+            )
+        )
+    return tuple(groups)

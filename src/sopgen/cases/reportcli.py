@@ -1,0 +1,190 @@
+"""`sopgen report`: on-time share and business time to complete, per SOP step, assignee
+and priority, for a period; as HTML (one self-contained file with SVG charts), CSV or
+JSON (what the desk's dashboard shows).
+
+matplotlib is imported only for the HTML report, with its SVG backend and text
+drawn as paths, so the file needs no font and prints the same everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sopgen import clock
+from sopgen.cases.report import Group, Report
+from sopgen.cases.timestamps import iso
+from sopgen.console import App, fail, pass_app
+from sopgen.console import report as report_problems
+from sopgen.files import write_atomic
+from sopgen.model import Config
+
+
+def report_json(report: Report, config: Config) -> dict[str, Any]:
+    """The report for machines (the desk's dashboard): periods, totals and groups."""
+    zone = config.zone
+
+    def groups(items: tuple[Group, ...], names: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [
+            {
+                **dict(zip(names, g.key, strict=True)),
+                "completed": g.completed,
+                "on_time": g.on_time,
+                "on_time_share": round(g.on_time_share, 4),
+                "median_business_hours": round(g.median_hours, 2),
+                "p90_business_hours": round(g.p90_hours, 2),
+            }
+            for g in items
+        ]
+
+    return {
+        "since": iso(report.since, zone),
+        "until": iso(report.until, zone),
+        "completed": report.completed,
+        "on_time": report.on_time,
+        "on_time_share": round(report.on_time / report.completed, 4) if report.completed else None,
+        "by_step": groups(report.by_step, ("sop", "step")),
+        "by_assignee": groups(report.by_assignee, ("assignee",)),
+        "by_priority": groups(report.by_priority, ("priority",)),
+    }
+
+
+def report_csv(report: Report, config: Config) -> str:
+    data = report_json(report, config)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["group", "sop", "step", "assignee", "priority", "completed", "on_time",
+         "on_time_share", "median_business_hours", "p90_business_hours"]
+    )  # fmt: skip
+    for group in ("by_step", "by_assignee", "by_priority"):
+        for row in data[group]:
+            writer.writerow(
+                [group.removeprefix("by_")]
+                + [row.get(k, "") for k in ("sop", "step", "assignee", "priority")]
+                + [row[k] for k in ("completed", "on_time", "on_time_share")]
+                + [row["median_business_hours"], row["p90_business_hours"]]
+            )
+    return out.getvalue()
+
+
+def _chart(groups: tuple[Group, ...], title: str) -> str:
+    """A horizontal bar chart of the on-time share of `groups`, as inline SVG."""
+    import matplotlib  # lazily: only the HTML report draws
+
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams["svg.fonttype"] = "path"  # text as paths: no font needed
+    matplotlib.rcParams["svg.hashsalt"] = "sopgen"  # the same ids in every run
+    labels = [" ".join(g.key) for g in groups]
+    shares = [100 * g.on_time_share for g in groups]
+    height = 0.9 + 0.32 * max(1, len(groups))
+    figure, axes = plt.subplots(figsize=(7.5, height))
+    bars = axes.barh(range(len(groups)), shares, color="#1f4e79")
+    axes.set_yticks(range(len(groups)), labels, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("on time, %", fontsize=8)
+    axes.set_title(title, fontsize=10, loc="left")
+    axes.bar_label(bars, [f"{s:.0f} %" for s in shares], fontsize=7, padding=2)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    out = io.StringIO()
+    figure.savefig(out, format="svg", metadata={"Date": None})
+    plt.close(figure)
+    svg = out.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def report_html(report: Report, config: Config, root: Path) -> str:
+    from markupsafe import Markup
+
+    from sopgen.render.environment import environment
+
+    data = report_json(report, config)
+    charts = {
+        name: Markup(_chart(groups, title)) if groups else None
+        for name, groups, title in (
+            ("step", report.by_step, "On time per SOP step"),
+            ("assignee", report.by_assignee, "On time per assignee"),
+            ("priority", report.by_priority, "On time per priority"),
+        )
+    }
+    template = environment(root).get_template("report.html.j2")
+    return template.render(company=config.company, r=data, charts=charts)
+
+
+def _day(text: str | None, what: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{what} '{text}' is not a date", "write it as YYYY-MM-DD, e.g. 2026-11-01")
+    return None  # pragma: no cover - fail exits
+
+
+@click.command()
+@click.option("--since", metavar="DATE", help="First day of the period (default: 30 days ago).")
+@click.option("--until", metavar="DATE", help="Last day of the period (default: today).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "csv", "json"]), default="html",
+    show_default=True,
+)  # fmt: skip
+@click.option(
+    "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the HTML report (default: output/report.html).",
+)  # fmt: skip
+@pass_app
+def report(app: App, since: str | None, until: str | None, fmt: str, output: Path | None) -> None:
+    """On-time share and business time to complete of the steps done in a period.
+
+    Per SOP step, per assignee and per priority: how many were done, how many
+    by their deadline, and the median and 90th percentile of the business time
+    from each step's anchor to its completion, time on hold left out. CSV and
+    JSON go to standard output; HTML to a file.
+    """
+    from sopgen.cases.errors import CaseError
+    from sopgen.cases.service import CaseService
+    from sopgen.cases.store import Store
+    from sopgen.problems import InputError
+
+    library = app.library()
+    config = library.config
+    if config is None:
+        report_problems([p for p in library.config_problems if p.is_error])
+        raise SystemExit(1)
+    zone = config.zone
+    now = clock.now(zone)
+    last = _day(until, "--until") or now.date()
+    first = _day(since, "--since") or last - timedelta(days=29)
+    if first > last:
+        fail(f"--since {first} is after --until {last}", "give the earlier day first")
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+    store = Store.for_project(app.root, config.database)
+    try:
+        found = CaseService(store, library).report(start, end)
+    except CaseError as exc:
+        fail(exc.message, exc.hint)
+    except InputError as exc:
+        report_problems(exc.problems)
+        raise SystemExit(1) from None
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(report_json(found, config), indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        click.echo(report_csv(found, config), nl=False)
+    else:
+        path = output or app.root / "output" / "report.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, report_html(found, config, app.root))
+        click.echo(f"wrote {path} ({found.completed} steps done {first} to {last})")

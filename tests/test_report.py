@@ -1,0 +1,206 @@
+"""`sopgen report`: its numbers against a brute-force computation, and its three formats.
+
+A seeded history of cases (priorities, holds, steps done on time and late) is
+made through the case service; the brute force counts business time minute by
+minute (Berlin, Mon–Fri 09:00–17:00, DE-BE holidays and the closure days of
+sopgen.yaml), leaves out the minutes on hold, and groups by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+import statistics
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import holidays
+import pytest
+from click.testing import CliRunner
+
+from casekit import make_project
+from sopgen.cases.service import CaseService
+from sopgen.cases.store import Store
+from sopgen.cli import cli
+from sopgen.library import load_library
+
+NOW = "2026-12-31T12:00"
+CASES = 40
+SOP = "SOP-CS-001"  # no `after` anchors: every step is anchored on the received time
+
+
+def make_history(root: Path, cases: int, seed: int) -> None:
+    library = load_library(root, None)
+    assert library.config is not None
+    zone = library.config.zone
+    now = datetime.fromisoformat(NOW).replace(tzinfo=zone)
+    service = CaseService(Store.for_project(root, None, {}), library)
+    steps = [s.key for s in library.sops[SOP].steps()]
+    rng = random.Random(seed)
+    for n in range(cases):
+        received = datetime(2026, 11, 2, 8, 0, tzinfo=zone) + timedelta(
+            minutes=rng.randrange(0, 40 * 24 * 60)
+        )
+        priority = rng.choice(["critical", "high", "normal", "low", None])
+        case_id = f"R-{n:03d}"
+        service.open(
+            case_id, SOP, received, now, rng.choice(["alice", "bob", None]), None, priority
+        )
+        if rng.random() < 0.5:
+            start = received + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
+            service.hold(case_id, start, now, "waiting")
+            service.resume(case_id, start + timedelta(minutes=rng.randrange(0, 3 * 24 * 60)), now)
+        if rng.random() < 0.3:
+            later = received + timedelta(minutes=rng.randrange(1, 2 * 24 * 60))
+            other = "low" if priority == "critical" else "critical"
+            service.change_priority(case_id, other, later, now)
+        for step in rng.sample(steps, rng.randrange(1, len(steps))):
+            done = received + timedelta(minutes=rng.randrange(0, 6 * 24 * 60))
+            service.done(case_id, step, min(done, now), now)
+    service.store.close()
+
+
+def brute_force(root: Path, cases: int, since: datetime, until: datetime) -> dict[str, Any]:
+    library = load_library(root, None)
+    config = library.config
+    assert config is not None
+    zone = config.zone
+    closed = set(holidays.country_holidays("DE", subdiv="BE", years=[2026, 2027])) | set(
+        config.closed
+    )
+    service = CaseService(Store.for_project(root, None, {}), library)
+    now = datetime.fromisoformat(NOW).replace(tzinfo=zone)
+    rows = []
+    for n in range(cases):
+        case = service.show(f"R-{n:03d}", now)
+        for p in case.steps:
+            if p.done is None or not since <= p.done < until:
+                continue
+            holds = [(h.start, h.end or now) for h in case.holds]
+            minutes = 0
+            moment = case.received
+            while moment < p.done:
+                local = moment.astimezone(zone)
+                business = (
+                    local.weekday() < 5
+                    and local.date() not in closed
+                    and time(9) <= local.time() < time(17)
+                )
+                held = any(s <= moment < e for s, e in holds)
+                minutes += business and not held
+                moment += timedelta(minutes=1)
+            priority = "normal"
+            for since_at, name in case.priorities:
+                if since_at <= p.done:
+                    priority = name
+            rows.append(
+                {
+                    "step": p.key,
+                    "assignee": case.assignee or "(unassigned)",
+                    "priority": priority,
+                    "on_time": p.done <= p.due,
+                    "hours": minutes / 60,
+                }
+            )
+    service.store.close()
+
+    def groups(key: str) -> dict[str, tuple[int, int, float, float]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            found.setdefault(row[key], []).append(row)
+        result = {}
+        for name, members in found.items():
+            hours = sorted(m["hours"] for m in members)
+            p90 = hours[math.ceil(0.9 * len(hours)) - 1]
+            result[name] = (
+                len(members),
+                sum(m["on_time"] for m in members),
+                round(statistics.median(hours), 2),
+                round(p90, 2),
+            )
+        return result
+
+    return {
+        "completed": len(rows),
+        "by_step": groups("step"),
+        "by_assignee": groups("assignee"),
+        "by_priority": groups("priority"),
+    }
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = make_project(tmp_path_factory.mktemp("report") / "repo")
+    make_history(project.root, CASES, seed=11)
+    return project.root
+
+
+def run(root: Path, *args: str) -> Any:
+    result = CliRunner().invoke(
+        cli, ["--root", str(root), "report", *args], env={"SOPGEN_NOW": NOW}
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_report_numbers_equal_a_brute_force_count(history: Path) -> None:
+    data = json.loads(
+        run(history, "--since", "2026-11-10", "--until", "2026-11-30", "--format", "json").stdout
+    )
+    zone = datetime.fromisoformat("2026-11-10T00:00+01:00").tzinfo
+    expected = brute_force(
+        history,
+        CASES,
+        datetime(2026, 11, 10, tzinfo=zone),
+        datetime(2026, 12, 1, tzinfo=zone),
+    )
+    assert data["completed"] == expected["completed"] > 30
+    for group, name in (
+        ("by_step", "step"),
+        ("by_assignee", "assignee"),
+        ("by_priority", "priority"),
+    ):
+        got = {
+            row[name]: (
+                row["completed"],
+                row["on_time"],
+                row["median_business_hours"],
+                row["p90_business_hours"],
+            )
+            for row in data[group]
+        }
+        assert got == expected[group], group
+    assert [r["priority"] for r in data["by_priority"]] == [
+        p for p in ("critical", "high", "normal", "low") if p in expected["by_priority"]
+    ]
+    # the check itself must see late steps and holds, or it proves little
+    assert 0 < sum(r["on_time"] for r in data["by_step"]) < data["completed"]
+
+
+def test_csv_and_html_formats(history: Path, tmp_path: Path) -> None:
+    rows = list(
+        csv.DictReader(io.StringIO(run(history, "--since", "2026-11-01", "--format", "csv").stdout))
+    )
+    data = json.loads(run(history, "--since", "2026-11-01", "--format", "json").stdout)
+    assert len(rows) == len(data["by_step"]) + len(data["by_assignee"]) + len(data["by_priority"])
+    assert {r["group"] for r in rows} == {"step", "assignee", "priority"}
+    out = tmp_path / "r.html"
+    result = run(history, "--since", "2026-11-01", "--output", str(out))
+    assert "wrote" in result.stdout
+    html = out.read_text()
+    assert html.count("<svg") == 3  # one chart per grouping, inline
+    assert "<script" not in html and "http://" not in html.split("<svg")[0]
+    assert "<text" not in html  # text drawn as paths: no font needed to print it
+
+
+def test_bad_dates_are_usage_errors(history: Path) -> None:
+    result = CliRunner().invoke(cli, ["--root", str(history), "report", "--since", "2026-13-01"])
+    assert result.exit_code == 1 and "is not a date" in result.output
+    result = CliRunner().invoke(
+        cli, ["--root", str(history), "report", "--since", "2026-12-01", "--until", "2026-11-01"]
+    )
+    assert result.exit_code == 1 and "is after" in result.output
