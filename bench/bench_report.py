@@ -90,8 +90,9 @@ def main() -> int:
         shutil.copytree(REPO / "sops", root / "sops")
         began = clock.perf_counter()
         completions = make_history(root)
-        print(f"python {sys.version.split()[0]}; history of {CASES:,} cases, "
-              f"{completions:,} completions, made in {clock.perf_counter() - began:.1f} s")  # noqa: E501  # fmt: skip
+        made = clock.perf_counter() - began
+        version = sys.version.split()[0]
+        print(f"python {version}; {CASES:,} cases, {completions:,} completions, made in {made:.1f} s")
         runner = CliRunner()
         for fmt in ("json", "csv", "html", "json"):
             args = ["--root", str(root), "report", "--since", "2026-11-01", "--until", "2027-01-31",
