@@ -92,7 +92,7 @@ def main() -> int:
         completions = make_history(root)
         made = clock.perf_counter() - began
         version = sys.version.split()[0]
-        print(f"python {version}; {CASES:,} cases, {completions:,} completions, made in {made:.1f} s")
+        print(f"python {version}; {CASES:,} cases, {completions:,} completions ({made:.1f} s)")
         runner = CliRunner()
         for fmt in ("json", "csv", "html", "json"):
             args = ["--root", str(root), "report", "--since", "2026-11-01", "--until", "2027-01-31",
