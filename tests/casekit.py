@@ -41,6 +41,17 @@ class Project:
     def db(self) -> Path:
         return self.root / ".sopgen" / "cases.db"
 
+    @property
+    def installation(self) -> str:
+        """The store's installation id (in every calendar UID)."""
+        with closing(sqlite3.connect(self.db)) as conn:
+            row = conn.execute("SELECT value FROM sopgen_meta WHERE key = 'installation_id'")
+            return str(row.fetchone()[0])
+
+    def uid(self, case_id: str, step_key: str) -> str:
+        """The UID of a step's calendar event in this project."""
+        return f"{case_id}.{step_key}@{self.installation}.sopgen"
+
     def state(self) -> tuple[dict[str, bytes], list[str] | None]:
         """Every output file and the store's rows: to prove that nothing changed."""
         output = self.root / "output"

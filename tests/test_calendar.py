@@ -50,7 +50,8 @@ def test_calendar_properties(project: Project):
     uids = [str(e["UID"]) for e in vevents]
     assert len(set(uids)) == len(uids)
     for event, step in zip(vevents, plan["steps"], strict=True):
-        assert str(event["UID"]) == event_uid(CASE, step["step"]) == f"{CASE}.{step['step']}@sopgen"
+        uid = f"{CASE}.{step['step']}@{project.installation}.sopgen"
+        assert str(event["UID"]) == event_uid(CASE, step["step"], project.installation) == uid
         due = datetime.fromisoformat(step["due"])
         end, start = event.decoded("DTEND"), event.decoded("DTSTART")
         assert end == due and end.tzinfo is not None and end.utcoffset() == timedelta(0)
@@ -66,9 +67,12 @@ def test_calendar_properties(project: Project):
             assert part in description
         assert step["text"] in description
         alarms = event.walk("VALARM")
-        assert len(alarms) == 1
-        assert str(alarms[0]["ACTION"]) == "DISPLAY"
-        assert alarms[0].decoded("TRIGGER") == -timedelta(minutes=15)
+        # written at SOPGEN_NOW (Mon 10:00): a reminder already due would fire at import
+        reminder = due - timedelta(minutes=30 + 15)
+        assert len(alarms) == (reminder > datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+        if alarms:
+            assert str(alarms[0]["ACTION"]) == "DISPLAY"
+            assert alarms[0].decoded("TRIGGER") == -timedelta(minutes=15)
         assert str(event["STATUS"]) == "CONFIRMED"
 
 
@@ -80,11 +84,11 @@ def test_uids_stable_and_sequence_rises_only_for_changed_steps(project: Project)
     second = (project.folder() / "deadlines.ics").read_bytes()
     old, new = events(first), events(second)
     assert old.keys() == new.keys()
-    changed = {event_uid(CASE, "intake.receive"), event_uid(CASE, "intake.record")}
+    changed = {project.uid(CASE, "intake.receive"), project.uid(CASE, "intake.record")}
     for uid, event in new.items():
         if uid in changed:
             assert int(event["SEQUENCE"]) == int(old[uid]["SEQUENCE"]) + 1
-            if uid == event_uid(CASE, "intake.receive"):
+            if uid == project.uid(CASE, "intake.receive"):
                 assert str(event["SUMMARY"]).startswith("✔ Done: ")
                 assert "Done at Mon 23 Nov 2026 09:00" in str(event["DESCRIPTION"])
             else:
@@ -99,7 +103,7 @@ def test_uids_stable_and_sequence_rises_only_for_changed_steps(project: Project)
     # undo: the event changes again, so its SEQUENCE rises again and the mark goes
     assert project.run("reopen", CASE, "receive").exit_code == 0
     third = events((project.folder() / "deadlines.ics").read_bytes())
-    receive = third[event_uid(CASE, "intake.receive")]
+    receive = third[project.uid(CASE, "intake.receive")]
     assert int(receive["SEQUENCE"]) == 2
     assert not str(receive["SUMMARY"]).startswith("✔")
 
@@ -114,10 +118,10 @@ def test_dependent_step_sequence_rises_when_its_anchor_is_done(project: Project)
     assert result.exit_code == 0
     after = events(ics.read_bytes())
     moved = {uid for uid in after if after[uid].decoded("DTEND") != before[uid].decoded("DTEND")}
-    assert event_uid("COM-1", "first-contact.confirm-understanding") in moved
+    assert project.uid("COM-1", "first-contact.confirm-understanding") in moved
     for uid, event in after.items():
         rose = int(event["SEQUENCE"]) > int(before[uid]["SEQUENCE"])
-        assert rose == (uid in moved or uid == event_uid("COM-1", "first-contact.acknowledge"))
+        assert rose == (uid in moved or uid == project.uid("COM-1", "first-contact.acknowledge"))
 
 
 def test_same_state_gives_same_bytes(project: Project, monkeypatch: pytest.MonkeyPatch):
@@ -160,7 +164,7 @@ def test_ical_js_reads_the_file(project: Project):
     assert len(parsed["events"]) == len(plan["steps"])
     for event, step in zip(parsed["events"], plan["steps"], strict=True):
         due = datetime.fromisoformat(step["due"])
-        assert event["uid"] == f"{CASE}.{step['step']}@sopgen"
+        assert event["uid"] == project.uid(CASE, step["step"])
         assert event["dtend_utc"] and event["dtstart_utc"]
         assert event["dtend"] == due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         assert event["dtend_epoch"] == int(due.timestamp())
@@ -169,11 +173,15 @@ def test_ical_js_reads_the_file(project: Project):
         if step["done"]:
             assert event["sequence"] == 1 and event["summary"].startswith("✔ Done late: ")
             assert event["alarms"] == []
-        else:
+        elif event["dtstart_epoch"] - 900 > int(
+            datetime(2026, 11, 23, 9, 0, tzinfo=UTC).timestamp()
+        ):
             assert event["sequence"] == 0
             (alarm,) = event["alarms"]
             assert alarm["action"] == "DISPLAY"
             assert alarm["trigger"] == "-PT15M" and alarm["trigger_seconds"] == -900
+        else:  # overdue when the file was written: no alarm that fires at import
+            assert event["sequence"] == 0 and event["alarms"] == []
         assert step["text"] in event["description"]
 
 
@@ -222,7 +230,7 @@ def build_calendar(case, config, stamp: datetime | None = None) -> Calendar:
         event.add("summary", f.summary)
         event.add("description", f.description)
         event.add("categories", list(f.categories))
-        event.add("status", "CONFIRMED")
+        event.add("status", f.status)
         event.add("transp", "TRANSPARENT" if f.done else "OPAQUE")
         if f.alarm is not None:
             alarm = Alarm()
@@ -292,3 +300,52 @@ def test_every_calendar_state_passes_libical_and_ical_js(tmp_path: Path):
     raw = render_ics(case, config)
     assert libical_errors(raw) == []
     assert bytes_errors(raw, tmp_path) == []
+
+
+# --------------------------------------------------------------------------- one installation
+
+
+def test_uids_are_unique_per_installation(project: Project, tmp_path: Path):
+    """Two repositories, or a reset store, never reuse a UID (with SEQUENCE back at 0)."""
+    from casekit import make_project
+
+    open_and_read(project)
+    first = set(events((project.folder() / "deadlines.ics").read_bytes()))
+    other = make_project(tmp_path / "other")
+    assert other.run("open", CASE, "--sop", SOP, "--received", "2026-11-20T18:05").exit_code == 0
+    second = set(events((other.folder() / "deadlines.ics").read_bytes()))
+    project.db.unlink()  # a reset store
+    assert project.run("open", CASE, "--sop", SOP, "--received", "2026-11-20T18:05").exit_code == 0
+    third = set(events((project.folder() / "deadlines.ics").read_bytes()))
+    assert len(first) == len(second) == len(third) == 12
+    assert not first & second and not first & third and not second & third
+    assert all(uid.endswith(f"@{project.installation}.sopgen") for uid in third)
+
+
+def test_no_alarm_fires_at_import_for_steps_already_overdue(project: Project, tmp_path: Path):
+    csv = tmp_path / "cases.csv"
+    csv.write_text("case,received,assignee\nOLD-1,2026-11-16T09:00,alice\n")
+    assert project.run("import", str(csv), "--sop", SOP).exit_code == 0
+    raw = (project.folder("OLD-1") / "deadlines.ics").read_bytes()
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # SOPGEN_NOW, Mon 10:00 Berlin
+    with_alarm = without = 0
+    for event in Calendar.from_ical(raw).walk("VEVENT"):
+        reminder = (
+            event.decoded("DTSTART") + event.walk("VALARM")[0].decoded("TRIGGER")
+            if (event.walk("VALARM"))
+            else None
+        )
+        if event.decoded("DTEND") < now:  # overdue at import
+            assert reminder is None, event["UID"]
+            without += 1
+        else:
+            assert reminder is not None and reminder > now, event["UID"]
+            with_alarm += 1
+    assert with_alarm and without
+
+
+def test_a_defaulted_received_time_has_no_seconds(project: Project):
+    result = project.run("open", CASE, "--sop", SOP, now="2026-11-23T10:00:37.123")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(project.run("show", CASE, "--format", "json").stdout)
+    assert shown["received"] == "2026-11-23T10:00:00+01:00"

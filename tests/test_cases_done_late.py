@@ -9,7 +9,6 @@ from icalendar import Calendar
 from pypdf import PdfReader
 
 from casekit import CASE, SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
-from sopgen.cases.calendar import event_uid
 
 # received Fri 20 Nov 18:05: intake.receive (Immediate) is due Mon 23 Nov 09:00,
 # resolution.investigate (5 business days) Mon 30 Nov 17:00
@@ -60,7 +59,7 @@ def test_calendar_marks_the_late_step(project: Project):
     setup_case(project)
     raw = (project.folder() / "deadlines.ics").read_bytes()
     events = {str(e["UID"]): e for e in Calendar.from_ical(raw).walk("VEVENT")}
-    late, on_time = events[event_uid(CASE, LATE)], events[event_uid(CASE, ON_TIME)]
+    late, on_time = events[project.uid(CASE, LATE)], events[project.uid(CASE, ON_TIME)]
     assert str(late["SUMMARY"]).startswith("✔ Done late: ")
     assert str(late["DESCRIPTION"]).startswith("Done late, at Tue 01 Dec 2026 09:30")
     assert str(on_time["SUMMARY"]).startswith("✔ Done: ")

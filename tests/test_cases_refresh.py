@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from icalendar import Calendar
 
 from casekit import CASE, SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
-from sopgen.cases.calendar import event_uid
 
 CLOSURE = "    - 2026-12-31\n"
 """In sopgen.yaml's closure days: a new one goes right after it."""
@@ -60,7 +59,7 @@ def test_a_new_closure_day_moves_the_affected_deadlines_and_only_their_sequence(
     after = events(project)
     assert after.keys() == before.keys()
     moved = {uid for uid in after if after[uid][1] != before[uid][1]}
-    assert moved == {event_uid(CASE, step) for step in moved_in_show}
+    assert moved == {project.uid(CASE, step) for step in moved_in_show}
     assert 0 < len(moved) < len(after)
     for uid, (sequence, due) in after.items():
         assert sequence == before[uid][0] + (uid in moved), uid
@@ -69,7 +68,7 @@ def test_a_new_closure_day_moves_the_affected_deadlines_and_only_their_sequence(
     # the files show what `case show` shows
     dues = shown_dues(project)
     assert {uid: due for uid, (_, due) in after.items()} == {
-        event_uid(CASE, step): due for step, due in dues.items()
+        project.uid(CASE, step): due for step, due in dues.items()
     }
     markdown = (project.folder() / "checklist.md").read_text()
     assert b"Deadline: Mon 21 Dec 2026 17:00" in before_files["checklist.md"]  # 20 business days

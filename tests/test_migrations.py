@@ -93,6 +93,7 @@ def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cas
     shown = json.loads(out)
     assert shown.pop("holds") == [] and shown.pop("on_hold") is False  # added after 0.1
     assert shown.pop("priority") == "normal" and shown.pop("priorities") == []
+    assert shown.pop("cancelled") is None and shown.pop("cancel_reason") is None  # after 0.1
     printed_by_0_1 = json.loads((FIXTURES / "sopgen-0.1-case-show.json").read_text())
     receive = printed_by_0_1["steps"][0]  # due 09:00, done 09:30: 0.1 had no done-late
     assert receive["status"] == "done" and receive["done"] > receive["due"]
@@ -103,6 +104,17 @@ def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cas
     # the store works on: a step done after the upgrade is recorded like any other
     code, out, err = sopgen(project.root, "case", "done", "C-2026-0001", "record")
     assert code == 0, err
+    # its events keep the UIDs 0.1 published (re-importing updates them); a new case's
+    # UIDs carry the installation id the upgrade made
+    ics = (project.root / "output/cases/C-2026-0001/deadlines.ics").read_text()
+    assert "UID:C-2026-0001.intake.record@sopgen\n" in ics
+    assert sopgen(project.root, "case", "open", "C-NEW", "--sop", "SOP-CS-001")[0] == 0
+    with closing(sqlite3.connect(db)) as conn:
+        (installation,) = conn.execute(
+            "SELECT value FROM sopgen_meta WHERE key = 'installation_id'"
+        ).fetchone()
+    new = (project.root / "output/cases/C-NEW/deadlines.ics").read_text()
+    assert f"UID:C-NEW.intake.record@{installation}.sopgen\n" in new
     # sopgen 0.1 refuses any store whose sopgen_meta.schema_version is above 1
     with closing(sqlite3.connect(db)) as conn:
         meta = conn.execute("SELECT value FROM sopgen_meta WHERE key = 'schema_version'")
@@ -163,6 +175,9 @@ def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(tmp_path:
         conn.execute("DROP TABLE alembic_version")
         conn.execute("DROP TABLE case_holds")  # revision 0004, made after this layout
         conn.execute("DROP TABLE case_priorities")  # revision 0005
+        for column in ("cancelled_at", "cancel_reason", "legacy_uids"):  # revision 0006
+            conn.execute(f"ALTER TABLE cases DROP COLUMN {column}")
+        conn.execute("DELETE FROM sopgen_meta WHERE key = 'installation_id'")
         conn.execute("UPDATE sopgen_meta SET value = '2' WHERE key = 'schema_version'")
         conn.execute("DROP INDEX ix_cases_next_due")  # added by 0006, after the desk's first
         conn.execute("ALTER TABLE cases DROP COLUMN next_due")

@@ -205,7 +205,9 @@ def test_done_step_is_done_or_done_late_whatever_the_clock_says() -> None:
     now = at("2026-12-01T12:00:00+01:00")  # a week after the deadline
     on_time = planned_step(done=at("2026-11-24T16:59:00+01:00"))
     at_the_deadline = planned_step(done=at(DUE))
-    late = planned_step(done=at("2026-11-24T17:00:01+01:00"))
+    same_minute = planned_step(done=at("2026-11-24T17:00:59+01:00"))
+    assert same_minute.status(now, timedelta(days=1)) == "done"
+    late = planned_step(done=at("2026-11-24T17:01:00+01:00"))
     assert on_time.status(now, timedelta(days=1)) == "done" and not on_time.late
     assert at_the_deadline.status(now, timedelta(days=1)) == "done"
     assert late.status(now, timedelta(days=1)) == "done-late" and late.late

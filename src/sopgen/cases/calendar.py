@@ -7,17 +7,24 @@
 - one VEVENT per step: DTEND = the step's deadline, DTSTART = deadline −
   `calendar.lead` (default 30 minutes), both in UTC (`…Z`), so no VTIMEZONE is
   needed and every client reads them alike;
-- UID `<case>.<section>.<step>@sopgen`: stable per case and step, so
-  importing an updated file updates the events instead of duplicating them;
+- UID `<case>.<section>.<step>@<installation>.sopgen`: stable per case and
+  step, so importing an updated file updates the events instead of
+  duplicating them, and unique per installation (the store's random id), so
+  another repository or a reset store never reuses one (cases from before
+  installation ids keep `<case>.<section>.<step>@sopgen`);
 - SEQUENCE from the store, raised whenever that step's deadline or done state
   changed; LAST-MODIFIED is the time of that change; DTSTAMP the time of the
   case's last change (or SOURCE_DATE_EPOCH), so the same state gives the same
   bytes;
 - a VALARM (DISPLAY, TRIGGER −`calendar.reminder` before the start) on every
-  open step; a done step keeps its event, marked "✔ Done:" in SUMMARY, "Done
-  at …" in DESCRIPTION ("✔ Done late:" and "Done late, at …" when it was
-  done after its deadline), TRANSP TRANSPARENT and no alarm (a reminder for
-  finished work is noise), so re-importing clears it everywhere.
+  open step whose reminder still lay ahead when the file was written (an
+  alarm already due would fire the moment the file is imported); a done step
+  keeps its event, marked "✔ Done:" in SUMMARY, "Done at …" in DESCRIPTION
+  ("✔ Done late:" and "Done late, at …" when it was done after its
+  deadline), TRANSP TRANSPARENT and no alarm (a reminder for finished work
+  is noise), so re-importing clears it everywhere;
+- a cancelled case's steps not done become STATUS:CANCELLED, marked
+  "✖ Cancelled:", free time, no alarm; its done steps stay as they were.
 
 `render_ics` writes the bytes `icalendar` would write for the same components
 (tests build them and compare) about ten times faster — building and
@@ -52,11 +59,16 @@ from sopgen.model import Config
 PRODID = f"-//sopgen//sopgen {__version__}//EN"
 DONE_MARK = "✔ Done: "
 DONE_LATE_MARK = "✔ Done late: "
+CANCELLED_MARK = "✖ Cancelled: "
 
 
-def event_uid(case_id: str, step_key: str) -> str:
-    """The UID of a step's event: the same in every rewrite of the case's file."""
-    return f"{case_id}.{step_key}@sopgen"
+def event_uid(case_id: str, step_key: str, installation: str | None) -> str:
+    """The UID of a step's event: the same in every rewrite of the case's file, and
+    unique per installation (`installation` is the store's random id; None for a case
+    from before installation ids, whose events keep the UIDs they were published with)."""
+    if installation is None:
+        return f"{case_id}.{step_key}@sopgen"
+    return f"{case_id}.{step_key}@{installation}.sopgen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,7 @@ class EventFields:
     description: str
     categories: tuple[str, ...]
     done: bool
+    status: str  # CONFIRMED, or CANCELLED for a step not done in a cancelled case
     alarm: str | None  # the reminder's text; None: no reminder
     trigger: timedelta
 
@@ -85,6 +98,7 @@ def calendar_name(case: Case, config: Config) -> str:
 def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> list[EventFields]:
     """The events of a case's calendar; `stamp` (DTSTAMP) defaults to its last change."""
     stamp = _utc(stamp or case.updated_at)
+    written = _utc(case.updated_at)  # the files are written at every change
     zone = config.zone
     title = config.fill(case.sop.title)
     created = _utc(case.opened_at)
@@ -104,34 +118,44 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
             f"Timeframe: {planned.within.text}",
             f"Due: {human(planned.due, zone)}",
         ]
-        if planned.done is None:
+        if planned.done is None and not case.cancelled:
             lines.append(f"Due soon from: {human(planned.due_soon_from(config.due_soon), zone)}")
         if case.assignee:
             lines.append(f"Assignee: {case.assignee}")
         if case.summary:
             lines.append(f"Summary: {case.summary}")
         done = planned.done is not None
-        if planned.done is not None and planned.late:
+        cancelled = case.cancelled and not done
+        if cancelled:
+            summary = CANCELLED_MARK + summary
+            why = f": {case.cancel_reason}" if case.cancel_reason else ""
+            lines.insert(0, f"Case cancelled {human(case.cancelled_at or stamp, zone)}{why}")
+        elif planned.done is not None and planned.late:
             summary = DONE_LATE_MARK + summary
             lines.insert(0, f"Done late, at {human(planned.done, zone)} (after the deadline)")
         elif planned.done is not None:
             summary = DONE_MARK + summary
             lines.insert(0, f"Done at {human(planned.done, zone)}")
+        start = due - config.calendar_lead
+        trigger = -config.calendar_reminder
+        # an alarm whose moment had passed when the file was written would fire at import
+        alarm = not done and not cancelled and start + trigger > written
         fields.append(
             EventFields(
-                uid=event_uid(case.id, step.key),
+                uid=event_uid(case.id, step.key, case.installation),
                 stamp=stamp,
                 created=created,
                 modified=_utc(info.modified_at),
                 sequence=info.sequence,
-                start=due - config.calendar_lead,
+                start=start,
                 end=due,
                 summary=summary,
                 description="\n".join(lines),
                 categories=("sopgen", case.sop.id),
-                done=done,
-                alarm=None if done else f"Due {human(planned.due, zone)}: {summary}",
-                trigger=-config.calendar_reminder,
+                done=done or cancelled,
+                status="CANCELLED" if cancelled else "CONFIRMED",
+                alarm=f"Due {human(planned.due, zone)}: {summary}" if alarm else None,
+                trigger=trigger,
             )
         )
     return fields
@@ -207,7 +231,7 @@ def _event_lines(f: EventFields) -> list[bytes]:
         b"CREATED:" + _time(f.created),
         b"DESCRIPTION:" + _text(f.description),
         b"LAST-MODIFIED:" + _time(f.modified),
-        b"STATUS:CONFIRMED",
+        b"STATUS:" + f.status.encode(),
         b"TRANSP:" + (b"TRANSPARENT" if f.done else b"OPAQUE"),
     ]
     if f.alarm is not None:

@@ -75,7 +75,7 @@ class ChecklistView:
     assignee: str | None
     summary: str | None
     holds: tuple[str, ...]  # "from – until: reason", oldest first; a running one "since …"
-    state: str  # "Open", "On hold" or "Closed"
+    state: str  # "Open", "On hold", "Closed", or "Cancelled DATE: reason"
     done_count: int
     step_count: int
     next_due: str | None
@@ -111,7 +111,15 @@ def checklist_view(
         assignee=case.assignee,
         summary=case.summary,
         holds=tuple(_hold_text(hold, zone) for hold in case.holds),
-        state="Closed" if following is None else "On hold" if case.on_hold else "Open",
+        state=(
+            f"Cancelled {human(case.cancelled_at, zone)}: {case.cancel_reason}"
+            if case.cancelled_at
+            else "Closed"
+            if following is None
+            else "On hold"
+            if case.on_hold
+            else "Open"
+        ),
         done_count=done_count,
         step_count=len(case.steps),
         next_due=human(following.due, zone) if following else None,

@@ -188,7 +188,9 @@ def open_(
     checklist.pdf) under output/cases/CASE-ID/.
     """
     with _case_command(app) as s:
-        when = _timestamp(received, s.config, s.now, "received time")
+        when = _timestamp(
+            received, s.config, s.now.replace(second=0, microsecond=0), "received time"
+        )
         opened = s.service.open(
             case_id, sop_id, when, s.now, assignee, summary, priority, allow_draft=allow_draft
         )
@@ -337,6 +339,7 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
     "overdue ones included.",
 )
 @click.option("--assignee", metavar="NAME", help="Only this assignee's cases.")
+@click.option("--cancelled", is_flag=True, help="Cancelled cases instead, latest first.")
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
@@ -355,6 +358,7 @@ def list_(
     overdue: bool,
     due_within: timedelta | None,
     assignee: str | None,
+    cancelled: bool,
     limit: int | None,
     page: int,
     fmt: str,
@@ -365,6 +369,9 @@ def list_(
     if (overdue or due_within) and state != "open":
         raise click.UsageError("--overdue and --due-within select open cases: drop --status")
     with _case_command(app) as s:
+        if cancelled:
+            _list_cancelled(s, fmt)
+            return
         service, zone = s.service, s.config.zone
         start = (page - 1) * limit
         filters: dict[str, Any] = {"overdue": overdue, "due_within": due_within}
@@ -436,6 +443,9 @@ def show(app: App, case_id: str, fmt: str) -> None:
         from sopgen.cases.terminal import case_head
 
         _console().print(case_head(found, s.config))
+        if found.cancelled_at:
+            zone = s.config.zone
+            click.echo(f"CANCELLED {human(found.cancelled_at, zone)}: {found.cancel_reason}")
         _print_case(s, found)
 
 
@@ -495,6 +505,29 @@ class ColumnsType(click.ParamType):
             return parse_columns_option(str(value))
         except ValueError as exc:
             self.fail(f"{exc} (write e.g. case=Ticket,received=Opened,assignee=3)", param, ctx)
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE-ID")
+@click.option("--reason", required=True, metavar="TEXT", help="Why, e.g. 'complaint withdrawn'.")
+@pass_app
+@_errors
+def cancel(app: App, case_id: str, reason: str) -> None:
+    """Cancel a case, e.g. a withdrawn complaint.
+
+    Its steps not yet done become cancelled events in deadlines.ics (import it
+    again to clear them from the calendar) and get no more reminders; the case
+    leaves the open lists and stays in the history: `case show CASE-ID`,
+    `case list --cancelled`.
+    """
+    with _case_command(app) as s:
+        cancelled = s.service.cancel(case_id, reason, s.now)
+        _write_pdf(s, cancelled, False)
+        left = sum(1 for p in cancelled.steps if p.done is None)
+        click.echo(
+            f"cancelled case {cancelled.id}: {left} open step{'s' * (left != 1)} cancelled "
+            f"in {_folder(s, cancelled.id)}/deadlines.ics (import it again to clear them)"
+        )
 
 
 @case.command("import")
@@ -612,11 +645,42 @@ def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
                 "within": p.within.text,
                 "due": iso(p.due, zone),
                 "done": iso(p.done, zone) if p.done else None,
-                "status": p.status(now, config.due_soon),
+                "status": found.status(p, now, config.due_soon),
             }
             for p in found.steps
         ],
+        "cancelled": iso(found.cancelled_at, zone) if found.cancelled_at else None,
+        "cancel_reason": found.cancel_reason,
     }
+
+
+def _list_cancelled(s: CaseCommand, fmt: str) -> None:
+    zone = s.config.zone
+    found = s.service.list_cancelled()
+    rows = [
+        {
+            "case": c.id,
+            "sop": c.sop.id,
+            "assignee": c.assignee,
+            "summary": c.summary,
+            "received": iso(c.received, zone),
+            "cancelled": iso(c.cancelled_at, zone) if c.cancelled_at else None,
+            "cancel_reason": c.cancel_reason,
+        }
+        for c in found
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("no cancelled cases")
+        return
+    click.echo(f"Cancelled cases ({len(found)})")
+    for c in found:  # one case per block: whole at any width
+        assignee = f", assignee {c.assignee}" if c.assignee else ""
+        when = human(c.cancelled_at, zone) if c.cancelled_at else "?"
+        click.echo(f"{c.id} ({c.sop.id}{assignee}): cancelled {when}")
+        click.echo(f"  reason: {c.cancel_reason}")
 
 
 def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:

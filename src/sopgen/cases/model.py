@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sopgen.cases.errors import CaseError
 from sopgen.cases.plan import PlannedStep
 from sopgen.model import Sop
 from sopgen.problems import Problem
+
+CANCELLED = "cancelled"
+"""The status of a step that was not done when its case was cancelled."""
 
 # --------------------------------------------------------------------------- case ids
 
@@ -98,6 +101,14 @@ class Case:
     steps: tuple[PlannedStep, ...]
     events: Mapping[str, EventInfo] = field(default_factory=dict)
     changed: tuple[str, ...] = ()  # steps whose deadline or state this change moved
+    installation: str | None = None  # the store's id in event UIDs; None: UIDs from before ids
+    cancelled_at: datetime | None = None  # UTC
+    cancel_reason: str | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
     holds: tuple[Hold, ...] = ()  # oldest first
     priorities: tuple[tuple[datetime, str], ...] = ()  # (from, priority), oldest first
 
@@ -116,7 +127,15 @@ class Case:
         return self.sop.version
 
     def open_steps(self) -> list[PlannedStep]:
-        return [p for p in self.steps if p.done is None]
+        """The steps still to do: none once the case is cancelled."""
+        return [] if self.cancelled else [p for p in self.steps if p.done is None]
+
+    def status(self, planned: PlannedStep, now: datetime, due_soon: timedelta | float) -> str:
+        """The step's status (`PlannedStep.status`); `cancelled` for a step not done
+        in a cancelled case."""
+        if self.cancelled and planned.done is None:
+            return CANCELLED
+        return planned.status(now, due_soon)
 
     def next_step(self) -> PlannedStep | None:
         """The open step due first (document order breaks ties); None when all are done."""

@@ -63,8 +63,12 @@ class PlannedStep:
 
     @property
     def late(self) -> bool:
-        """Done after its deadline (done exactly at the deadline is on time)."""
-        return self.done is not None and self.done.astimezone(UTC) > self.due.astimezone(UTC)
+        """Done after its deadline. Deadlines are shown to the minute, so a step done
+        within its deadline's minute (ticked off "now" at 10:00:37 when due 10:00) is
+        on time."""
+        if self.done is None:
+            return False
+        return self.done.astimezone(UTC).replace(second=0, microsecond=0) > self.due.astimezone(UTC)
 
     def due_soon_from(self, due_soon: timedelta | float) -> datetime:
         """When the step turns `due-soon`: `due_soon` before its deadline (a timedelta),

@@ -228,6 +228,7 @@ class CaseService:
         """Mark a step done at `at`; recompute the deadlines anchored on it; rewrite files."""
         with self.store.write() as session:
             record = self._record(session, case_id)
+            _not_cancelled(record)
             sop = self._snapshot(session, record.snapshot)
             step = _step(sop, step_ref, case_id)
             done = record.done()
@@ -255,6 +256,7 @@ class CaseService:
         """Undo `done` for a step; recompute and rewrite files."""
         with self.store.write() as session:
             record = self._record(session, case_id)
+            _not_cancelled(record)
             sop = self._snapshot(session, record.snapshot)
             step = _step(sop, step_ref, case_id)
             completion = next((c for c in record.completions if c.step == step.key), None)
@@ -329,6 +331,7 @@ class CaseService:
         zone = self.config.zone
         with self.store.write() as session:
             record = self._record(session, case_id)
+            _not_cancelled(record)
             if record.closed_at is not None:
                 raise CaseError(
                     f"case {case_id} is complete (every step is done); there is no clock to stop",
@@ -367,6 +370,7 @@ class CaseService:
         zone = self.config.zone
         with self.store.write() as session:
             record = self._record(session, case_id)
+            _not_cancelled(record)
             running = next((h for h in record.holds if h.resumed_at is None), None)
             if running is None:
                 raise CaseError(
@@ -650,6 +654,7 @@ class CaseService:
         assignee = clean_text(assignee, "assignee")
         with self.store.write() as session:
             record = self._record(session, case_id)
+            _not_cancelled(record)
             record.assignee = _known_assignee(session, assignee)
             sop = self._snapshot(session, record.snapshot)
             case = self._sync(record, sop, now)
@@ -745,6 +750,45 @@ class CaseService:
                         )
                     )
         return summarize(rows, since, until, self.config.priorities)
+
+    # ------------------------------------------------------------------ cancel
+
+    def cancel(self, case_id: str, reason: str, now: datetime) -> Case:
+        """Cancel a case (a withdrawn complaint): it leaves the open lists and the feeds,
+        its steps not done become cancelled events (SEQUENCE raised, no reminder), and
+        it stays in the store, shown by `show` and listed by `list_cancelled`."""
+        why = clean_text(reason, "reason")
+        if why is None:
+            raise CaseError("the reason is empty", "say why, e.g. --reason 'complaint withdrawn'")
+        with self.store.write() as session:
+            record = self._record(session, case_id)
+            _not_cancelled(record)
+            if record.closed_at is not None:
+                raise CaseError(
+                    f"case {record.id} is complete: every step is done, nothing is left to cancel",
+                    f"see it with: sopgen case show {record.id}",
+                    CONFLICT,
+                )
+            record.cancelled_at = now
+            record.cancel_reason = why
+            case = self._sync(record, self._snapshot(session, record.snapshot), now)
+            session.flush()
+            self.files.write(case)
+        return case
+
+    def list_cancelled(self) -> list[Case]:
+        """Cancelled cases, most recently cancelled first."""
+        query = (
+            select(CaseRecord)
+            .where(CaseRecord.cancelled_at.is_not(None))
+            .options(selectinload(CaseRecord.completions), selectinload(CaseRecord.holds))
+            .order_by(CaseRecord.cancelled_at.desc(), CaseRecord.id)
+        )
+        with self.store.read() as session:
+            return [
+                self._case(record, self._snapshot(session, record.snapshot), events={})
+                for record in session.scalars(query)
+            ]
 
     # ------------------------------------------------------------------ refresh
 
@@ -1066,8 +1110,9 @@ class CaseService:
         steps = self._plan(record, sop, now)
         events = {e.step: e for e in record.events}
         changed = []
+        cancelled = record.cancelled_at is not None
         for planned in steps:
-            fingerprint = _fingerprint(planned)
+            fingerprint = _fingerprint(planned, cancelled)
             event = events.get(planned.key)
             if event is None:
                 record.events.append(
@@ -1082,10 +1127,9 @@ class CaseService:
                 event.modified_at = now
         if touch or changed:
             record.updated_at = now
-        record.closed_at = (
-            (record.closed_at or now) if all(p.done is not None for p in steps) else None
-        )
-        record.next_due = _next_due(steps)
+        finished = cancelled or all(p.done is not None for p in steps)
+        record.closed_at = (record.closed_at or now) if finished else None
+        record.next_due = None if cancelled else _next_due(steps)
         return replace(self._case(record, sop, steps, now=now), changed=tuple(changed))
 
     def _case(
@@ -1123,6 +1167,9 @@ class CaseService:
                 )
                 for h in record.holds
             ),
+            installation=None if record.legacy_uids else self.store.installation_id,
+            cancelled_at=record.cancelled_at,
+            cancel_reason=record.cancel_reason,
         )
 
 
@@ -1162,11 +1209,23 @@ def _spans(record: CaseRecord, now: datetime | None) -> list[tuple[datetime, dat
     return spans
 
 
-def _fingerprint(planned: PlannedStep) -> str:
-    """What a step's calendar event shows that SEQUENCE must track: deadline and done state."""
+def _fingerprint(planned: PlannedStep, cancelled: bool = False) -> str:
+    """What a step's calendar event shows that SEQUENCE must track: deadline, done state,
+    and whether it was cancelled with its case."""
     due = planned.due.astimezone(UTC).isoformat()
     done = planned.done.astimezone(UTC).isoformat() if planned.done else ""
-    return f"{due}|{done}"
+    return f"{due}|{done}" + ("|cancelled" if cancelled and not planned.done else "")
+
+
+def _not_cancelled(record: CaseRecord) -> None:
+    """Refuse to change a cancelled case (it stays in the history as it was)."""
+    if record.cancelled_at is not None:
+        raise CaseError(
+            f"case {record.id} was cancelled ({record.cancel_reason or 'no reason given'}); "
+            "it can no longer change",
+            f"see it with: sopgen case show {record.id}",
+            CONFLICT,
+        )
 
 
 def _record_values(

@@ -1,9 +1,11 @@
 """The case store: cases, step completions and calendar state, through SQLAlchemy 2.
 
     alembic_version    the schema revision (Alembic; see `sopgen.cases.migrate`)
-    sopgen_meta        key → value (`schema_version` = 3 only keeps sopgen 0.1 out)
+    sopgen_meta        key → value (`schema_version` = 3 only keeps sopgen 0.1 out;
+                       `installation_id`: this store's random id, in every calendar UID)
     sop_snapshots      digest → the SOP file's YAML text a case was planned from
-    cases              id, SOP id + version + snapshot, received, assignee, summary
+    cases              id, SOP id + version + snapshot, received, assignee, summary,
+                       when and why it was cancelled
     completions        (case, step) → when it was done
     case_holds         when a case was put on hold and resumed, and why
     case_priorities    the priorities a case was given, each from when
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Dialect,
     Engine,
@@ -51,7 +54,9 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    false,
     inspect,
+    select,
     text,
 )
 from sqlalchemy.engine import URL, Connection, make_url
@@ -63,7 +68,7 @@ from sopgen.cases.errors import CaseError
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test
@@ -139,10 +144,14 @@ class CaseRecord(Base):
     summary: Mapped[str | None] = mapped_column(Text)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # every step done
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # all done, or cancelled
     # the deadline of the open step due first (None when closed, or not yet computed for a
     # case opened before revision 0006): lets `case list` sort and page in the database
     next_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # a case from before installation ids: its events keep their first UIDs
+    legacy_uids: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     completions: Mapped[list[Completion]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Completion.step"
@@ -316,6 +325,7 @@ class Store:
         self.sqlite = self.url.get_backend_name() == "sqlite"
         self._engine: Engine | None = None
         self._checked = False
+        self._installation: str | None = None
 
     @classmethod
     def for_project(
@@ -403,6 +413,20 @@ class Store:
                 "check the database URL (SOPGEN_DATABASE_URL or database: in sopgen.yaml); "
                 "if another sopgen is busy with the store, try again",
             ) from None
+
+    @property
+    def installation_id(self) -> str:
+        """This store's random id (made by migration 0005), read once per process."""
+        if self._installation is None:
+            with self.read() as session:
+                value = session.scalar(select(Meta.value).where(Meta.key == "installation_id"))
+            if not value:
+                raise CaseError(
+                    f"the case store {self.display} has no installation id",
+                    "restore it from a backup, or open a new store",
+                )
+            self._installation = value
+        return self._installation
 
     # ------------------------------------------------------------------ schema
 

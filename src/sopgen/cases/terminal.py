@@ -20,7 +20,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from sopgen.cases.model import Case, CaseSummary
+from sopgen.cases.model import CANCELLED, Case, CaseSummary
 from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, OVERDUE
 from sopgen.cases.timestamps import human
 from sopgen.model import Config
@@ -34,6 +34,7 @@ STATUS_STYLE = {
     DUE_SOON: "yellow",
     DONE: "green",
     DONE_LATE: "magenta",
+    CANCELLED: "dim",
     "open": "",
 }
 CHECKED, UNCHECKED = "☑", "☐"
@@ -100,7 +101,7 @@ def _steps_table(case: Case, config: Config, now: datetime) -> Table:
     table.add_column("Due", no_wrap=True, min_width=30)
     table.add_column("Status", no_wrap=True)
     for p in case.steps:
-        status = p.status(now, config.due_soon)
+        status = case.status(p, now, config.due_soon)
         # SOP text is Markdown, not rich markup: `[x](url)` stays as written
         description = Text(" ".join(config.fill(p.step.do).split()))
         description.append(
@@ -127,7 +128,7 @@ def _steps_stacked(case: Case, config: Config, now: datetime, width: int) -> Gro
             section = p.section.id
             title = f"{p.section.letter}. {config.fill(p.section.title)}"
             parts += [Text(""), Text(title, style="bold")]
-        status = p.status(now, config.due_soon)
+        status = case.status(p, now, config.due_soon)
         head = Text(f"{CHECKED if p.done else UNCHECKED} {p.section.letter}{p.step.number} {p.key}")
         parts.append(_head(head, Text(status, style=STATUS_STYLE[status]), width))
         lines = [
