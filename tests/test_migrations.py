@@ -175,7 +175,7 @@ def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(tmp_path:
         conn.execute("DROP TABLE alembic_version")
         conn.execute("DROP TABLE case_holds")  # revision 0004, made after this layout
         conn.execute("DROP TABLE case_priorities")  # revision 0005
-        for column in ("cancelled_at", "cancel_reason", "legacy_uids"):  # revision 0006
+        for column in ("cancelled_at", "cancel_reason", "legacy_uids"):  # revision 0007
             conn.execute(f"ALTER TABLE cases DROP COLUMN {column}")
         conn.execute("DELETE FROM sopgen_meta WHERE key = 'installation_id'")
         conn.execute("UPDATE sopgen_meta SET value = '2' WHERE key = 'schema_version'")

@@ -157,6 +157,9 @@ def test_a_store_of_sopgen_0_1_gains_the_user_tables_by_db_upgrade(project: Proj
         conn.execute("DROP TABLE case_priorities")  # revision 0005
         conn.execute("DROP INDEX ix_cases_next_due")  # revision 0006, likewise
         conn.execute("ALTER TABLE cases DROP COLUMN next_due")
+        for column in ("cancelled_at", "cancel_reason", "legacy_uids"):  # revision 0007
+            conn.execute(f"ALTER TABLE cases DROP COLUMN {column}")
+        conn.execute("DELETE FROM sopgen_meta WHERE key = 'installation_id'")
         conn.execute("UPDATE sopgen_meta SET value = '1' WHERE key = 'schema_version'")
     refused = user(project, "list")
     assert refused.exit_code == 1 and "sopgen db upgrade" in refused.stderr
