@@ -24,7 +24,7 @@ from itertools import islice
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, false, func, insert, select
+from sqlalchemy import Select, bindparam, false, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from sopgen.businesstime import BusinessCalendar
@@ -594,32 +594,22 @@ class CaseService:
                 for record in session.scalars(query)
             ]
 
-    def open_case_versions(self, assignee: str) -> list[tuple[str, str]]:
+    def open_case_versions(
+        self, assignee: str, session: Session | None = None
+    ) -> list[tuple[str, str]]:
         """(case id, version) of the open cases assigned to `assignee`, in case id order,
-        in one cheap query. A case's version changes whenever its plan, a step's
-        state or calendar event changes (see `case_version`), so the desk can
-        reuse what it rendered for a version."""
-        sequences = (
-            select(func.coalesce(func.sum(EventState.sequence), 0))
-            .where(EventState.case_id == CaseRecord.id)
-            .scalar_subquery()
-        )
-        completions = (
-            select(func.count())
-            .select_from(Completion)
-            .where(Completion.case_id == CaseRecord.id)
-            .scalar_subquery()
-        )
-        query = (
-            select(CaseRecord.id, CaseRecord.updated_at, sequences, completions)
-            .where(CaseRecord.closed_at.is_(None), CaseRecord.assignee == assignee)
-            .order_by(CaseRecord.id)
-        )
-        with self.store.read() as session:
-            return [
-                (case_id, _version(updated, int(seq), int(done)))
-                for case_id, updated, seq, done in session.execute(query)
-            ]
+        in one cheap query (in `session` when given). A case's version changes whenever
+        its plan, a step's state or calendar event changes (see `case_version`), so the
+        desk can reuse what it rendered for a version."""
+        if session is None:
+            with self.store.read() as own:
+                return self.open_case_versions(assignee, own)
+        return [
+            (case_id, _version(updated, int(seq), int(done)))
+            for case_id, updated, seq, done in session.execute(
+                _OPEN_CASE_VERSIONS, {"assignee": assignee}
+            )
+        ]
 
     def cases_with_versions(self, case_ids: Sequence[str]) -> list[tuple[Case, str]]:
         """The cases named (those that exist), each with its version as `open_case_versions`
@@ -1306,6 +1296,24 @@ def _not_future(moment: datetime, now: datetime, what: str, zone: ZoneInfo) -> N
             f"the {what} {iso(moment, zone)} lies in the future (now is {iso(now, zone)})",
             "give a time that has already happened",
         )
+
+
+# built once: feeds ask for it on every request
+_OPEN_CASE_VERSIONS = (
+    select(
+        CaseRecord.id,
+        CaseRecord.updated_at,
+        select(func.coalesce(func.sum(EventState.sequence), 0))
+        .where(EventState.case_id == CaseRecord.id)
+        .scalar_subquery(),
+        select(func.count())
+        .select_from(Completion)
+        .where(Completion.case_id == CaseRecord.id)
+        .scalar_subquery(),
+    )
+    .where(CaseRecord.closed_at.is_(None), CaseRecord.assignee == bindparam("assignee"))
+    .order_by(CaseRecord.id)
+)
 
 
 def _version(updated_at: datetime, sequences: int, completions: int) -> str:

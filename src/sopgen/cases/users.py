@@ -218,24 +218,28 @@ class UserService:
 
     # ------------------------------------------------------------------ tokens
 
-    def by_feed_token(self, token: str) -> User | None:
-        return self._by_token(UserRecord.feed_token_hash, token)
+    def by_feed_token(self, token: str, session: Session | None = None) -> User | None:
+        """The user whose feed token this is (None for any other); in `session` when given,
+        so a feed reads its user and its cases in one transaction."""
+        return self._by_token(UserRecord.feed_token_hash, token, session)
 
     def by_api_token(self, token: str) -> User | None:
         return self._by_token(UserRecord.api_token_hash, token)
 
-    def _by_token(self, column: Any, token: str) -> User | None:
+    def _by_token(self, column: Any, token: str, session: Session | None = None) -> User | None:
         if not token or len(token) > 200:
             return None
+        if session is None:
+            with self.store.read() as own:
+                return self._by_token(column, token, own)
         wanted = token_hash(token)
-        with self.store.read() as session:
-            record = session.scalars(select(UserRecord).where(column == wanted)).one_or_none()
-            if record is None or record.disabled:
-                return None
-            stored = getattr(record, column.key)
-            if stored is None or not hmac.compare_digest(stored, wanted):
-                return None
-            return _user(record)
+        record = session.scalars(select(UserRecord).where(column == wanted)).one_or_none()
+        if record is None or record.disabled:
+            return None
+        stored = getattr(record, column.key)
+        if stored is None or not hmac.compare_digest(stored, wanted):
+            return None
+        return _user(record)
 
     # ------------------------------------------------------------------ signing in
 

@@ -127,6 +127,7 @@ def create_app(
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
     app.state.desk = desk
     app.state.rendered_cases = feeds.RenderedCases()
+    app.state.feed_bodies = feeds.FeedBodies()
     return app
 
 

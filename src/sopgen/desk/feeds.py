@@ -8,8 +8,14 @@ cases. It depends only on the store's state, never on the clock, so:
   those versions (and the feed's name), and a matching If-None-Match gets
   304 without rendering anything;
 - rendered events are kept per (case, version) in a bounded in-process
-  cache, so a feed re-renders only the cases that changed. The cache is
+  cache, so a feed re-renders only the cases that changed, and whole bodies
+  per ETag, so an unchanged feed is not even assembled again. Both caches are
   derived from the store alone: any instance may serve any request.
+- the token and the versions are read in one read transaction. On SQLite
+  (a local file, WAL: readers never wait for writers) that lookup runs on the
+  event loop itself; a hop to a worker thread per request cost more than the
+  query under load (50 clients: threads queueing for the GIL). Rendering
+  cases that changed, and every lookup on a database server, run in a thread.
 
 An unknown, rotated or disabled token gets the same bare 404 as any unknown path.
 """
@@ -55,6 +61,19 @@ class RenderedCases:
                 self._blocks.popitem(last=False)
 
 
+class FeedBodies(RenderedCases):
+    """Whole feed bodies per ETag (which names the feed and its cases' versions)."""
+
+    def __init__(self, size: int = 512):
+        super().__init__(size)
+
+    def body(self, etag: str) -> bytes | None:
+        return self.get(("", etag))
+
+    def keep(self, etag: str, body: bytes) -> None:
+        self.put(("", etag), body)
+
+
 def _etag(name: str, versions: list[tuple[str, str]]) -> str:
     digest = hashlib.sha256(repr((FEED_FORMAT, name, versions)).encode("utf-8")).hexdigest()
     return f'"{digest[:32]}"'
@@ -62,11 +81,14 @@ def _etag(name: str, versions: list[tuple[str, str]]) -> str:
 
 def feed_state(desk: Desk, token: str) -> tuple[str, str, list[tuple[str, str]]] | None:
     """(feed name, ETag, case versions) for a valid token; None for any other."""
-    user = desk.users.by_feed_token(token)
-    if user is None:
+    if not token or len(token) > 200:
         return None
+    with desk.store.read() as session:  # one transaction: the user and their cases agree
+        user = desk.users.by_feed_token(token, session)
+        if user is None:
+            return None
+        versions = desk.cases.open_case_versions(user.login, session)
     name = f"sopgen: {user.name} ({desk.config.company})"
-    versions = desk.cases.open_case_versions(user.login)
     return name, _etag(name, versions), versions
 
 
@@ -90,34 +112,67 @@ def feed_body(
 
 
 def answer(
-    desk: Desk, cache: RenderedCases, token: str, if_none_match: str
+    desk: Desk,
+    cache: RenderedCases,
+    token: str,
+    if_none_match: str,
+    bodies: FeedBodies | None = None,
 ) -> tuple[int, str, bytes]:
-    """(status, ETag, body) for a feed request: 404, 304 or 200 (one thread hop)."""
+    """(status, ETag, body) for a feed request: 404, 304 or 200."""
     state = feed_state(desk, token)
     if state is None:
         return 404, "", b""
+    return _reply(desk, cache, bodies, state, if_none_match)
+
+
+def _reply(
+    desk: Desk,
+    cache: RenderedCases,
+    bodies: FeedBodies | None,
+    state: tuple[str, str, list[tuple[str, str]]],
+    if_none_match: str,
+) -> tuple[int, str, bytes]:
     name, etag, versions = state
     if etag in _tags(if_none_match):
         return 304, etag, b""
-    return 200, etag, feed_body(desk, cache, name, versions)
+    body = bodies.body(etag) if bodies is not None else None
+    if body is None:
+        body = feed_body(desk, cache, name, versions)
+        if bodies is not None:
+            bodies.keep(etag, body)
+    return 200, etag, body
 
 
 async def feed(request: Request) -> Response:
     desk = desk_of(request)
     cache: RenderedCases = request.app.state.rendered_cases
-    status, etag, body = await run_in_threadpool(
-        answer,
-        desk,
-        cache,
-        request.path_params["token"],
-        request.headers.get("if-none-match", ""),
-    )
+    bodies: FeedBodies = request.app.state.feed_bodies
+    token = request.path_params["token"]
+    if_none_match = request.headers.get("if-none-match", "")
+    if desk.store.sqlite:
+        state = feed_state(desk, token)  # a local read: cheaper here than a thread hop
+        if state is None:
+            status, etag, body = 404, "", b""
+        elif etag_matches(state[1], if_none_match) or bodies.body(state[1]) is not None:
+            status, etag, body = _reply(desk, cache, bodies, state, if_none_match)
+        else:  # cases to render: a worker thread, so other requests go on meanwhile
+            status, etag, body = await run_in_threadpool(
+                _reply, desk, cache, bodies, state, if_none_match
+            )
+    else:
+        status, etag, body = await run_in_threadpool(
+            answer, desk, cache, token, if_none_match, bodies
+        )
     if status == 404:
         return not_found()
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if status == 304:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+def etag_matches(etag: str, if_none_match: str) -> bool:
+    return etag in _tags(if_none_match)
 
 
 def _tags(header: str) -> set[str]:
