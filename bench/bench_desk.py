@@ -145,6 +145,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc has no answer."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -224,9 +233,15 @@ def main() -> None:
                 f"{ms(statistics.median(first))}, later fetches median "
                 f"{ms(statistics.median(again))}"
             )
+            server_cpu = cpu_seconds(server.pid)
+            client_cpu = time.process_time()
             latencies, errors = asyncio.run(
                 load(base, tokens, args.clients, args.seconds, args.conditional)
             )
+            client_cpu = time.process_time() - client_cpu
+            server_after = cpu_seconds(server.pid)
+            if server_cpu is not None and server_after is not None:
+                server_cpu = server_after - server_cpu
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -240,6 +255,12 @@ def main() -> None:
             f"{count} requests, "
             f"{count / args.seconds:.0f} req/s, p50 {ms(p50)}, p99 {ms(p99)}, errors {errors}"
         )
+        if server_cpu is not None and args.workers == 1:
+            print(
+                f"CPU per request: server {ms(server_cpu / max(count, 1))}, "
+                f"these clients {ms(client_cpu / max(count, 1))} "
+                "(on a busy machine the waits above are mostly for a CPU)"
+            )
         print("targets: p99 < 100 ms, 0 errors; one feed < 20 ms")
         load1, _, _ = os.getloadavg()
         print(f"machine: {os.cpu_count()} CPUs, load average {load1:.1f} at the end")

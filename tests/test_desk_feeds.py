@@ -72,6 +72,24 @@ def test_etag_and_304(desk: Desk):
     assert changed.status_code == 200 and changed.headers["etag"] != etag
 
 
+def test_feed_is_gzipped_for_clients_that_accept_it_and_plain_for_others(desk: Desk):
+    open_cases(desk)
+    client = desk.client()
+    raw = client.get(feed_url(desk, "alice"), headers={"Accept-Encoding": "identity"})
+    assert raw.status_code == 200 and "content-encoding" not in raw.headers
+    assert raw.headers["vary"] == "Accept-Encoding"
+    packed = client.get(feed_url(desk, "alice"), headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(raw.content) / 5
+    assert packed.content == raw.content  # decoded: the same calendar
+    assert packed.headers["etag"] != raw.headers["etag"]  # each representation its own tag
+    refused = client.get(feed_url(desk, "alice"), headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in refused.headers and refused.content == raw.content
+    for tag in (raw.headers["etag"], packed.headers["etag"]):  # either tag: unchanged
+        again = client.get(feed_url(desk, "alice"), headers={"If-None-Match": tag})
+        assert again.status_code == 304
+
+
 def test_unknown_rotated_and_disabled_tokens_get_a_bare_404(desk: Desk):
     open_cases(desk)
     client = desk.client()

@@ -22,6 +22,7 @@ An unknown, rotated or disabled token gets the same bare 404 as any unknown path
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 from collections import OrderedDict
@@ -35,6 +36,7 @@ from sopgen.cases.calendar import assemble_feed, feed_events
 from sopgen.desk.app import Desk, desk_of, not_found
 
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
+GZIP_LEVEL = 6  # once per feed version: a 420 kB feed of 40 cases becomes 15 kB
 FEED_FORMAT = "feed-1"  # raise when what a feed shows for the same state changes
 
 
@@ -61,17 +63,33 @@ class RenderedCases:
                 self._blocks.popitem(last=False)
 
 
-class FeedBodies(RenderedCases):
-    """Whole feed bodies per ETag (which names the feed and its cases' versions)."""
+class FeedBodies:
+    """Whole feed bodies per (content coding, ETag), bounded in bytes, least recently
+    used out. The ETag names the feed and its cases' versions, so a body kept here is
+    the body the store's state gives."""
 
-    def __init__(self, size: int = 512):
-        super().__init__(size)
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
+        self.max_bytes = max_bytes
+        self._bodies: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
 
-    def body(self, etag: str) -> bytes | None:
-        return self.get(("", etag))
+    def get(self, key: tuple[str, str]) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
 
-    def keep(self, etag: str, body: bytes) -> None:
-        self.put(("", etag), body)
+    def put(self, key: tuple[str, str], body: bytes) -> None:
+        with self._lock:
+            old = self._bodies.pop(key, None)
+            self._bytes -= len(old) if old is not None else 0
+            self._bodies[key] = body
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes and len(self._bodies) > 1:
+                _, gone = self._bodies.popitem(last=False)
+                self._bytes -= len(gone)
 
 
 def _etag(name: str, versions: list[tuple[str, str]]) -> str:
@@ -117,30 +135,51 @@ def answer(
     token: str,
     if_none_match: str,
     bodies: FeedBodies | None = None,
+    gzip_ok: bool = False,
 ) -> tuple[int, str, bytes]:
-    """(status, ETag, body) for a feed request: 404, 304 or 200."""
+    """(status, ETag, body) for a feed request: 404, 304 or 200; the body gzipped when
+    `gzip_ok` (the ETag then ends in -gzip: it names that representation)."""
     state = feed_state(desk, token)
     if state is None:
         return 404, "", b""
-    return _reply(desk, cache, bodies, state, if_none_match)
+    return _reply(desk, cache, bodies or FeedBodies(0), state, if_none_match, gzip_ok)
+
+
+def _gzip_etag(etag: str) -> str:
+    return f'{etag[:-1]}-gzip"'
+
+
+def _ready(bodies: FeedBodies, etag: str, if_none_match: str, gzip_ok: bool) -> bool:
+    """Whether the answer needs no rendering or compressing (a 304, or a kept body)."""
+    tags = _tags(if_none_match)
+    if etag in tags or _gzip_etag(etag) in tags:
+        return True
+    return bodies.get(("gzip" if gzip_ok else "", etag)) is not None
 
 
 def _reply(
     desk: Desk,
     cache: RenderedCases,
-    bodies: FeedBodies | None,
+    bodies: FeedBodies,
     state: tuple[str, str, list[tuple[str, str]]],
     if_none_match: str,
+    gzip_ok: bool,
 ) -> tuple[int, str, bytes]:
     name, etag, versions = state
-    if etag in _tags(if_none_match):
-        return 304, etag, b""
-    body = bodies.body(etag) if bodies is not None else None
+    tag = _gzip_etag(etag) if gzip_ok else etag
+    tags = _tags(if_none_match)
+    if etag in tags or _gzip_etag(etag) in tags:  # the same feed, in either coding
+        return 304, tag, b""
+    key = ("gzip" if gzip_ok else "", etag)
+    body = bodies.get(key)
     if body is None:
-        body = feed_body(desk, cache, name, versions)
-        if bodies is not None:
-            bodies.keep(etag, body)
-    return 200, etag, body
+        plain = bodies.get(("", etag))
+        if plain is None:
+            plain = feed_body(desk, cache, name, versions)
+            bodies.put(("", etag), plain)
+        body = gzip.compress(plain, GZIP_LEVEL, mtime=0) if gzip_ok else plain
+        bodies.put(key, body)
+    return 200, tag, body
 
 
 async def feed(request: Request) -> Response:
@@ -149,30 +188,49 @@ async def feed(request: Request) -> Response:
     bodies: FeedBodies = request.app.state.feed_bodies
     token = request.path_params["token"]
     if_none_match = request.headers.get("if-none-match", "")
+    gzip_ok = accepts_gzip(request.headers.get("accept-encoding", ""))
     if desk.store.sqlite:
         state = feed_state(desk, token)  # a local read: cheaper here than a thread hop
         if state is None:
             status, etag, body = 404, "", b""
-        elif etag_matches(state[1], if_none_match) or bodies.body(state[1]) is not None:
-            status, etag, body = _reply(desk, cache, bodies, state, if_none_match)
+        elif _ready(bodies, state[1], if_none_match, gzip_ok):
+            status, etag, body = _reply(desk, cache, bodies, state, if_none_match, gzip_ok)
         else:  # cases to render: a worker thread, so other requests go on meanwhile
             status, etag, body = await run_in_threadpool(
-                _reply, desk, cache, bodies, state, if_none_match
+                _reply, desk, cache, bodies, state, if_none_match, gzip_ok
             )
     else:
         status, etag, body = await run_in_threadpool(
-            answer, desk, cache, token, if_none_match, bodies
+            answer, desk, cache, token, if_none_match, bodies, gzip_ok
         )
     if status == 404:
         return not_found()
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if status == 304:
         return Response(status_code=304, headers=headers)
+    if gzip_ok:
+        headers["Content-Encoding"] = "gzip"
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
 
-def etag_matches(etag: str, if_none_match: str) -> bool:
-    return etag in _tags(if_none_match)
+def accepts_gzip(header: str) -> bool:
+    """Whether Accept-Encoding allows gzip: named, or through `*`, with a q above 0."""
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        coding, _, params = item.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[coding.strip().lower()] = q
+    for coding in ("gzip", "x-gzip", "*"):
+        if coding in weights:
+            return weights[coding] > 0
+    return False
 
 
 def _tags(header: str) -> set[str]:
