@@ -7,15 +7,15 @@ case store, and a fixed clock (SOPGEN_NOW): Monday 23 Nov 2026 10:00 in Berlin.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from dbkit import CaseDb, sqlite_url
 from icscheck import calendar_errors
 from sopgen.cli import cli
 
@@ -29,6 +29,7 @@ SOP = "SOP-CS-001"
 class Project:
     root: Path
     runner: CliRunner
+    database: CaseDb | None = None  # None: the default SQLite file, project.db
 
     def run(self, *args: str, now: str | None = None) -> Result:
         env = {"SOPGEN_NOW": now} if now else None
@@ -39,20 +40,36 @@ class Project:
 
     @property
     def db(self) -> Path:
+        """The default SQLite file (used when the project's database is SQLite)."""
         return self.root / ".sopgen" / "cases.db"
+
+    @property
+    def url(self) -> str:
+        """The case database's URL, whichever kind the test runs on."""
+        return self.database.url if self.database else sqlite_url(self.db)
+
+    @property
+    def kind(self) -> str:
+        return self.database.kind if self.database else "sqlite"
+
+    def sql(self, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of a query on the case database (changes are committed)."""
+        return CaseDb(self.kind, self.url).rows(query, params)
+
+    def execute(self, *statements: str) -> None:
+        CaseDb(self.kind, self.url).execute(*statements)
 
     @property
     def installation(self) -> str:
         """The store's installation id (in every calendar UID)."""
-        with closing(sqlite3.connect(self.db)) as conn:
-            row = conn.execute("SELECT value FROM sopgen_meta WHERE key = 'installation_id'")
-            return str(row.fetchone()[0])
+        [(value,)] = self.sql("SELECT value FROM sopgen_meta WHERE key = 'installation_id'")
+        return str(value)
 
     def uid(self, case_id: str, step_key: str) -> str:
         """The UID of a step's calendar event in this project."""
         return f"{case_id}.{step_key}@{self.installation}.sopgen"
 
-    def state(self) -> tuple[dict[str, bytes], list[str] | None]:
+    def state(self) -> tuple[dict[str, bytes], dict[str, list[tuple[Any, ...]]] | None]:
         """Every output file and the store's rows: to prove that nothing changed."""
         output = self.root / "output"
         files = (
@@ -64,10 +81,9 @@ class Project:
             if output.exists()
             else {}
         )
-        if not self.db.exists():
+        if self.kind == "sqlite" and not self.db.exists():
             return files, None
-        with closing(sqlite3.connect(self.db)) as conn:
-            return files, list(conn.iterdump())
+        return files, CaseDb(self.kind, self.url).dump()
 
 
 def make_project(root: Path) -> Project:
@@ -78,13 +94,20 @@ def make_project(root: Path) -> Project:
 
 
 @pytest.fixture(name="project")
-def project_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
-    """A project for one test; afterwards every calendar file the test had sopgen
-    write in it must pass libical and ical.js without a single error."""
+def project_fixture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case_db: CaseDb
+) -> Iterator[Project]:
+    """A project for one test, its cases on SQLite and once more on PostgreSQL (dbkit);
+    afterwards every calendar file the test had sopgen write in it must pass libical
+    and ical.js without a single error."""
     monkeypatch.setenv("SOPGEN_NOW", NOW)
-    monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    if case_db.postgres:
+        monkeypatch.setenv("SOPGEN_DATABASE_URL", case_db.url)
+    else:
+        monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
     project = make_project(tmp_path / "repo")
+    project.database = case_db
     yield project
     errors = calendar_errors(project.root.rglob("*.ics"))
     assert not errors, "calendar files with errors:\n" + "\n".join(errors)

@@ -75,7 +75,7 @@ def csrf_of(html: str) -> str:
 
 def make_desk(root: Path) -> Desk:
     project = make_project(root)
-    store = Store(f"sqlite:///{project.db}")
+    store = Store(project.url)
     users = UserService(store)
     users._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     desk_tokens = {}

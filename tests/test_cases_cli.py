@@ -384,16 +384,14 @@ def test_invalid_config_is_reported(project: Project):
 
 def test_newer_schema_is_refused(project: Project):
     open_case(project)
-    import sqlite3
-
-    with sqlite3.connect(project.db) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    project.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
     result = project.run("list")
     assert result.exit_code == 1
     assert "has schema revision f00dfeed" in result.stderr and "upgrade sopgen" in result.stderr
 
 
 def test_database_url_from_config_and_env(project: Project, tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)  # this test picks its own
     config = project.root / "sopgen.yaml"
     config.write_text(config.read_text() + "database: sqlite:///cases/team.db\n")
     open_case(project)

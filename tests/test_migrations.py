@@ -8,8 +8,7 @@ for `case show C-2026-0001 --format json`.
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 
-from casekit import make_project
+from casekit import Project, make_project, project_fixture  # noqa: F401 - `project`
+from dbkit import CaseDb
 from sopgen.cases import migrate
 from sopgen.cases.errors import CaseError
 from sopgen.cases.store import SCHEMA_HEAD, Base, Store
@@ -32,12 +32,27 @@ def sopgen(root: Path, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def legacy_store(root: Path) -> Path:
-    path = root / ".sopgen" / "cases.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(path)) as conn:
-        conn.executescript((FIXTURES / "sopgen-0.1-cases.sql").read_text())
-    return path
+ORDER = ["sopgen_meta", "sop_snapshots", "cases", "completions", "calendar_events"]
+
+
+def legacy_store(project: Project) -> None:
+    """The store sopgen 0.1 made, on the project's database (PostgreSQL: 0.1's DDL there)."""
+    dump = (FIXTURES / "sopgen-0.1-cases.sql").read_text()
+    statements = [
+        s
+        for s in dump.split(";\n")
+        if s.strip() and s.strip() not in {"BEGIN TRANSACTION", "COMMIT", "COMMIT;"}
+    ]
+
+    def rank(statement: str) -> tuple[int, int]:
+        found = re.match(r'(CREATE TABLE|INSERT INTO|CREATE INDEX \w+ ON) "?(\w+)"?', statement)
+        assert found, statement
+        kind = ["CREATE TABLE", "INSERT INTO"].index(found[1]) if "INDEX" not in found[1] else 2
+        return kind, ORDER.index(found[2])
+
+    if project.kind == "sqlite":
+        project.db.parent.mkdir(parents=True, exist_ok=True)
+    CaseDb(project.kind, project.url).load_statements(sorted(statements, key=rank))
 
 
 def test_the_migrations_have_one_head_and_the_store_names_it():
@@ -49,8 +64,8 @@ def test_the_migrations_have_one_head_and_the_store_names_it():
     assert heads[0] == SCHEMA_HEAD, "set SCHEMA_HEAD in sopgen/cases/store.py to the new head"
 
 
-def test_the_newest_revision_makes_exactly_the_tables_the_code_uses(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
+def test_the_newest_revision_makes_exactly_the_tables_the_code_uses(case_db: CaseDb):
+    store = Store(case_db.url)
     migrate.upgrade(store)
     with store.engine.connect() as conn:
         diff = compare_metadata(
@@ -60,8 +75,7 @@ def test_the_newest_revision_makes_exactly_the_tables_the_code_uses(tmp_path: Pa
     assert diff == [], "models and migrations differ: add a revision (README)"
 
 
-def test_a_new_database_is_made_on_first_use(tmp_path: Path):
-    project = make_project(tmp_path / "repo")
+def test_a_new_database_is_made_on_first_use(project: Project):
     code, out, err = sopgen(project.root, "case", "list")
     assert code == 0, err
     code, out, _ = sopgen(project.root, "db", "status")
@@ -70,10 +84,9 @@ def test_a_new_database_is_made_on_first_use(tmp_path: Path):
 
 
 def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cases(
-    tmp_path: Path,
+    project: Project,
 ):
-    project = make_project(tmp_path / "repo")
-    db = legacy_store(project.root)
+    legacy_store(project)
 
     code, _, err = sopgen(project.root, "case", "list")
     assert code == 1
@@ -116,13 +129,17 @@ def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cas
     new = (project.root / "output/cases/C-NEW/deadlines.ics").read_text()
     assert f"UID:C-NEW.intake.record@{installation}.sopgen\n" in new
     # sopgen 0.1 refuses any store whose sopgen_meta.schema_version is above 1
-    with closing(sqlite3.connect(db)) as conn:
-        meta = conn.execute("SELECT value FROM sopgen_meta WHERE key = 'schema_version'")
-        assert meta.fetchone()[0] == "3"
+    assert project.sql("SELECT value FROM sopgen_meta WHERE key = 'schema_version'") == [("3",)]
+    if project.kind == "postgresql":  # 0.1's timestamp columns are timestamptz now
+        kinds = project.sql(
+            "SELECT DISTINCT data_type FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND data_type LIKE 'timestamp%'"
+        )
+        assert kinds == [("timestamp with time zone",)]
 
 
-def test_a_store_at_an_older_revision_asks_for_an_upgrade(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
+def test_a_store_at_an_older_revision_asks_for_an_upgrade(case_db: CaseDb):
+    store = Store(case_db.url)
     migrate.upgrade(store, target="0001")
     store.close()
     with (
@@ -134,19 +151,15 @@ def test_a_store_at_an_older_revision_asks_for_an_upgrade(tmp_path: Path):
     assert migrate.upgrade(Store(store.url)) == ("0001", SCHEMA_HEAD)
 
 
-def test_a_store_from_a_newer_sopgen_is_refused_and_left_alone(tmp_path: Path):
-    project = make_project(tmp_path / "repo")
+def test_a_store_from_a_newer_sopgen_is_refused_and_left_alone(project: Project):
     assert sopgen(project.root, "case", "list")[0] == 0
-    db = project.root / ".sopgen" / "cases.db"
-    with closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    project.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
     for command in (["case", "list"], ["db", "upgrade"], ["db", "status"]):
         code, _, err = sopgen(project.root, *command)
         assert code == 1, command
         assert "f00dfeed" in err or "newer sopgen" in err
         assert "upgrade sopgen" in err and "Traceback" not in err
-    with closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "f00dfeed"
+    assert project.sql("SELECT version_num FROM alembic_version") == [("f00dfeed",)]
 
 
 def test_upgrade_sql_prints_the_ddl_without_touching_the_database(tmp_path: Path):
@@ -165,30 +178,27 @@ def test_a_bad_database_url_is_a_message(tmp_path: Path, monkeypatch: pytest.Mon
     assert "sopgen: error:" in err and "Traceback" not in err
 
 
-def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(tmp_path: Path):
+def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(project: Project):
     # the desk's first version on main (before migrations) wrote schema_version 2 and
     # made its tables with the models; such a store upgrades without recreating them
-    project = make_project(tmp_path / "repo")
     assert sopgen(project.root, "case", "open", "C-1", "--sop", "SOP-CS-001")[0] == 0
-    db = project.root / ".sopgen" / "cases.db"
-    with closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute("DROP TABLE alembic_version")
-        conn.execute("DROP TABLE case_holds")  # revision 0004, made after this layout
-        conn.execute("DROP TABLE case_priorities")  # revision 0005
-        for column in ("cancelled_at", "cancel_reason", "legacy_uids"):  # revision 0007
-            conn.execute(f"ALTER TABLE cases DROP COLUMN {column}")
-        conn.execute("DELETE FROM sopgen_meta WHERE key = 'installation_id'")
-        conn.execute("UPDATE sopgen_meta SET value = '2' WHERE key = 'schema_version'")
-        conn.execute("DROP INDEX ix_cases_next_due")  # added by 0006, after the desk's first
-        conn.execute("ALTER TABLE cases DROP COLUMN next_due")
-        conn.execute(
-            "INSERT INTO users (login, name, role, password_hash, disabled, created_at) "
-            "VALUES ('alice', 'Alice', 'rep', 'x', 0, '2026-11-23 09:00:00')"
-        )
+    project.execute(
+        "DROP TABLE alembic_version",
+        "DROP TABLE case_holds",  # revision 0004, made after this layout
+        "DROP TABLE case_priorities",  # revision 0005
+        "DROP INDEX ix_cases_next_due",  # revision 0006, likewise
+        "ALTER TABLE cases DROP COLUMN next_due",
+        "ALTER TABLE cases DROP COLUMN cancelled_at",  # revision 0007
+        "ALTER TABLE cases DROP COLUMN cancel_reason",
+        "ALTER TABLE cases DROP COLUMN legacy_uids",
+        "DELETE FROM sopgen_meta WHERE key = 'installation_id'",
+        "UPDATE sopgen_meta SET value = '2' WHERE key = 'schema_version'",
+        "INSERT INTO users (login, name, role, password_hash, disabled, created_at) "
+        "VALUES ('alice', 'Alice', 'rep', 'x', false, '2026-11-23 09:00:00+00')",
+    )
     code, out, err = sopgen(project.root, "db", "upgrade")
     assert code == 0, err
     assert "0002 (schema version 2" in out
     code, out, _ = sopgen(project.root, "case", "list", "--format", "json")
     assert [c["case"] for c in json.loads(out)] == ["C-1"]
-    with closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT login FROM users").fetchall() == [("alice",)]
+    assert project.sql("SELECT login FROM users") == [("alice",)]

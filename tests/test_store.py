@@ -1,4 +1,4 @@
-"""The case store: schema version, UTC times, URLs, and two processes at once losing nothing."""
+"""The case store on SQLite and PostgreSQL: schema, UTC times, URLs, two processes at once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from casekit import make_project
+from dbkit import CaseDb
 from sopgen.cases.errors import CaseError
 from sopgen.cases.service import CaseService
 from sopgen.cases.store import (
@@ -39,45 +40,57 @@ def test_default_url_is_under_the_root_and_env_wins(tmp_path: Path):
         database_url(tmp_path, "not a url", {})
 
 
-def test_schema_is_created_on_first_use_with_a_version(tmp_path: Path):
-    store = Store(f"sqlite:///{tmp_path / 'a' / 'cases.db'}")
-    assert not (tmp_path / "a").exists()
+def test_schema_is_created_on_first_use(case_db: CaseDb, tmp_path: Path):
+    store = Store(case_db.url)
+    if not case_db.postgres:
+        assert not Path(store.url.database or "").parent.exists()
     with store.read() as session:
         assert session.query(CaseRecord).count() == 0
     assert store.schema_revision() == SCHEMA_HEAD
-    with sqlite3.connect(tmp_path / "a" / "cases.db") as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"cases", "completions", "calendar_events", "users"} <= set(case_db.tables())
     store.close()
+    if not case_db.postgres:
+        with sqlite3.connect(store.url.database or "") as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_times_are_stored_in_utc(tmp_path: Path):
+def test_times_are_stored_in_utc(case_db: CaseDb, tmp_path: Path):
     project = make_project(tmp_path / "repo")
-    store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
+    store = Store(case_db.url)
     service = CaseService(store, load_library(project.root))
     service.open("C-1", SOP, datetime(2026, 11, 20, 18, 5, tzinfo=BERLIN), NOW)
     service.done("C-1", "receive", datetime(2026, 11, 23, 9, 30, tzinfo=BERLIN), NOW)
-    with sqlite3.connect(tmp_path / "cases.db") as conn:
-        assert (
-            conn.execute("SELECT received FROM cases")
-            .fetchone()[0]
-            .startswith("2026-11-20 17:05:00")
+    if case_db.postgres:  # timestamptz: the same instant whatever the session's zone
+        kinds = dict(
+            case_db.rows(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = 'cases'"
+            )
         )
-        assert (
-            conn.execute("SELECT done_at FROM completions")
-            .fetchone()[0]
-            .startswith("2026-11-23 08:30:00")
+        assert kinds["received"] == "timestamp with time zone"
+        [(received,)] = case_db.rows(
+            "SELECT to_char(received AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM cases"
         )
+        [(done_at,)] = case_db.rows(
+            "SELECT to_char(done_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM completions"
+        )
+    else:  # no time type: the UTC wall time as text
+        [(received,)] = case_db.rows("SELECT received FROM cases")
+        [(done_at,)] = case_db.rows("SELECT done_at FROM completions")
+    assert received.startswith("2026-11-20 17:05:00")
+    assert done_at.startswith("2026-11-23 08:30:00")
     with store.read() as session:
         record = session.get(CaseRecord, "C-1")
         assert record is not None and record.received.tzinfo == UTC
+        assert record.received == datetime(2026, 11, 20, 17, 5, tzinfo=UTC)
     case = service.show("C-1")
     assert case.received.utcoffset() == timedelta(hours=1)  # shown in the company zone
     store.close()
 
 
-def test_failed_transaction_leaves_nothing(tmp_path: Path):
+def test_failed_transaction_leaves_nothing(case_db: CaseDb, tmp_path: Path):
     project = make_project(tmp_path / "repo")
-    store = Store(f"sqlite:///{tmp_path / 'cases.db'}")
+    store = Store(case_db.url)
 
     class Boom:
         def write(self, case: object) -> None:
@@ -106,8 +119,8 @@ CASES_PER_WORKER = 25
 SHARED = [f"SHARED-{i}" for i in range(8)]
 
 
-def _worker(root: str, db: str, name: str, barrier: object, results: object) -> None:
-    store = Store(f"sqlite:///{db}")
+def _worker(root: str, url: str, name: str, barrier: object, results: object) -> None:
+    store = Store(url)
     service = CaseService(store, load_library(Path(root)))
     opened = done = refused = 0
     barrier.wait()  # type: ignore[attr-defined]
@@ -134,15 +147,15 @@ def _worker(root: str, db: str, name: str, barrier: object, results: object) -> 
     results.put((name, opened, done, refused))  # type: ignore[attr-defined]
 
 
-def test_two_processes_at_once_lose_nothing(tmp_path: Path):
+def test_two_processes_at_once_lose_nothing(case_db: CaseDb, tmp_path: Path):
     project = make_project(tmp_path / "repo")
-    db = tmp_path / "cases.db"
-    with Store(f"sqlite:///{db}").read():  # the tables are made before the race
+    db = case_db.url
+    with Store(db).read():  # the tables are made before the race
         pass
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(2), context.Queue()
     workers = [
-        context.Process(target=_worker, args=(str(project.root), str(db), name, barrier, results))
+        context.Process(target=_worker, args=(str(project.root), db, name, barrier, results))
         for name in ("W1", "W2")
     ]
     for worker in workers:
@@ -154,18 +167,17 @@ def test_two_processes_at_once_lose_nothing(tmp_path: Path):
     opened = sum(r[1] for r in reports)
     done = sum(r[2] for r in reports)
 
-    with sqlite3.connect(db) as conn:
-        cases = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
-        completions = conn.execute("SELECT count(*) FROM completions").fetchone()[0]
-        events = conn.execute("SELECT count(*) FROM calendar_events").fetchone()[0]
-        shared_done = conn.execute(
-            "SELECT count(*) FROM completions WHERE case_id LIKE 'SHARED-%'"
-        ).fetchone()[0]
+    [(cases,)] = case_db.rows("SELECT count(*) FROM cases")
+    [(completions,)] = case_db.rows("SELECT count(*) FROM completions")
+    [(events,)] = case_db.rows("SELECT count(*) FROM calendar_events")
+    [(shared_done,)] = case_db.rows(
+        "SELECT count(*) FROM completions WHERE case_id LIKE 'SHARED-%'"
+    )
     assert cases == opened == 2 * CASES_PER_WORKER + len(SHARED)
     assert completions == done == 2 * CASES_PER_WORKER * 2 + shared_done
     assert shared_done == len(SHARED)  # each shared step done exactly once
     assert events == cases * 12
-    store = Store(f"sqlite:///{db}")
+    store = Store(db)
     with store.read() as session:
         for record in session.query(CaseRecord).filter(CaseRecord.id.like("W%")):
             assert {c.step for c in record.completions} == {"intake.receive", "intake.record"}

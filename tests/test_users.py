@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,13 +34,12 @@ def add(project: Project, login: str = "alice", role: str = "rep") -> None:
 
 
 def service(project: Project) -> UserService:
-    return UserService(Store(f"sqlite:///{project.db}"))
+    return UserService(Store(project.url))
 
 
 def test_add_stores_an_argon2id_hash_never_the_password(project: Project):
     add(project, "Alice", "admin")
-    with closing(sqlite3.connect(project.db)) as conn:
-        (login, stored) = conn.execute("SELECT login, password_hash FROM users").fetchone()
+    [(login, stored)] = project.sql("SELECT login, password_hash FROM users")
     assert login == "alice"
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     listed = json.loads(user(project, "list", "--format", "json").stdout)
@@ -76,8 +73,7 @@ def test_tokens_are_shown_once_stored_as_hashes_and_rotate(project: Project):
     first = json.loads(user(project, "token", "alice", "--format", "json").stdout)
     assert set(first) == {"login", "feed_token", "feed_url", "api_token"}
     assert first["feed_url"] == f"http://127.0.0.1:8000/feeds/{first['feed_token']}.ics"
-    with closing(sqlite3.connect(project.db)) as conn:
-        dump = "\n".join(conn.iterdump())
+    dump = repr(project.state()[1])
     assert first["feed_token"] not in dump and first["api_token"] not in dump
     users = service(project)
     assert users.by_feed_token(first["feed_token"]).login == "alice"
@@ -149,24 +145,28 @@ def test_unknown_logins_are_slowed_down_alike(project: Project):
 
 def test_a_store_of_sopgen_0_1_gains_the_user_tables_by_db_upgrade(project: Project):
     assert project.run("open", "C-1", "--sop", "SOP-CS-001").exit_code == 0
-    with closing(sqlite3.connect(project.db)) as conn, conn:  # back to 0.1's tables
-        for table in ("users", "desk_sessions", "sign_in_failures", "case_notes"):
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("DROP TABLE alembic_version")
-        conn.execute("DROP TABLE case_holds")  # revision 0004, made after this layout
-        conn.execute("DROP TABLE case_priorities")  # revision 0005
-        conn.execute("DROP INDEX ix_cases_next_due")  # revision 0006, likewise
-        conn.execute("ALTER TABLE cases DROP COLUMN next_due")
-        for column in ("cancelled_at", "cancel_reason", "legacy_uids"):  # revision 0007
-            conn.execute(f"ALTER TABLE cases DROP COLUMN {column}")
-        conn.execute("DELETE FROM sopgen_meta WHERE key = 'installation_id'")
-        conn.execute("UPDATE sopgen_meta SET value = '1' WHERE key = 'schema_version'")
+    project.execute(  # back to 0.1's tables
+        *(
+            f"DROP TABLE {table}"
+            for table in ("desk_sessions", "users", "sign_in_failures", "case_notes")
+        ),
+        "DROP TABLE alembic_version",
+        "DROP TABLE case_holds",  # revision 0004, made after this layout
+        "DROP TABLE case_priorities",  # revision 0005
+        "DROP INDEX ix_cases_next_due",  # revision 0006, likewise
+        "ALTER TABLE cases DROP COLUMN next_due",
+        "ALTER TABLE cases DROP COLUMN cancelled_at",  # revision 0007
+        "ALTER TABLE cases DROP COLUMN cancel_reason",
+        "ALTER TABLE cases DROP COLUMN legacy_uids",
+        "DELETE FROM sopgen_meta WHERE key = 'installation_id'",
+        "UPDATE sopgen_meta SET value = '1' WHERE key = 'schema_version'",
+    )
     refused = user(project, "list")
     assert refused.exit_code == 1 and "sopgen db upgrade" in refused.stderr
     upgrade = project.runner.invoke(cli, ["--root", str(project.root), "db", "upgrade"])
     assert upgrade.exit_code == 0, upgrade.output
     add(project)
-    assert Store(f"sqlite:///{project.db}").schema_revision() == SCHEMA_HEAD
+    assert Store(project.url).schema_revision() == SCHEMA_HEAD
     assert project.run("show", "C-1").exit_code == 0
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, false, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from sopgen.businesstime import BusinessCalendar
@@ -54,6 +55,7 @@ from sopgen.cases.store import (
     SopSnapshot,
     Store,
     UserRecord,
+    insert_missing,
 )
 from sopgen.cases.timestamps import FUTURE_TOLERANCE, human, iso
 from sopgen.library import Library
@@ -218,7 +220,14 @@ class CaseService:
                 )
             session.add(record)
             case = self._sync(record, sop, now)
-            session.flush()  # a constraint failing here must stop the files, too
+            try:
+                session.flush()  # a constraint failing here must stop the files, too
+            except IntegrityError:  # another sopgen opened the same id a moment ago
+                raise CaseError(
+                    f"case id '{case_id}' is already used",
+                    f"choose another id, or see the case with: sopgen case show {case_id}",
+                    CONFLICT,
+                ) from None
             staged.write_many([case])
         return case
 
@@ -1022,10 +1031,10 @@ class CaseService:
         return sop, snapshot
 
     def _add_snapshot(self, session: Session, snapshot: SopSnapshot, now: datetime) -> None:
+        """Store the SOP text once; two sopgens opening cases under it at once both pass."""
         if session.get(SopSnapshot, snapshot.digest) is None:
-            snapshot.stored_at = now
-            session.add(snapshot)
-            session.flush()  # before the cases that refer to it
+            values = {c.name: getattr(snapshot, c.name) for c in SopSnapshot.__table__.columns}
+            insert_missing(session, SopSnapshot, {**values, "stored_at": now})
 
     def _snapshot(self, session: Session, digest: str) -> Sop:
         """The SOP a case was planned from (parsed once per process)."""

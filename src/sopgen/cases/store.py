@@ -408,6 +408,12 @@ class Store:
                 "run the command again",
             ) from None
         except OperationalError as exc:
+            if _collided(exc):
+                raise CaseError(
+                    "another sopgen changed the same cases at the same moment "
+                    "and the database stopped this change; nothing was changed",
+                    "run the command again",
+                ) from None
             raise CaseError(
                 f"cannot use the case store {self.display}: {exc.orig or exc}",
                 "check the database URL (SOPGEN_DATABASE_URL or database: in sopgen.yaml); "
@@ -472,6 +478,33 @@ class Store:
             else:
                 raise migrate.newer_schema(self, revision)
         self._checked = True
+
+
+def insert_missing(session: Session, model: type[Base], values: dict[str, Any]) -> None:
+    """INSERT a row unless one with its primary key exists (committed or not), atomically.
+
+    Two PostgreSQL sessions adding the same row at once both succeed: the second
+    waits for the first and then does nothing (SQLite serialises writers anyway).
+    """
+    table = model.__table__
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+    else:  # pragma: no cover - another database: check first, as before
+        key = tuple(values[c.name] for c in table.primary_key.columns)  # type: ignore[attr-defined]
+        if session.get(model, key) is None:
+            session.execute(table.insert().values(**values))  # type: ignore[attr-defined]
+
+
+def _collided(exc: OperationalError) -> bool:
+    """A deadlock or serialization failure: two transactions wanted the same rows."""
+    return getattr(exc.orig, "sqlstate", None) in {"40P01", "40001"}
 
 
 def _revision(conn: Connection) -> str | None:
