@@ -6,11 +6,12 @@ cd "$(dirname "$0")"
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   # libharfbuzz-subset0 makes WeasyPrint's font subsetting (and so PDF output) several
-  # times faster; poppler-utils gives pdftoppm for looking at pages; fonts for the PDFs.
+  # times faster; poppler-utils gives pdftoppm for looking at pages; fonts for the PDFs;
+  # postgresql: the tests start a throwaway cluster with its initdb/pg_ctl (tests/dbkit.py).
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
-    fonts-dejavu-core fonts-liberation2 >/dev/null
+    fonts-dejavu-core fonts-liberation2 postgresql >/dev/null
   # Debian's chromium: the desk's browser test drives it through Playwright (whose own
   # browser download is not used).
   if ! command -v chromium >/dev/null 2>&1; then
