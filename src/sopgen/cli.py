@@ -34,6 +34,7 @@ class LazyGroup(click.Group):
         "case": "sopgen.cases.cli:case",
         "db": "sopgen.cases.dbcli:db",
         "report": "sopgen.cases.reportcli:report",
+        "remind": "sopgen.cases.remindcli:remind",
         "user": "sopgen.desk.cli:user",
         "serve": "sopgen.desk.cli:serve",
     }

@@ -85,6 +85,34 @@ def parse_share(text: str) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Smtp:
+    """The mail server reminders go through (`smtp:`); the password comes from the
+    environment variable named `password_env`, never from the file."""
+
+    host: str
+    sender: str  # `from:`
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    username: str | None = None
+    password_env: str | None = None
+    timeout: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Reminders:
+    """When `sopgen remind` writes (`reminders:`)."""
+
+    before: tuple[Timeframe, ...] = ()
+    overdue: bool = True
+    digest: bool = True
+    base_url: str | None = None
+    retry_after: timedelta = timedelta(minutes=10)
+
+
+DEFAULT_BEFORE = ("1 business day", "1 business hour")
+
+
+@dataclass(frozen=True, slots=True)
 class BusinessHours:
     days: frozenset[int]  # 0 = Monday … 6 = Sunday
     start: time
@@ -113,6 +141,8 @@ class Config:
     accent_color: str = "#c0504d"
     font: str | None = None
     language: str = "en"
+    smtp: Smtp | None = None
+    reminders: Reminders = Reminders()
     path: str = "sopgen.yaml"
     digest: str = ""
     source: SourceMap | None = field(default=None, compare=False, repr=False)
@@ -347,6 +377,7 @@ def make_config(
     country = holidays.get("country")
     cal = data.get("calendar") or {}
     brand = data.get("branding") or {}
+    smtp = data.get("smtp")
     config = Config(
         company=data["company"],
         timezone=data["timezone"],
@@ -371,11 +402,54 @@ def make_config(
         accent_color=brand.get("accent_color", "#c0504d"),
         font=brand.get("font"),
         language=data.get("language", "en"),
+        smtp=_smtp(smtp) if smtp else None,
+        reminders=_reminders(b, data.get("reminders") or {}),
         path=source.file,
         digest=digest,
         source=source,
     )
     return config, b.problems
+
+
+def _smtp(data: dict[str, Any]) -> Smtp:
+    security = data.get("security", "starttls")
+    port = data.get("port", {"starttls": 587, "ssl": 465, "none": 25}[security])
+    return Smtp(
+        host=data["host"],
+        sender=data["from"],
+        port=port,
+        security=security,
+        username=data.get("username"),
+        password_env=data.get("password_env"),
+        timeout=data.get("timeout", 30),
+    )
+
+
+def _reminders(b: _Maker, data: dict[str, Any]) -> Reminders:
+    """`reminders:`; each `before` entry is a timeframe without `after` and not Immediate."""
+    before = []
+    for i, text in enumerate(data.get("before", DEFAULT_BEFORE)):
+        try:
+            tf = timeframe.parse(text)
+        except timeframe.TimeframeError as exc:
+            b.fail(("reminders", "before", i), "bad-reminder", str(exc), exc.hint)
+            continue
+        if tf.after or tf.kind is timeframe.Kind.IMMEDIATE:
+            b.fail(
+                ("reminders", "before", i),
+                "bad-reminder",
+                f"'{text}' is not a length of time before a deadline",
+                "write how long before the deadline, e.g. '1 business day', '2 hours'",
+            )
+            continue
+        before.append(tf)
+    return Reminders(
+        before=tuple(before),
+        overdue=data.get("overdue", True),
+        digest=data.get("digest", True),
+        base_url=(data.get("base_url") or "").rstrip("/") or None,
+        retry_after=parse_duration(data.get("retry_after", "10 minutes")),
+    )
 
 
 def bad_date(value: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@
     completions        (case, step) → when it was done
     case_holds         when a case was put on hold and resumed, and why
     case_priorities    the priorities a case was given, each from when
+    reminders          e-mails of `sopgen remind`: what, to whom, when, and whether sent
     calendar_events    (case, step) → SEQUENCE, what the event showed, when it changed
     case_notes         notes people wrote on a case (the desk)
     users              people of the desk: login, role, Argon2id password hash, token hashes
@@ -55,6 +56,7 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
+    insert,
     inspect,
     select,
     text,
@@ -245,6 +247,37 @@ class CaseNote(Base):
     author: Mapped[str] = mapped_column(String(64))
     written_at: Mapped[datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text)
+
+
+class Reminder(Base):
+    """One e-mail `sopgen remind` sends, exactly once: `key` says what it is about.
+
+    pending → claimed (by one worker, until `claimed_until`) → sent; or
+    cancelled when it no longer applies (step done, reassigned, case closed or
+    on hold, deadline moved). A claim whose worker died expires and the
+    reminder is claimed again: retried, not lost.
+    """
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(700), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # before | overdue | digest
+    case_id: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[str | None] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(320))
+    label: Mapped[str] = mapped_column(String(100))  # e.g. "1 business day" before the deadline
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))  # pending | claimed | sent | cancelled
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_reminders_state_send_at", "state", "send_at"),)
 
 
 class UserRecord(Base):
@@ -486,20 +519,19 @@ def insert_missing(session: Session, model: type[Base], values: dict[str, Any]) 
     Two PostgreSQL sessions adding the same row at once both succeed: the second
     waits for the first and then does nothing (SQLite serialises writers anyway).
     """
-    table = model.__table__
     name = session.get_bind().dialect.name
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+        session.execute(pg_insert(model).values(**values).on_conflict_do_nothing())
     elif name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+        session.execute(sqlite_insert(model).values(**values).on_conflict_do_nothing())
     else:  # pragma: no cover - another database: check first, as before
-        key = tuple(values[c.name] for c in table.primary_key.columns)  # type: ignore[attr-defined]
+        key = tuple(values[c.name] for c in inspect(model).primary_key)
         if session.get(model, key) is None:
-            session.execute(table.insert().values(**values))  # type: ignore[attr-defined]
+            session.execute(insert(model).values(**values))
 
 
 def _collided(exc: OperationalError) -> bool:

@@ -1,0 +1,87 @@
+"""`sopgen remind [--once]`: the reminder worker (see `sopgen.cases.remind`)."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType
+
+import click
+
+from sopgen.cases.dbcli import _errors
+from sopgen.console import App, fail, pass_app
+from sopgen.problems import InputError
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="One pass: send what is due now, then exit.")
+@click.option(
+    "--interval",
+    type=click.IntRange(5, 3600),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="Pause between passes when running on.",
+)
+@pass_app
+@_errors
+def remind(app: App, once: bool, interval: int) -> None:
+    """E-mail assignees before and when steps are due, and managers a daily digest.
+
+    Settings are `smtp:` and `reminders:` in sopgen.yaml. Each reminder goes
+    out once, even with several workers on one database; run it as a service
+    (README: team setup) or from cron with --once.
+    """
+    from sopgen.cases.mail import Mailer
+    from sopgen.cases.remind import Worker
+    from sopgen.cases.service import CaseService
+    from sopgen.cases.store import Store
+    from sopgen.clock import now as clock_now
+
+    library = app.library()
+    config = library.config
+    if config is None:
+        raise InputError([p for p in library.config_problems if p.is_error])
+    if config.smtp is None:
+        fail(
+            "sopgen.yaml has no smtp: settings, so reminders cannot be sent",
+            "add e.g. smtp: {host: mail.example.com, from: desk@example.com, "
+            "username: desk@example.com, password_env: SOPGEN_SMTP_PASSWORD}",
+        )
+    assert config.smtp is not None
+    store = Store.for_project(app.root, config.database)
+    mailer = Mailer(config.smtp)
+    worker = Worker(app.root, CaseService(store, library), mailer)
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    if not once:
+        signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            report = worker.run_once(clock_now(config.zone))
+            for line in report.sent:
+                click.echo(f"sent: {line}")
+            for line in report.failed:
+                click.echo(f"not sent, will retry: {line}", err=True)
+            if once:
+                click.echo(
+                    f"remind: {len(report.sent)} sent, {len(report.failed)} to retry, "
+                    f"{report.planned} planned, {report.cancelled} cancelled",
+                    err=True,
+                )
+                if report.failed:
+                    raise SystemExit(1)
+                return
+            for _ in range(interval):
+                if stopping:
+                    return
+                time.sleep(1)
+            if stopping:
+                return
+    finally:
+        mailer.close()
+        store.close()
