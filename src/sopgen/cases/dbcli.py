@@ -101,3 +101,72 @@ def status(app: App) -> None:
         )
     if not found.up_to_date and not found.empty:
         raise SystemExit(1)
+
+
+@db.command("export")
+@click.argument(
+    "file", metavar="FILE", default="-", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@pass_app
+@_errors
+def export(app: App, file: str) -> None:
+    """Write the cases, users, completions, SOP snapshots and reminders as JSON lines.
+
+    FILE defaults to standard output. The copy loads into any database with
+    `sopgen db import` (e.g. moving from SQLite to PostgreSQL).
+    """
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from sopgen.cases.transfer import write_export
+    from sopgen.clock import now
+
+    store = _store(app)
+    try:
+        if file == "-":
+            count = write_export(store, sys.stdout, now())
+        else:
+            target = Path(file)
+            handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=".export-")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    count = write_export(store, out, now())
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+    except OSError as exc:
+        raise CaseError(f"cannot write {file}: {exc.strerror or exc}") from None
+    finally:
+        store.close()
+    click.echo(f"exported {count} rows from {store.display}", err=True)
+
+
+@db.command("import")
+@click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True))
+@pass_app
+@_errors
+def import_(app: App, file: str) -> None:
+    """Load a `sopgen db export` file into an empty database (all of it or nothing)."""
+    import sys
+
+    from sopgen.cases.transfer import import_lines
+
+    store = _store(app)
+    try:
+        if file == "-":
+            counts = import_lines(store, sys.stdin, "<stdin>")
+        else:
+            try:
+                with open(file, encoding="utf-8") as lines:
+                    counts = import_lines(store, lines, file)
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CaseError(
+                    f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}"
+                ) from None
+    finally:
+        store.close()
+    summary = ", ".join(f"{n} {t}" for t, n in counts.items())
+    click.echo(f"imported into {store.display}: {summary or 'nothing'}")
