@@ -192,6 +192,7 @@ def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(project: 
         "ALTER TABLE cases DROP COLUMN cancel_reason",
         "ALTER TABLE cases DROP COLUMN legacy_uids",
         "DELETE FROM sopgen_meta WHERE key = 'installation_id'",
+        "DROP TABLE reminders",  # revision 0008
         "UPDATE sopgen_meta SET value = '2' WHERE key = 'schema_version'",
         "INSERT INTO users (login, name, role, password_hash, disabled, created_at) "
         "VALUES ('alice', 'Alice', 'rep', 'x', false, '2026-11-23 09:00:00+00')",

@@ -159,6 +159,7 @@ def test_a_store_of_sopgen_0_1_gains_the_user_tables_by_db_upgrade(project: Proj
         "ALTER TABLE cases DROP COLUMN cancel_reason",
         "ALTER TABLE cases DROP COLUMN legacy_uids",
         "DELETE FROM sopgen_meta WHERE key = 'installation_id'",
+        "DROP TABLE reminders",  # revision 0008
         "UPDATE sopgen_meta SET value = '1' WHERE key = 'schema_version'",
     )
     refused = user(project, "list")
@@ -190,8 +191,7 @@ def test_once_users_exist_an_assignee_must_be_one_of_them(project: Project):
 
 def test_serve_refuses_a_store_it_cannot_use_before_listening(project: Project):
     assert project.run("open", "C-1", "--sop", "SOP-CS-001").exit_code == 0
-    with closing(sqlite3.connect(project.db)) as conn, conn:
-        conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    project.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
     result = project.runner.invoke(cli, ["--root", str(project.root), "serve", "--port", "1"])
     assert result.exit_code == 1
     assert "sopgen: error:" in result.output and "Traceback" not in result.output
