@@ -312,7 +312,7 @@ class Worker:
             intro = f"This step of case {case.id} is overdue since {due}."
         else:
             subject = f"Due {due}: {case.id} {planned.key}"
-            intro = f"This step of case {case.id} is due {due} ({row.label} from now)."
+            intro = f"This step of case {case.id} is due {due} (a reminder {row.label} before)."
         return compose(
             self.root,
             "reminder",
