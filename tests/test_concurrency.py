@@ -113,7 +113,7 @@ def test_eight_sopgens_tick_steps_and_open_colliding_cases_at_once(project: Proj
     done = project.sql("SELECT step FROM completions WHERE case_id = :c", {"c": CASE})
     assert sorted(s for (s,) in done) == sorted(STEPS)  # every completion recorded
     shown = json.loads(project.run("show", CASE, "--format", "json").stdout)
-    assert [s["step"] for s in shown["steps"] if s["status"] == "done"] == STEPS
+    assert [s["step"] for s in shown["steps"] if s["status"] in ("done", "done-late")] == STEPS
 
     for k in range(WORKERS // 2):
         pair = [results[2 * k][1], results[2 * k + 1][1]]
