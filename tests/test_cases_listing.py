@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 
 from casekit import SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
 
@@ -76,11 +74,9 @@ def test_closed_cases_are_listed_with_status_closed_or_all(project: Project):
 
 def test_a_store_from_before_next_due_lists_in_the_right_order(project: Project):
     ids = import_cases(project, 5)
-    with closing(sqlite3.connect(project.db)) as conn, conn:
-        conn.execute("UPDATE cases SET next_due = NULL")  # as revision 0004 leaves them
+    project.execute("UPDATE cases SET next_due = NULL")  # as revision 0004 leaves them
     assert [r["case"] for r in listed(project, "--limit", "2")] == ids[:2]
-    with closing(sqlite3.connect(project.db)) as conn:
-        assert conn.execute("SELECT count(*) FROM cases WHERE next_due IS NULL").fetchone() == (0,)
+    assert project.sql("SELECT count(*) FROM cases WHERE next_due IS NULL") == [(0,)]
 
 
 def test_overdue_and_due_within_filter_in_the_database(project: Project):
@@ -103,7 +99,7 @@ def test_the_status_filter_agrees_with_each_cases_status_and_pages(project: Proj
 
     import_cases(project, 12)
     now = datetime(2026, 11, 3, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
-    store = Store(f"sqlite:///{project.db}")
+    store = Store(project.url)
     try:
         service = CaseService(store, load_library(project.root))
         everything = service.list_open(now)

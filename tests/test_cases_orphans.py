@@ -5,24 +5,24 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from casekit import NOW, SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
+from dbkit import CaseDb
 from sopgen.cases import service
 
 
 def stored_ids(project: Project) -> set[str]:
-    if not project.db.exists():
+    if project.kind == "sqlite" and not project.db.exists():
         return set()
-    with closing(sqlite3.connect(project.db)) as conn:
-        return {row[0] for row in conn.execute("SELECT id FROM cases")}
+    if "cases" not in CaseDb(project.kind, project.url).tables():
+        return set()
+    return {row[0] for row in project.sql("SELECT id FROM cases")}
 
 
 def folders(project: Project) -> set[str]:
