@@ -122,10 +122,7 @@ def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cas
     ics = (project.root / "output/cases/C-2026-0001/deadlines.ics").read_text()
     assert "UID:C-2026-0001.intake.record@sopgen\n" in ics
     assert sopgen(project.root, "case", "open", "C-NEW", "--sop", "SOP-CS-001")[0] == 0
-    with closing(sqlite3.connect(db)) as conn:
-        (installation,) = conn.execute(
-            "SELECT value FROM sopgen_meta WHERE key = 'installation_id'"
-        ).fetchone()
+    [(installation,)] = project.sql("SELECT value FROM sopgen_meta WHERE key = 'installation_id'")
     new = (project.root / "output/cases/C-NEW/deadlines.ics").read_text()
     assert f"UID:C-NEW.intake.record@{installation}.sopgen\n" in new
     # sopgen 0.1 refuses any store whose sopgen_meta.schema_version is above 1

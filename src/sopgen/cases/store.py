@@ -70,7 +70,7 @@ from sopgen.cases.errors import CaseError
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test

@@ -1,7 +1,7 @@
 """Reminders: the e-mails of `sopgen remind`, each claimed and sent exactly once.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-28
 
 `key` (unique) names what a reminder is about (kind, case, step, recipient,
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
