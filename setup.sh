@@ -1,34 +1,63 @@
 #!/usr/bin/env bash
-# One command on a fresh Debian machine (Python 3.11, root): install everything sopgen
-# needs, then validate and build the shipped example library into output/.
+# The README's first command. On a stock Debian 12 machine, as root, from the repository
+# root: install the Debian packages sopgen needs, create the virtual environment .venv
+# (git-ignored) from Debian's own /usr/bin/python3, install sopgen and its development
+# tools into it, then validate and build the shipped example library into output/.
+# Nothing is installed into the system Python (Debian refuses that: PEP 668), and no
+# other Python on PATH is used. Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  # libharfbuzz-subset0 makes WeasyPrint's font subsetting (and so PDF output) several
-  # times faster; poppler-utils gives pdftoppm for looking at pages; fonts for the PDFs;
-  # postgresql: the tests start a throwaway cluster with its initdb/pg_ctl (tests/dbkit.py).
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils \
-    fonts-dejavu-core fonts-liberation2 postgresql >/dev/null
-  # Debian's chromium: the desk's browser test drives it through Playwright (whose own
-  # browser download is not used).
-  if ! command -v chromium >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  fi
+PYTHON=/usr/bin/python3
+VENV=.venv
+# python3-venv: the venv module; python3-gi + gir1.2-ical-3.0: libical's own parser, which
+#   the tests check calendar files with (reached through --system-site-packages);
+# libharfbuzz-subset0: makes WeasyPrint's font subsetting (so PDF output) several times
+#   faster; libpango*: WeasyPrint; poppler-utils: pdftoppm for looking at pages; fonts;
+# postgresql: the team database tests; chromium: the desk's browser tests; git: sopgen check.
+PACKAGES=(
+  python3 python3-venv python3-gi gir1.2-ical-3.0
+  libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+  fonts-dejavu-core fonts-liberation2
+  postgresql chromium git ca-certificates
+)
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for package in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$package")
+    fi
+  done
+  # Node and npm for Mozilla's ical.js (calendar tests): Debian's, unless npm is already there.
   if ! command -v npm >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    missing+=(nodejs npm)
   fi
 fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "    hint: run ./setup.sh as root, or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
 
-python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV from $PYTHON"
+  "$PYTHON" -m venv --system-site-packages "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
 # Mozilla's ical.js, the second calendar parser the tests check deadlines.ics with.
 if command -v npm >/dev/null 2>&1 && [ -f tests/js/package-lock.json ]; then
   npm ci --silent --no-audit --no-fund --prefix tests/js
 fi
 
-sopgen validate
-sopgen build
+"$VENV/bin/sopgen" validate
+"$VENV/bin/sopgen" build
 echo "setup: done; documents are in output/html/ (open index.html) and output/pdf/"
+echo "setup: run the tests with ./test.sh; sopgen itself is .venv/bin/sopgen"
