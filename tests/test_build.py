@@ -327,11 +327,18 @@ def test_invalid_sop_is_skipped_the_others_build(tmp_path: Path) -> None:
     assert len(built) == len(list((root / "sops").glob("*.yaml"))) - 1
 
 
-def test_unknown_sop_id_is_a_usage_error(tmp_path: Path) -> None:
+def test_unknown_sop_id_fails_as_everywhere_else(tmp_path: Path) -> None:
+    """`build SOP-NOPE` fails as `case open X --sop SOP-NOPE` does: same exit code and form."""
     root = make_library(tmp_path)
-    code, output = run(root, "--html", "SOP-NOPE-999")
-    assert code == 2
-    assert "unknown SOP id 'SOP-NOPE-999'" in output
+    runner = CliRunner()
+    env = {"SOPGEN_NOW": "2026-11-23T10:00"}
+    built = runner.invoke(cli, ["--root", str(root), "build", "--html", "SOP-NOPE"], env=env)
+    opened = runner.invoke(
+        cli, ["--root", str(root), "case", "open", "X-1", "--sop", "SOP-NOPE"], env=env
+    )
+    assert built.exit_code == opened.exit_code == 1
+    assert built.stderr == opened.stderr
+    assert built.stderr.startswith("sopgen: error: unknown SOP 'SOP-NOPE'\n    hint: SOPs in")
     assert not (root / "output").exists()
 
 

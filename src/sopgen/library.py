@@ -68,6 +68,21 @@ class Library:
         return None
 
 
+def unknown_sop(library: Library, sop_ids: Sequence[str]) -> tuple[str, str]:
+    """Message and hint when the command line names SOPs the library lacks.
+
+    Every command says it the same way (problem code `unknown-sop`, exit 1):
+    `sopgen build SOP-NOPE` as `sopgen case open X --sop SOP-NOPE`.
+    """
+    names = ", ".join(f"'{i}'" for i in sop_ids)
+    known = ", ".join(sorted(library.sops)) or "none"
+    hint = f"SOPs in this library: {known}"
+    broken = [e for e in library.entries if e.sop is None and e.problems]
+    if broken:
+        hint += f"; {len(broken)} SOP file(s) could not be read: run sopgen validate"
+    return f"unknown SOP {names}", hint
+
+
 def display_path(path: Path, root: Path) -> str:
     """Paths in messages are relative to the repository root when inside it."""
     try:

@@ -2,6 +2,13 @@
 
 Every check in sopgen yields `Problem`s instead of raising, so one run reports
 everything that is wrong (Doorstop's `get_issues()` pattern).
+
+`CODES` is the one registry of problem codes: each kind of mistake has one
+code, one severity and so one exit code (an error makes the command exit 1,
+a warning leaves it at 0). The codes are public (`--format json`, the desk's
+API), listed in the README; tests/test_problems.py checks that every code the
+source uses is registered with the severity it is used with, and that the
+README lists exactly these.
 """
 
 from __future__ import annotations
@@ -15,6 +22,98 @@ from enum import StrEnum
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+
+
+EXIT_CODES = {Severity.ERROR: 1, Severity.WARNING: 0}
+"""The exit code a problem of each severity leads to (usage errors exit 2, internal 3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of mistake: its code, severity and what it means."""
+
+    code: str
+    severity: Severity
+    meaning: str
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.severity]
+
+
+def _kinds(severity: Severity, table: str) -> dict[str, Kind]:
+    rows = (line.split(None, 1) for line in table.strip().splitlines())
+    return {code: Kind(code, severity, meaning.strip()) for code, meaning in rows}
+
+
+CODES: dict[str, Kind] = {
+    **_kinds(
+        Severity.ERROR,
+        """
+        unreadable            a file is missing, a folder, or cannot be read
+        not-utf8              a file is not UTF-8 text
+        too-large             a file is larger than sopgen accepts
+        empty                 a file holds nothing
+        yaml-syntax           YAML that cannot be parsed (tabs, indentation, quotes)
+        yaml-tag              an explicit YAML tag (!!python/…, !custom)
+        merge-key             a YAML merge key (<<)
+        complex-key           a list or mapping used as a key
+        duplicate-key         the same key twice in one mapping
+        too-many-nodes        a document that expands beyond the node budget (alias bomb)
+        too-deep              a document nested too deeply
+        not-a-mapping         a file that is not a mapping of fields
+        no-config             no sopgen.yaml at the repository root
+        missing-field         a required field is missing
+        unknown-field         a field the schema does not know
+        wrong-type            a value of the wrong type (text, number, list, mapping)
+        bad-value             a value that is not one of the allowed ones
+        bad-format            a value not in the expected form (ids, times, periods)
+        bad-reference         a reference that is neither an SOP nor an outside document
+        empty-value           an empty text or list where one is required
+        duplicate-item        the same entry twice in a list
+        too-long              a text or list longer than allowed
+        schema                any other JSON Schema violation
+        bad-date              a date that does not exist (2026-13-45)
+        bad-timezone          a time zone that is no IANA name
+        bad-hours             business hours that close before they open
+        bad-holidays          a holiday country or subdivision the holidays package lacks
+        bad-timeframe         a `within:` outside the timeframe grammar
+        unknown-role          a role not defined in sopgen.yaml
+        unknown-anchor        an `after` anchor naming no step of the SOP
+        anchor-cycle          `after` anchors that form a cycle
+        unknown-reference     a reference to an SOP not in the library
+        self-reference        an SOP referencing itself
+        unknown-sop           an SOP id on the command line that the library lacks
+        unsafe-id             an SOP id that cannot be a file name
+        duplicate-sop-id      two SOP files with the same id
+        duplicate-section-id  two sections of an SOP with the same id
+        duplicate-step-id     two steps of an SOP with the same id
+        version-mismatch      `version` is not the newest revision
+        duplicate-revision    a revision version listed twice
+        revision-order        revisions out of date or version order
+        bad-logo              a logo that is a URL, outside the project, missing or no image
+        render-failed         a document that could not be rendered or written
+        bad-csv               a CSV file that cannot be read as CSV
+        bad-header            a CSV header sopgen cannot map to its columns
+        bad-row               a CSV row that cannot become a case
+        unreleased-change     an SOP changed since REV without a new revision (sopgen check)
+        version-down          a version lower than at REV (sopgen check)
+        revision-removed      a revision entry removed since REV (sopgen check)
+        revision-edited       a revision entry edited since REV (sopgen check)
+        effective-unapproved  an effective SOP without an approval of its newest revision
+        """,
+    ),
+    **_kinds(
+        Severity.WARNING,
+        """
+        review-overdue        the periodic review date has passed
+        placeholder           template text left in (`[Your Company Name]`, TBD)
+        no-approval           an effective SOP without an approval
+        no-effective-date     an effective SOP without an effective date
+        fetch-refused         a document asked for a file outside the project (not fetched)
+        """,
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)

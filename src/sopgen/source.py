@@ -196,7 +196,7 @@ def _utf8_problem(file: str, raw: bytes, exc: UnicodeDecodeError) -> Problem:
         file,
         line,
         column,
-        "encoding",
+        "not-utf8",
         f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
         "save the file as UTF-8 (most editors: 'Save with encoding' → UTF-8)",
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from sopgen.build import stamp as build_stamp
-from sopgen.console import App, ProgressDisplay, pass_app, report
+from sopgen.console import App, ProgressDisplay, fail, pass_app, report
 from sopgen.problems import Problem
 from sopgen.render.pdf import PDF_VARIANTS
 
@@ -74,18 +74,14 @@ def build(
     base_before = build_stamp.fingerprint(app.root, key)
 
     from sopgen.build.documents import BuildOptions, build_documents
-    from sopgen.library import display_path
+    from sopgen.library import display_path, unknown_sop
 
     library = app.library()
     today = library.today
     known = library.sops
     unknown = [i for i in sop_ids if i not in known]
     if unknown:
-        choices = ", ".join(sorted(known)) or "none"
-        raise click.BadParameter(
-            f"unknown SOP id {', '.join(repr(i) for i in unknown)} (known: {choices})",
-            param_hint="SOP-ID",
-        )
+        fail(*unknown_sop(library, unknown))
     options = BuildOptions(
         html=html, pdf=pdf, jobs=jobs, force=force, pdf_variant=variant, only=only
     )

@@ -370,9 +370,9 @@ def open_csv(
             return CsvReader(lambda: io.StringIO(text, newline=""), file, zone, mapping)
         _check_utf8(path, file)
     except FileNotFoundError:
-        raise InputError([error(file, 1, 1, "no-file", "no such file")]) from None
+        raise InputError([error(file, 1, 1, "unreadable", "no such file")]) from None
     except IsADirectoryError:
-        raise InputError([error(file, 1, 1, "no-file", "is a directory, not a file")]) from None
+        raise InputError([error(file, 1, 1, "unreadable", "is a directory, not a file")]) from None
     except OSError as exc:
         raise InputError(
             [error(file, 1, 1, "unreadable", f"cannot read the file ({exc.strerror or exc})")]

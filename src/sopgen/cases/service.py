@@ -58,7 +58,7 @@ from sopgen.cases.store import (
     insert_missing,
 )
 from sopgen.cases.timestamps import FUTURE_TOLERANCE, human, iso
-from sopgen.library import Library
+from sopgen.library import Library, unknown_sop
 from sopgen.model import Config, Sop, Step, make_sop
 from sopgen.problems import InputError, Problem, has_errors
 from sopgen.source import load_text
@@ -1018,12 +1018,7 @@ class CaseService:
             None,
         )
         if entry is None or entry.sop is None:
-            known = ", ".join(sorted(self.library.sops)) or "none"
-            broken = [e for e in self.library.entries if e.sop is None and e.problems]
-            hint = f"SOPs in this library: {known}"
-            if broken:
-                hint += f"; {len(broken)} SOP file(s) could not be read: run sopgen validate"
-            raise CaseError(f"unknown SOP '{sop_id}'", hint)
+            raise CaseError(*unknown_sop(self.library, [sop_id]))
         if not entry.valid:
             raise InputError([p for p in entry.problems if p.is_error])
         sop = entry.sop
