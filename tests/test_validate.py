@@ -53,6 +53,7 @@ scope: All complaints.
 responsibilities:
   cs-rep: Intake.
   manager: Oversight.
+  relevant-dept: Investigation and plan.
 procedure:
   - id: intake
     title: Complaint Intake
@@ -245,7 +246,7 @@ def test_duplicate_key_is_an_error(repo: Path) -> None:
 def test_duplicate_key_inside_a_step(repo: Path) -> None:
     edit(repo, "        within: Immediate\n", "        within: Immediate\n        within: 1 hour\n")
     result = validate(repo)
-    assert "sops/sop-t-001.yaml:25:9: error: duplicate key 'within'" in result.stderr
+    assert "sops/sop-t-001.yaml:26:9: error: duplicate key 'within'" in result.stderr
 
 
 def test_alias_bomb_is_refused_fast(repo: Path) -> None:
@@ -293,7 +294,7 @@ def test_impossible_date(repo: Path) -> None:
     edit(repo, "date: 2026-02-10", "date: 2026-13-45")
     result = validate(repo)
     assert result.code == 1
-    assert "sops/sop-t-001.yaml:47:28: error: '2026-13-45' is not a real date" in only_error(result)
+    assert "sops/sop-t-001.yaml:48:28: error: '2026-13-45' is not a real date" in only_error(result)
     assert "YYYY-MM-DD" in result.stderr
 
 
@@ -323,7 +324,7 @@ def test_missing_field_in_a_step_points_at_the_step(repo: Path) -> None:
     )
     result = validate(repo)
     line = only_error(result)
-    assert line.startswith("sops/sop-t-001.yaml:21:9: error: missing required field 'responsible'")
+    assert line.startswith("sops/sop-t-001.yaml:22:9: error: missing required field 'responsible'")
 
 
 def test_wrong_type_suggests_quotes(repo: Path) -> None:
@@ -342,7 +343,7 @@ def test_unknown_field_did_you_mean(repo: Path) -> None:
     )
     result = validate(repo)
     assert result.code == 1
-    assert "sops/sop-t-001.yaml:27:9: error: unknown field 'responsable'" in result.stderr
+    assert "sops/sop-t-001.yaml:28:9: error: unknown field 'responsable'" in result.stderr
     assert "did you mean 'responsible'?" in result.stderr
 
 
@@ -363,7 +364,7 @@ def test_unknown_role_with_suggestion(repo: Path) -> None:
         ("        responsible: relevant-dep\n        accountable: manager"),
     )
     result = validate(repo)
-    assert "sops/sop-t-001.yaml:34:22: error: unknown role 'relevant-dep'" in only_error(result)
+    assert "sops/sop-t-001.yaml:35:22: error: unknown role 'relevant-dep'" in only_error(result)
     assert "did you mean 'relevant-dept'?" in result.stderr
 
 
@@ -393,7 +394,7 @@ def test_duplicate_sop_ids_across_files(repo: Path) -> None:
 def test_duplicate_step_ids(repo: Path) -> None:
     edit(repo, "      - id: plan", "      - id: investigate")
     result = validate(repo)
-    assert "sops/sop-t-001.yaml:37:13: error: step id 'investigate' is already used" in (
+    assert "sops/sop-t-001.yaml:38:13: error: step id 'investigate' is already used" in (
         result.stderr
     )
 
@@ -417,7 +418,7 @@ def test_unsafe_sop_id(repo: Path, new_id: str, expected: str) -> None:
 def test_reference_to_missing_sop(repo: Path) -> None:
     edit(repo, "  - sop: SOP-T-002", "  - sop: SOP-T-020")
     result = validate(repo)
-    assert "sops/sop-t-001.yaml:43:10: error: no SOP with id SOP-T-020" in only_error(result)
+    assert "sops/sop-t-001.yaml:44:10: error: no SOP with id SOP-T-020" in only_error(result)
     assert "did you mean SOP-T-002?" in result.stderr
 
 
@@ -425,7 +426,7 @@ def test_anchor_naming_no_step(repo: Path) -> None:
     edit(repo, "after investigate", "after investigation")
     result = validate(repo)
     line = only_error(result)
-    assert line.startswith("sops/sop-t-001.yaml:40:17: error:")
+    assert line.startswith("sops/sop-t-001.yaml:41:17: error:")
     assert "anchored on 'investigation', which is no step of this SOP" in line
     assert "did you mean 'investigate'?" in result.stderr
 
@@ -446,7 +447,7 @@ def test_every_anchor_cycle_is_reported(repo: Path) -> None:
     assert result.code == 1
     cycles = [line for line in result.stderr.splitlines() if "anchors form a cycle" in line]
     assert len(cycles) == 2, result.stderr
-    assert cycles[0].startswith("sops/sop-t-001.yaml:24:17: error:")
+    assert cycles[0].startswith("sops/sop-t-001.yaml:25:17: error:")
     assert "intake.receive → intake.receive" in cycles[0]
     assert "resolution.investigate → resolution.plan → resolution.investigate" in cycles[1]
 
@@ -463,7 +464,7 @@ def test_every_anchor_cycle_is_reported(repo: Path) -> None:
 def test_timeframe_outside_grammar(repo: Path, text: str, message: str) -> None:
     edit(repo, "within: Within 1 hour", f"within: {text}")
     result = validate(repo)
-    assert f"sops/sop-t-001.yaml:28:17: error: {message}" in result.stderr
+    assert f"sops/sop-t-001.yaml:29:17: error: {message}" in result.stderr
     assert "    hint: " in result.stderr
 
 
@@ -479,7 +480,7 @@ def test_revisions_out_of_date_order(repo: Path) -> None:
     edit(repo, "date: 2026-02-10", "date: 2025-02-10")
     result = validate(repo)
     assert (
-        "sops/sop-t-001.yaml:47:28: error: revision 1.1 is dated 2025-02-10, before revision 1.0"
+        "sops/sop-t-001.yaml:48:28: error: revision 1.1 is dated 2025-02-10, before revision 1.0"
         in (only_error(result))
     )
 
@@ -488,7 +489,7 @@ def test_repeated_revision_version(repo: Path) -> None:
     edit(repo, '{version: "1.1", date: 2026-02-10', '{version: "1.0", date: 2026-02-10')
     edit(repo, 'version: "1.1"', 'version: "1.0"')
     result = validate(repo)
-    assert "sops/sop-t-001.yaml:47:15: error: revision 1.0 appears twice" in result.stderr
+    assert "sops/sop-t-001.yaml:48:15: error: revision 1.0 appears twice" in result.stderr
 
 
 def test_config_problems(repo: Path) -> None:
@@ -584,9 +585,9 @@ def test_schema_errors_do_not_hide_dates_timeframes_and_roles(repo: Path) -> Non
     found = {(p["line"], p["code"]) for p in result.problems()}
     assert found == {
         (5, "bad-value"),
-        (47, "bad-date"),
-        (28, "bad-timeframe"),
-        (34, "unknown-role"),
+        (48, "bad-date"),
+        (29, "bad-timeframe"),
+        (35, "unknown-role"),
     }
 
 

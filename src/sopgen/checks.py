@@ -33,6 +33,10 @@ RESERVED_IDS = {
 
 DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+FILLED = ("company",)
+"""Placeholders sopgen fills in SOP text."""
+BRACES = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_ -]{0,40}?)\s*\}")
+
 PLACEHOLDER = re.compile(
     r"\[(?:your|insert|company|name|date|tbd)[^\]]*\]|\bTBD\b|\blorem ipsum\b", re.IGNORECASE
 )
@@ -73,13 +77,18 @@ def check_library(
         for e in entries
         if isinstance(e.document.data, dict) and isinstance(e.document.data.get("id"), str)
     }
+    nameless = [
+        e.file
+        for e in entries
+        if isinstance(e.document.data, dict) and not isinstance(e.document.data.get("id"), str)
+    ]
     for entry in entries:
         sop = entry.sop
         document_problems = list(check_document(entry.document, config))
         if sop is None:
             results.append(document_problems)
             continue
-        problems = document_problems + list(check_sop(sop, known, today))
+        problems = document_problems + list(check_sop(sop, known, today, nameless))
         first = ids.setdefault(sop.id, entry)
         if first is not entry:
             problems.append(
@@ -109,15 +118,18 @@ def check_config(config: Config) -> Iterator[Problem]:
         yield error(config.path, mark.line, mark.column, "bad-holidays", message, hint)
 
 
-def check_sop(sop: Sop, known_ids: set[str], today: date) -> Iterator[Problem]:
+def check_sop(
+    sop: Sop, known_ids: set[str], today: date, nameless: Sequence[str] = ()
+) -> Iterator[Problem]:
     """Checks that need the built model: ids, references, anchors, revisions, lifecycle."""
     r = _Reporter(sop)
     yield from check_id(r)
     yield from check_unique_ids(r)
-    yield from check_references(r, known_ids)
+    yield from check_references(r, known_ids, nameless)
     yield from check_anchors(r)
     yield from check_revisions(r)
     yield from check_accountable(r)
+    yield from check_responsibilities(r)
     yield from check_lifecycle(r, today)
 
 
@@ -239,6 +251,7 @@ def check_document(document: Document, config: Config | None) -> Iterator[Proble
                 path = ("responsibilities", role)
                 yield _unknown_role(document, path, role, config, document.source.key(path))
     yield from check_placeholders(document)
+    yield from check_braces(document)
 
 
 def _check_priorities(
@@ -294,21 +307,29 @@ def _unknown_role(
     )
 
 
-def check_references(r: _Reporter, known_ids: set[str]) -> Iterator[Problem]:
+def check_references(
+    r: _Reporter, known_ids: set[str], nameless: Sequence[str] = ()
+) -> Iterator[Problem]:
+    """References name SOPs of the library (never the SOP itself)."""
     for i, ref in enumerate(r.sop.references):
         if ref.sop is None:
             continue
         if ref.sop == r.sop.id:
             yield r.at(("references", i, "sop"), "self-reference", "an SOP cannot reference itself")
         elif ref.sop not in known_ids:
-            close = difflib.get_close_matches(ref.sop, sorted(known_ids), n=1, cutoff=0.6)
+            others = sorted(known_ids - {r.sop.id})  # never suggest the SOP's own id
+            close = difflib.get_close_matches(ref.sop, others, n=1, cutoff=0.6)
+            if nameless:  # the SOP may well be there, in a file whose id is missing
+                hint = f"{', '.join(nameless)} has no 'id:'; if that is {ref.sop}, add its id"
+            elif close:
+                hint = f"did you mean {close[0]}?"
+            else:
+                hint = "for a document outside the library write '- title: …' instead"
             yield r.at(
                 ("references", i, "sop"),
                 "unknown-reference",
                 f"no SOP with id {ref.sop} in this library",
-                f"did you mean {close[0]}?"
-                if close
-                else "for a document outside the library write '- title: …' instead",
+                hint,
             )
 
 
@@ -413,6 +434,36 @@ def check_lifecycle(r: _Reporter, today: date) -> Iterator[Problem]:
             "status is 'effective' but there is no 'effective:' date",
             "add 'effective: YYYY-MM-DD'",
         )
+    if sop.status == "effective" and sop.effective is not None and sop.effective > today:
+        yield r.at(
+            ("status",),
+            "effective-in-future",
+            f"status is 'effective' but the SOP takes effect on {sop.effective}",
+            f"set status: approved; it reads 'approved, effective from {sop.effective}' until then",
+        )
+    for i, approval in enumerate(sop.approvals):
+        if approval.date == date.min:
+            continue  # an unreadable date is reported where it stands
+        if approval.date > today:
+            yield r.at(
+                ("approvals", i, "date"),
+                "approval-in-future",
+                f"approval by {approval.name} is dated {approval.date}, in the future",
+                "date an approval on the day it was given",
+            )
+        elif (
+            approval.meaning == "approval"
+            and sop.effective is not None
+            and approval.date > sop.effective
+        ):
+            yield r.at(
+                ("approvals", i, "date"),
+                "approval-after-effective",
+                f"approval by {approval.name} ({approval.date}) is dated after the SOP took "
+                f"effect ({sop.effective})",
+                "an SOP takes effect once approved: move 'effective:' to the approval date or "
+                "later; a periodic review is recorded with 'meaning: review'",
+            )
     if sop.review_overdue(today):
         yield r.warn(
             ("review_every",),
@@ -421,6 +472,49 @@ def check_lifecycle(r: _Reporter, today: date) -> Iterator[Problem]:
             f"({sop.review_every} after {sop.review_base})",
             "review the SOP, then record the review as a new approval or revision",
         )
+
+
+def check_responsibilities(r: _Reporter) -> Iterator[Problem]:
+    """Every role responsible for a step says what it does in `responsibilities`."""
+    described = {role for role, _ in r.sop.responsibilities}
+    seen: set[str] = set()
+    for step in r.sop.steps():
+        role = step.responsible
+        if role in described or role in seen:
+            continue
+        seen.add(role)
+        yield r.warn(
+            r.step_path(step.key, "responsible"),
+            "no-responsibility",
+            f"'{role}' is responsible for step {step.key} but has no entry under "
+            "'responsibilities'",
+            f"add '{role}: <what this role does in this SOP>' under responsibilities",
+        )
+
+
+def check_braces(document: Document) -> Iterator[Problem]:
+    """`{company}` is the one placeholder sopgen fills; any other `{word}` is a mistake."""
+    if "{" not in document.text:
+        return
+    for path, value in walk(document.data):
+        if not isinstance(value, str):
+            continue
+        for match in BRACES.finditer(value):
+            name = match.group(1)
+            if name == "company":
+                continue
+            mark = document.source.value(path)
+            close = difflib.get_close_matches(name, list(FILLED), n=1, cutoff=0.6)
+            yield error(
+                document.file,
+                mark.line,
+                mark.column,
+                "unknown-placeholder",
+                f"unknown placeholder '{{{name}}}'",
+                f"did you mean '{{{close[0]}}}'?"
+                if close
+                else "sopgen fills only {company} (the company name from sopgen.yaml)",
+            )
 
 
 def check_placeholders(document: Document) -> Iterator[Problem]:

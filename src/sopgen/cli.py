@@ -16,7 +16,7 @@ import click
 
 from sopgen import __version__
 from sopgen.clock import ClockError
-from sopgen.console import App, fail, pass_app, report, summary
+from sopgen.console import App, fail, find_root, pass_app, report, summary
 from sopgen.problems import InputError, has_errors
 
 
@@ -54,15 +54,15 @@ class LazyGroup(click.Group):
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Repository root holding sopgen.yaml and sops/.",
+    default=None,
+    help="Repository root holding sopgen.yaml and sops/ "
+    "[default: the nearest folder upwards that holds sopgen.yaml].",
 )
 @click.version_option(__version__, prog_name="sopgen")
 @click.pass_context
-def cli(ctx: click.Context, root: Path) -> None:
+def cli(ctx: click.Context, root: Path | None) -> None:
     """Compile SOPs written as YAML into controlled documents, and run complaint cases."""
-    ctx.obj = App(root)
+    ctx.obj = App(root if root is not None else find_root(Path.cwd()))
 
 
 @cli.command()
@@ -77,16 +77,28 @@ def cli(ctx: click.Context, root: Path) -> None:
 )
 @pass_app
 def validate(app: App, files: tuple[Path, ...], fmt: str) -> None:
-    """Check sopgen.yaml and every SOP (or only FILES); report all problems at once."""
-    library = app.library(list(files) or None)
+    """Check sopgen.yaml and every SOP (or only FILES); report all problems at once.
+
+    FILES may name sopgen.yaml itself: then the config alone is checked.
+    """
+    from sopgen.library import CONFIG_FILE, load_library
+
+    config_file = (app.root / CONFIG_FILE).resolve()
+    sop_files = [f for f in files if f.resolve() != config_file]
+    if files and not sop_files:  # only the config was named
+        library = load_library(app.root, [])
+    else:
+        library = app.library(sop_files or None)
     problems = library.problems
     report(problems, json_output=fmt == "json")
     if fmt == "text":
         checked = len(library.entries)
         if problems:
             click.echo(f"{summary(problems)}; {checked} SOP file(s) checked", err=True)
+        elif files and not sop_files:
+            click.echo(f"ok: {CONFIG_FILE} is valid", err=True)
         else:
-            click.echo(f"ok: sopgen.yaml and {checked} SOP file(s) are valid", err=True)
+            click.echo(f"ok: {CONFIG_FILE} and {checked} SOP file(s) are valid", err=True)
     raise SystemExit(1 if has_errors(problems) else 0)
 
 

@@ -40,6 +40,21 @@ class App:
 
 pass_app = click.make_pass_decorator(App)
 
+CONFIG_FILE = "sopgen.yaml"
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder from `start` upwards that holds sopgen.yaml (as git finds .git).
+
+    So `sopgen validate` works from inside `sops/`; with none found, `start`
+    (and the command then says there is no sopgen.yaml).
+    """
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return start
+
 
 def report(problems: list[Problem], *, json_output: bool = False) -> None:
     """Problems to stderr as `path:line:column: severity: message` (or JSON to stdout)."""

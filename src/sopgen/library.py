@@ -102,7 +102,8 @@ def load_config(root: Path) -> tuple[Config | None, list[Problem]]:
                 1,
                 "no-config",
                 f"no {CONFIG_FILE} in {root}",
-                "run sopgen from the repository root, or pass --root DIR",
+                "run sopgen inside the repository (any folder below sopgen.yaml), "
+                "or pass --root DIR",
             )
         ]
     doc = load_file(path, file)
@@ -145,13 +146,13 @@ def load_library(
 ) -> Library:
     """Load the config and every SOP under `sops/` (plus any extra `files`), and check them.
 
-    With `files`, problems of other SOPs are not reported, but those SOPs are
+    With `files` (even an empty list), problems of other SOPs are not reported, but those SOPs are
     still loaded so references and duplicate ids are judged against the whole
     library.
     """
     config, config_problems = load_config(root)
     today = today or clock.today(config.zone if config else None)
-    named = [p.resolve() for p in files] if files else None
+    named = [p.resolve() for p in files] if files is not None else None
     paths = list(dict.fromkeys([p.resolve() for p in sop_files(root)] + (named or [])))
     entries = [load_sop(p, root) for p in paths]
     for entry, problems in zip(entries, checks.check_library(entries, config, today), strict=True):

@@ -101,6 +101,10 @@ CODES: dict[str, Kind] = {
         revision-removed      a revision entry removed since REV (sopgen check)
         revision-edited       a revision entry edited since REV (sopgen check)
         effective-unapproved  an effective SOP without an approval of its newest revision
+        unknown-placeholder   a `{word}` in SOP text other than {company}
+        approval-in-future    an approval dated after today
+        approval-after-effective  an approval dated after the SOP took effect
+        effective-in-future   status effective before the effective date (it is approved)
         """,
     ),
     **_kinds(
@@ -111,6 +115,7 @@ CODES: dict[str, Kind] = {
         no-approval           an effective SOP without an approval
         no-effective-date     an effective SOP without an effective date
         fetch-refused         a document asked for a file outside the project (not fetched)
+        no-responsibility     a step's responsible role has no entry under responsibilities
         """,
     ),
 }

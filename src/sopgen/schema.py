@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,10 @@ def validate(name: str, data: Any, source: SourceMap) -> list[Problem]:
     for err in validator(name).iter_errors(data):
         problems.extend(_explain(err, source))
     return problems
+
+
+SOP_ID = re.compile(r"[A-Z0-9][A-Z0-9-]*")
+"""The form of an SOP id (schema/sop.schema.json says the same)."""
 
 
 def describe_path(path: FieldPath) -> str:
@@ -135,6 +140,14 @@ def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
             suggestion,
         )
         return
+    one_digit_hour = isinstance(err.instance, str) and re.fullmatch(r"\d:[0-5]\d", err.instance)
+    if validator_name == "pattern" and one_digit_hour:  # start: 9:00
+        yield at_value(
+            "bad-format",
+            f"{where}: '{err.instance}' is not a time of day in the form HH:MM",
+            f'write "0{err.instance}" (two digits for the hour, in quotes)',
+        )
+        return
     if validator_name == "pattern":
         yield at_value(
             "bad-format",
@@ -144,6 +157,19 @@ def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
         return
     if validator_name == "oneOf" and path and path[0] == "references":
         keys = set(err.instance) if isinstance(err.instance, dict) else set()
+        sop = err.instance.get("sop") if isinstance(err.instance, dict) else None
+        if isinstance(sop, str) and not SOP_ID.fullmatch(sop) and "title" not in keys:
+            mark = source.value((*path, "sop"))
+            yield error(
+                source.file,
+                mark.line,
+                mark.column,
+                "bad-format",
+                f"{where}.sop: '{sop}' is not an SOP id",
+                "SOP ids are capital letters, digits and hyphens"
+                + (f": write {sop.upper()}" if SOP_ID.fullmatch(sop.upper()) else ""),
+            )
+            return
         if isinstance(err.instance, dict) and (
             {"sop", "title"} <= keys or not keys & {"sop", "title"}
         ):

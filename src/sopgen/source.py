@@ -159,6 +159,8 @@ class _Constructor:
             return None
         if tag == "tag:yaml.org,2002:bool":
             return value.lower() in ("true", "yes", "on", "y")
+        if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in value:
+            return value  # YAML 1.1 base 60 (`start: 9:00` is 540): a time, kept as written
         if tag == "tag:yaml.org,2002:int":
             try:
                 return self._scalar.construct_yaml_int(node)

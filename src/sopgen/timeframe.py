@@ -13,6 +13,7 @@ received.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -75,11 +76,48 @@ HINT = (
 )
 
 
+_WORDS = ("within", "immediate", "immediately", "business", "after")
+_UNITS = ("minute", "minutes", "hour", "hours", "day", "days", "week", "weeks")
+_SHORT = {
+    "m": "minutes", "min": "minutes", "mins": "minutes",
+    "h": "hours", "hr": "hours", "hrs": "hours",
+    "d": "days", "w": "weeks", "wk": "weeks", "wks": "weeks",
+    "biz": "business", "workday": "business day", "workdays": "business days",
+    "working": "business",
+}  # fmt: skip
+
+
+def _corrected(text: str) -> str | None:
+    """`text` with misspelt or abbreviated words replaced, when that makes a timeframe."""
+    words = text.split()
+    fixed = []
+    for i, word in enumerate(words):
+        lower = word.lower()
+        if word.isdigit() or lower in _WORDS + _UNITS or (i and words[i - 1].lower() == "after"):
+            fixed.append(word)
+            continue
+        if lower in _SHORT:
+            replacement = _SHORT[lower]
+            if lower in ("m", "min", "mins", "h", "hr", "hrs", "d", "w", "wk", "wks"):
+                amount = words[i - 1] if i else ""
+                replacement = replacement.rstrip("s") if amount == "1" else replacement
+            fixed.append(replacement)
+            continue
+        close = difflib.get_close_matches(lower, _WORDS + _UNITS, n=1, cutoff=0.7)
+        if not close:
+            return None
+        fixed.append(close[0])
+    candidate = " ".join(fixed)
+    return candidate if candidate != text.strip() and _PATTERN.match(candidate) else None
+
+
 def parse(text: str) -> Timeframe:
     """Parse a `within:` text; raises TimeframeError with a hint when it is outside the grammar."""
     match = _PATTERN.match(text)
     if not match:
-        raise TimeframeError(f"'{text}' is not a timeframe sopgen understands", HINT)
+        corrected = _corrected(text)
+        hint = f"did you mean '{corrected}'?" if corrected else HINT
+        raise TimeframeError(f"'{text}' is not a timeframe sopgen understands", hint)
     after = match["after"]
     if match["immediate"]:
         return Timeframe(Kind.IMMEDIATE, after=after, text=text.strip())

@@ -1,0 +1,201 @@
+"""What a new QA author hit (issue 8, points 11–13): the config file named on the command
+line, running from inside sops/, messages that point at the real mistake, and mistakes
+that used to be accepted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_validate import CONFIG, OTHER, edit, only_error, sop_text, validate
+
+CONFIG_LINE = 'business_hours: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "17:00"}'
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """test_validate's small valid repository: a config and two SOPs."""
+    (tmp_path / "sopgen.yaml").write_text(CONFIG)
+    (tmp_path / "sops").mkdir()
+    (tmp_path / "sops" / "sop-t-001.yaml").write_text(sop_text())
+    (tmp_path / "sops" / "sop-t-002.yaml").write_text(OTHER)
+    return tmp_path
+
+
+def run_in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`sopgen` run from `folder`, without --root (as a user would)."""
+    return subprocess.run(
+        [sys.executable, "-m", "sopgen", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+
+
+# --------------------------------------------------------------------------- 8.11
+
+
+def test_the_config_file_named_on_the_command_line_is_checked_as_config(repo: Path) -> None:
+    result = run_in(repo, "validate", "sopgen.yaml")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "ok: sopgen.yaml is valid"
+    config = repo / "sopgen.yaml"
+    config.write_text(config.read_text().replace("timezone: Europe/Berlin", "timezone: Mars"))
+    result = run_in(repo, "validate", "sopgen.yaml")
+    assert result.returncode == 1
+    assert "sopgen.yaml:2:11: error: unknown time zone 'Mars'" in result.stderr
+    assert result.stderr.count(": error: ") == 1  # not SOP errors about the config
+
+
+def test_running_from_inside_sops_finds_the_root(repo: Path) -> None:
+    sops = repo / "sops"
+    everything = run_in(sops, "validate")
+    assert everything.returncode == 0, everything.stderr
+    assert "ok: sopgen.yaml and 2 SOP file(s) are valid" in everything.stderr
+    one = run_in(sops, "validate", "sop-t-001.yaml")  # its reference to SOP-T-002 resolves
+    assert one.returncode == 0, one.stderr
+    config = run_in(sops, "validate", "../sopgen.yaml")
+    assert config.returncode == 0 and "ok: sopgen.yaml is valid" in config.stderr
+
+
+def test_outside_any_repository_says_so(tmp_path: Path) -> None:
+    result = run_in(tmp_path, "validate")
+    assert result.returncode == 1
+    assert "no sopgen.yaml in" in result.stderr and "or pass --root DIR" in result.stderr
+
+
+# --------------------------------------------------------------------------- 8.12
+
+
+def test_a_reference_in_the_wrong_id_form_says_so(repo: Path) -> None:
+    edit(repo, "  - sop: SOP-T-002", "  - sop: sop-t-002")
+    result = validate(repo)
+    assert "references[0].sop: 'sop-t-002' is not an SOP id" in only_error(result)
+    assert "write SOP-T-002" in result.stderr
+    assert "unknown field" not in result.stderr
+
+
+def test_an_unquoted_one_digit_time_says_write_it_in_quotes(repo: Path) -> None:
+    config = repo / "sopgen.yaml"
+    config.write_text(
+        config.read_text().replace(CONFIG_LINE, CONFIG_LINE.replace('"09:00"', "9:00"))
+    )
+    result = validate(repo)
+    assert result.code == 1
+    assert "'9:00' is not a time of day in the form HH:MM" in only_error(result)
+    assert 'write "09:00"' in result.stderr
+    assert "540" not in result.stderr
+
+
+def test_an_unquoted_two_digit_time_is_simply_a_time(repo: Path) -> None:
+    config = repo / "sopgen.yaml"
+    config.write_text(config.read_text().replace('"17:00"', "17:00"))  # YAML 1.1: 1020
+    assert validate(repo).code == 0
+
+
+def test_a_missing_id_is_not_answered_with_the_files_own_id(repo: Path) -> None:
+    edit(repo, "id: SOP-T-002\n", "", name="sop-t-002.yaml")
+    edit(repo, "title: Escalation", "title: Escalation", name="sop-t-002.yaml")
+    result = validate(repo)
+    lines = [ln for ln in result.stderr.splitlines() if "SOP-T-001" in ln]
+    assert not any("did you mean SOP-T-001" in ln for ln in lines), result.stderr
+    assert "sops/sop-t-002.yaml has no 'id:'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("5 bussiness days", "5 business days"),
+        ("2 hrs", "2 hours"),
+        ("30 min", "30 minutes"),
+        ("1 hr", "1 hour"),
+        ("2 bussiness days after investigate", "2 business days after investigate"),
+    ],
+)
+def test_timeframe_words_get_a_did_you_mean(repo: Path, written: str, meant: str) -> None:
+    edit(repo, "within: 5 business days", f"within: {written}")
+    result = validate(repo)
+    assert f"'{written}' is not a timeframe sopgen understands" in only_error(result)
+    assert f"hint: did you mean '{meant}'?" in result.stderr
+
+
+# --------------------------------------------------------------------------- 8.13
+
+
+def test_an_unknown_placeholder_is_an_error(repo: Path) -> None:
+    edit(repo, "within {company}.", "within {compnay}.")
+    result = validate(repo)
+    assert "sops/sop-t-001.yaml:11:15: error: unknown placeholder '{compnay}'" in (
+        only_error(result)
+    )
+    assert "did you mean '{company}'?" in result.stderr
+
+
+def test_an_approval_in_the_future_is_an_error(repo: Path) -> None:
+    text = (repo / "sops" / "sop-t-001.yaml").read_text()
+    approval = next(ln for ln in text.splitlines() if "name: Dana Reyes" in ln)
+    edit(repo, approval, approval.split("date:")[0] + "date: 2099-01-01}")
+    result = validate(repo)
+    assert "approval by Dana Reyes is dated 2099-01-01, in the future" in only_error(result)
+
+
+def test_an_approval_after_the_effective_date_is_an_error(repo: Path) -> None:
+    edit(repo, "effective: ", "effective: 2026-01-01\nx-old-effective: ")
+    text = (repo / "sops" / "sop-t-001.yaml").read_text()
+    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("x-old-effective"))
+    (repo / "sops" / "sop-t-001.yaml").write_text(text + "\n")
+    result = validate(repo, "--format", "json")
+    codes = {p["code"] for p in result.problems()}
+    assert "approval-after-effective" in codes
+    assert result.code == 1
+
+
+def test_a_review_signature_after_the_effective_date_is_fine(repo: Path) -> None:
+    text = (repo / "sops" / "sop-t-001.yaml").read_text()
+    approval = next(ln for ln in text.splitlines() if "name: Dana Reyes" in ln)
+    review = approval.replace("Dana Reyes", "Kim Park").replace("}", ", meaning: review}")
+    edit(repo, approval, approval + "\n" + review)
+    assert validate(repo).code == 0
+
+
+def test_effective_status_before_the_effective_date_is_an_error(repo: Path) -> None:
+    env_now = "2026-01-01"
+    text = (repo / "sops" / "sop-t-001.yaml").read_text()
+    effective = next(ln for ln in text.splitlines() if ln.startswith("effective: "))
+    edit(repo, effective, "effective: 2026-03-01")
+    text = (repo / "sops" / "sop-t-001.yaml").read_text()
+    approval = next(ln for ln in text.splitlines() if "name: Dana Reyes" in ln)
+    edit(repo, approval, approval.split("date:")[0] + "date: 2025-12-20}")
+    result = subprocess.run(
+        [sys.executable, "-m", "sopgen", "--root", str(repo), "validate"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SOPGEN_NOW": env_now},
+        check=False,
+    )
+    assert result.returncode == 1
+    error = only_error_text(result.stderr)
+    assert "status is 'effective' but the SOP takes effect on 2026-03-01" in error
+    assert "set status: approved; it reads 'approved, effective from 2026-03-01'" in (result.stderr)
+
+
+def only_error_text(stderr: str) -> str:
+    errors = [ln for ln in stderr.splitlines() if ": error: " in ln]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def test_a_responsible_role_without_responsibilities_is_a_warning(repo: Path) -> None:
+    edit(repo, "  relevant-dept: Investigation and plan.\n", "")
+    result = validate(repo)
+    assert result.code == 0
+    assert (
+        "warning: 'relevant-dept' is responsible for step resolution.investigate but has no "
+        "entry under 'responsibilities'"
+    ) in result.stderr
