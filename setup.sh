@@ -14,12 +14,13 @@ VENV=.venv
 #   the tests check calendar files with (reached through --system-site-packages);
 # libharfbuzz-subset0: makes WeasyPrint's font subsetting (so PDF output) several times
 #   faster; libpango*: WeasyPrint; poppler-utils: pdftoppm for looking at pages; fonts;
-# postgresql: the team database tests; chromium: the desk's browser tests; git: sopgen check.
+# postgresql: the team database tests; chromium: the desk's browser tests (libatomic1 for
+#   Playwright's bundled node driver); git: sopgen check.
 PACKAGES=(
   python3 python3-venv python3-gi gir1.2-ical-3.0
   libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
   fonts-dejavu-core fonts-liberation2
-  postgresql chromium git ca-certificates
+  postgresql chromium libatomic1 git ca-certificates
 )
 
 missing=()
