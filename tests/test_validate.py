@@ -260,7 +260,7 @@ def test_alias_bomb_is_refused_fast(repo: Path) -> None:
     elapsed = time.perf_counter() - start
     assert result.code == 1
     assert "alias/anchor bomb" in result.stderr
-    assert elapsed < 5
+    assert elapsed < 30  # refused, not expanded (expanding takes minutes); generous under load
 
 
 def test_recursive_alias_is_refused(repo: Path) -> None:
