@@ -160,9 +160,9 @@ def test_valid_repository_passes(repo: Path) -> None:
     # the fixture's steps A1, A2 and B2 name no Accountable: warnings, which do not fail
     warnings = [ln for ln in result.stderr.splitlines() if ": warning: " in ln]
     assert warnings == [
-        "sops/sop-t-001.yaml:21:13: warning: step A1 (receive) has no Accountable role",
-        "sops/sop-t-001.yaml:25:13: warning: step A2 (record) has no Accountable role",
-        "sops/sop-t-001.yaml:37:13: warning: step B2 (plan) has no Accountable role",
+        "sops/sop-t-001.yaml:22:13: warning: step A1 (receive) has no Accountable role",
+        "sops/sop-t-001.yaml:26:13: warning: step A2 (record) has no Accountable role",
+        "sops/sop-t-001.yaml:38:13: warning: step B2 (plan) has no Accountable role",
     ]
     assert "3 warnings in 1 file; 2 SOP file(s) checked" in result.stderr
     for step, role in (("receive", "cs-rep"), ("record", "cs-rep"), ("plan", "relevant-dept")):

@@ -78,6 +78,8 @@ CODES: dict[str, Kind] = {
         bad-hours             business hours that close before they open
         bad-holidays          a holiday country or subdivision the holidays package lacks
         bad-timeframe         a `within:` outside the timeframe grammar
+        unknown-priority      a per-priority `within:` naming a priority sopgen.yaml lacks
+        priority-anchors      the per-priority timeframes of one step with different anchors
         unknown-role          a role not defined in sopgen.yaml
         unknown-anchor        an `after` anchor naming no step of the SOP
         anchor-cycle          `after` anchors that form a cycle
@@ -116,6 +118,7 @@ CODES: dict[str, Kind] = {
         no-effective-date     an effective SOP without an effective date
         fetch-refused         a document asked for a file outside the project (not fetched)
         no-responsibility     a step's responsible role has no entry under responsibilities
+        no-accountable        a step that names no Accountable role
         """,
     ),
 }
