@@ -76,6 +76,7 @@ CODES: dict[str, Kind] = {
         bad-date              a date that does not exist (2026-13-45)
         bad-timezone          a time zone that is no IANA name
         bad-hours             business hours that close before they open
+        bad-reminder          a reminder setting in sopgen.yaml that sopgen cannot use
         bad-holidays          a holiday country or subdivision the holidays package lacks
         bad-timeframe         a `within:` outside the timeframe grammar
         unknown-priority      a per-priority `within:` naming a priority sopgen.yaml lacks
