@@ -285,7 +285,7 @@ def test_a_hold_outside_business_hours_changes_no_business_deadline(
 def test_hold_and_resume_at_the_same_instant_changes_nothing(
     cal: BusinessCalendar, anchor: datetime, offset: timedelta, tf: Timeframe
 ) -> None:
-    at = anchor + offset
+    at = utc(anchor) + offset  # holds are instants: absolute-time arithmetic
     assert cal.held_deadline(anchor, tf, [(at, at)]) == cal.deadline(anchor, tf)
 
 
@@ -299,7 +299,7 @@ def test_two_adjacent_holds_equal_one(
     cut: float,
     tf: Timeframe,
 ) -> None:
-    start = anchor + offset
+    start = utc(anchor) + offset  # holds are instants: absolute-time arithmetic
     end = start + length
     middle = start + length * cut
     one = cal.held_deadline(anchor, tf, [(start, end)])
@@ -317,7 +317,7 @@ def test_a_longer_hold_never_gives_an_earlier_deadline(
     more: timedelta,
     tf: Timeframe,
 ) -> None:
-    start = anchor + offset
+    start = utc(anchor) + offset  # wall-clock + timedelta can land in a DST gap
     shorter = cal.held_deadline(anchor, tf, [(start, start + length)])
     longer = cal.held_deadline(anchor, tf, [(start, start + length + more)])
     assert utc(cal.deadline(anchor, tf)) <= utc(shorter) <= utc(longer)
