@@ -136,3 +136,18 @@ def test_hundreds_of_cases(project: Project):
     assert len(rep3) == len([i for i in range(300) if i % 7 == 3])
     dues = [r["next_due"] for r in rep3]
     assert dues == sorted(dues)
+
+
+def test_a_quoted_comma_does_not_hide_the_semicolons(project: Project):
+    """A German CRM export: semicolons, German headers and dates, a quoted comma."""
+    path = write(
+        project,
+        "Fall-Nr.;Eingangsdatum;Betreff\n"
+        "Y-1;2026-11-20 09:30;ok\n"
+        'Y-2;20.11.2026 09:40;Lieferung fehlt, "dringend"\n',
+    )
+    result = project.run("import", str(path), "--sop", SOP)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(project.run("show", "Y-2", "--format", "json").stdout)
+    assert shown["received"] == "2026-11-20T09:40:00+01:00"
+    assert listed(project) == ["Y-1", "Y-2"]

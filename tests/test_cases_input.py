@@ -99,3 +99,10 @@ def test_good_case_ids(case_id: str):
 )
 def test_unsafe_case_ids(case_id: str):
     assert check_case_id(case_id) is not None
+
+
+def test_german_day_first_times_are_read_and_checked():
+    assert parse_timestamp("22.12.2026 10:00", BERLIN).isoformat() == "2026-12-22T10:00:00+01:00"
+    assert parse_timestamp("1.2.2027 08:05:30", BERLIN).isoformat() == "2027-02-01T08:05:30+01:00"
+    with pytest.raises(CaseError, match="not a real date"):
+        parse_timestamp("31.11.2026 10:00", BERLIN)

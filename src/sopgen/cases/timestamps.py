@@ -47,9 +47,14 @@ HINT = (
 )
 
 
+_GERMAN = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})[ T](\d{1,2}:\d{2}(?::\d{2})?)")
+"""`DD.MM.YYYY HH:MM[:SS]`, the German form, read as the same ISO 8601 time."""
+
+
 def parse_timestamp(text: str, zone: ZoneInfo, what: str = "timestamp") -> datetime:
     """`text` as an aware datetime; naive times are read in `zone`.
 
+    Besides ISO 8601, the German `22.12.2026 10:00` is read (day first, with dots).
     Raises CaseError for text that is not ISO 8601, a date without a time, a
     wall-clock time skipped by a daylight-saving change, or a year outside
     2000–2099.
@@ -57,6 +62,10 @@ def parse_timestamp(text: str, zone: ZoneInfo, what: str = "timestamp") -> datet
     raw = text.strip()
     if not raw:
         raise CaseError(f"the {what} is empty", HINT)
+    if german := _GERMAN.fullmatch(raw):  # 22.12.2026 10:00, as German CRM exports write it
+        day, month, year, clock = german.groups()
+        hour, rest = clock.split(":", 1)
+        raw = f"{year}-{int(month):02}-{int(day):02}T{int(hour):02}:{rest}"
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
