@@ -435,3 +435,14 @@ def test_as_a_new_user_runs_it(project: Project):
     assert twice.stderr.startswith("sopgen: error: step intake.record of case C-2026-0042 is")
     assert "Traceback" not in twice.stderr
     assert sopgen("open").returncode == 2
+
+
+def test_a_case_is_found_by_its_id_in_any_case(project: Project):
+    assert project.run("open", CASE, "--sop", SOP, "--received", "2026-11-20T18:05").exit_code == 0
+    shown = project.run("show", CASE.lower(), "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["case"] == CASE
+    done = project.run("done", CASE.lower(), "A1", "--at", "2026-11-23T09:10")
+    assert done.exit_code == 0, done.output
+    steps = json.loads(project.run("show", CASE, "--format", "json").stdout)["steps"]
+    assert steps[0]["done"] == "2026-11-23T09:10:00+01:00"

@@ -1079,9 +1079,10 @@ class CaseService:
         return sop
 
     def _record(self, session: Session, case_id: str, *, lock: bool = True) -> CaseRecord:
+        """The case named `case_id`, in any case: ids are unique ignoring case."""
         query = (
             select(CaseRecord)
-            .where(CaseRecord.id == case_id)
+            .where(CaseRecord.folder == case_id.lower())
             .options(
                 selectinload(CaseRecord.completions),
                 selectinload(CaseRecord.events),
@@ -1093,15 +1094,9 @@ class CaseService:
             query = query.with_for_update()
         record = session.scalars(query).one_or_none()
         if record is None:
-            similar = session.scalars(
-                select(CaseRecord.id).where(CaseRecord.folder == case_id.lower())
-            ).first()
-            hint = (
-                f"case ids are case-sensitive: did you mean {similar}?"
-                if similar
-                else "list open cases with: sopgen case list"
+            raise CaseError(
+                f"no case '{case_id}'", "list open cases with: sopgen case list", NOT_FOUND
             )
-            raise CaseError(f"no case '{case_id}'", hint, NOT_FOUND)
         return record
 
     def _new_case(self, record: CaseRecord, sop: Sop, now: datetime) -> Case:
