@@ -170,6 +170,14 @@ def test_lowering_the_version_fails(repo: Path) -> None:
     assert 'from "2.0" (at HEAD) to "1.9"' in down[0]
 
 
+def test_lowering_only_the_version_is_one_error(repo: Path) -> None:
+    edit(repo, 'version: "1.1"\n', 'version: "1.0"\n')
+    code, err = check(repo)
+    assert code == 1
+    assert len(errors(err)) == 1, err
+    assert "went down" in errors(err)[0]
+
+
 def test_editing_an_old_revision_fails_at_that_revision(repo: Path) -> None:
     edit(repo, "description: Initial", "description: Initial version")
     code, err = check(repo)

@@ -32,8 +32,9 @@ from typing import Any
 from sopgen.problems import Problem, error
 from sopgen.source import Document, FieldPath
 
-CONTROL_FIELDS = frozenset({"revisions", "approvals", "status", "effective"})
-"""Fields that record the release of a version rather than what the version says."""
+CONTROL_FIELDS = frozenset({"version", "revisions", "approvals", "status", "effective"})
+"""Fields that record the release of a version rather than what the version says (a
+changed `version` alone is judged by the version rules, not as a content change)."""
 
 
 def version_key(version: str) -> tuple[int, ...]:
