@@ -298,6 +298,17 @@ def test_impossible_date(repo: Path) -> None:
     assert "YYYY-MM-DD" in result.stderr
 
 
+def test_an_impossible_effective_date_is_one_problem(repo: Path) -> None:
+    path = repo / "sops" / "sop-t-001.yaml"
+    text = path.read_text()
+    start = text.index("effective: ") + len("effective: ")
+    path.write_text(text[:start] + "2026-11-31" + text[start + len("2026-11-30") :])
+    result = validate(repo)
+    assert result.code == 1
+    assert "sops/sop-t-001.yaml:6:12: error: '2026-11-31' is not a real date" in result.stderr
+    assert "no 'effective:' date" not in result.stderr, result.stderr
+
+
 def test_date_in_wrong_form(repo: Path) -> None:
     path = repo / "sops" / "sop-t-001.yaml"
     text = path.read_text().replace("effective: ", "effective: 1.12.", 1)

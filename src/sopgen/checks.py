@@ -427,7 +427,8 @@ def check_lifecycle(r: _Reporter, today: date) -> Iterator[Problem]:
             "add 'approvals: [{name: …, role: …, date: YYYY-MM-DD, meaning: approval}]', "
             "or set status: draft",
         )
-    if sop.status == "effective" and sop.effective is None:
+    # an `effective:` that is there but not a real date is reported as such already
+    if sop.status == "effective" and sop.effective is None and ("effective",) not in r.source.values:
         yield r.warn(
             ("status",),
             "no-effective-date",
