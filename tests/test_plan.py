@@ -340,3 +340,12 @@ def test_due_soon_share_skips_holds_and_a_fixed_duration_still_works() -> None:
     # sopgen 0.1's rule, a fixed time before the deadline (calendar.due_soon)
     assert planned.status(at("2026-11-23T13:30:00+01:00"), timedelta(hours=2)) == "due-soon"
     assert planned.status(at("2026-11-23T12:30:00+01:00"), timedelta(hours=2)) == "open"
+
+
+def test_immediate_outside_opening_hours_is_due_soon_at_once() -> None:
+    """Received Friday 18:05: `Immediate` is due Monday 09:00 and due soon all weekend."""
+    friday = at("2026-11-20T18:05:00+01:00")
+    planned = {p.key: p for p in plan(SHARE, CALENDAR, friday)}["work.now"]
+    assert planned.due == at("2026-11-23T09:00:00+01:00")
+    assert planned.due_soon_from(0.75) == friday
+    assert planned.status(at("2026-11-21T10:00:00+01:00"), 0.75) == "due-soon"

@@ -30,7 +30,7 @@ from types import MappingProxyType
 from sopgen.anchors import anchor_graph
 from sopgen.businesstime import BusinessCalendar
 from sopgen.model import Section, Sop, Step
-from sopgen.timeframe import Timeframe
+from sopgen.timeframe import Kind, Timeframe
 
 OPEN, DUE_SOON, OVERDUE, DONE = "open", "due-soon", "overdue", "done"
 DONE_LATE = "done-late"
@@ -76,6 +76,8 @@ class PlannedStep:
         from the anchor to the deadline in the timeframe's own measure, holds skipped)."""
         if isinstance(due_soon, timedelta):
             return max(self.due - due_soon, self.anchor, key=_instant).astimezone(self.due.tzinfo)
+        if self.within.kind is Kind.IMMEDIATE:  # no window to spend a share of: due soon at once
+            return self.anchor.astimezone(self.due.tzinfo)
         if self.calendar is None:
             raise ValueError("a share-of-window due-soon needs the plan's calendar")
         return self.calendar.held_deadline(self.anchor, self.within, self.holds, due_soon)
