@@ -428,7 +428,11 @@ def check_lifecycle(r: _Reporter, today: date) -> Iterator[Problem]:
             "or set status: draft",
         )
     # an `effective:` that is there but not a real date is reported as such already
-    if sop.status == "effective" and sop.effective is None and ("effective",) not in r.source.values:
+    if (
+        sop.status == "effective"
+        and sop.effective is None
+        and ("effective",) not in r.source.values
+    ):
         yield r.warn(
             ("status",),
             "no-effective-date",
