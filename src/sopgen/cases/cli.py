@@ -8,7 +8,6 @@ Bad input ends with `sopgen: error: …` and a hint, or `path:line:col: error:
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -17,14 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.text import Text
 
 from sopgen import clock
-from sopgen.cases.errors import CaseError
+from sopgen.cases.commanderrors import reports_case_errors
 from sopgen.cases.timestamps import human, iso, parse_timestamp
 from sopgen.console import App, ProgressDisplay, fail, pass_app, report
 from sopgen.model import Config, parse_duration
@@ -34,8 +33,6 @@ if TYPE_CHECKING:  # the store, the service and the writers load only when a cas
     from sopgen.cases.model import Case, CaseSummary
     from sopgen.cases.output import CaseFiles
     from sopgen.cases.service import CaseService
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 # --------------------------------------------------------------------------- shared
@@ -75,20 +72,7 @@ def _now(config: Config) -> datetime:
     return clock.now(config.zone)
 
 
-def _errors(command: F) -> F:
-    """Bad input → a message and exit 1, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except CaseError as exc:
-            fail(exc.message, exc.hint)
-        except InputError as exc:
-            report(exc.problems)
-            raise SystemExit(1) from None
-
-    return wrapper  # type: ignore[return-value]
+_errors = reports_case_errors
 
 
 def _timestamp(text: str | None, config: Config, now: datetime, what: str) -> datetime:

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from sopgen.cases.commanderrors import reports_case_errors
 from sopgen.cases.errors import CaseError
-from sopgen.console import App, fail, pass_app, report
+from sopgen.console import App, fail, pass_app
 from sopgen.problems import InputError
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _errors(command: F) -> F:
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except CaseError as exc:
-            fail(exc.message, exc.hint)
-        except InputError as exc:
-            report(exc.problems)
-            raise SystemExit(1) from None
-
-    return wrapper  # type: ignore[return-value]
+_errors = reports_case_errors
 
 
 def _store(app: App) -> Any:
