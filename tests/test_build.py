@@ -316,15 +316,74 @@ def test_referrers_are_rebuilt_only_when_what_they_show_changed(
     assert pages == own | (referrers if referrers_rebuilt else set())
 
 
-def test_invalid_sop_is_skipped_the_others_build(tmp_path: Path) -> None:
+def contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def break_sop(root: Path, name: str) -> str:
+    """Give sops/NAME an unknown owner role; return the problem's `file:line:column:` head."""
+    path = root / "sops" / name
+    text = path.read_text()
+    line = text[: text.index("\nowner: ")].count("\n") + 2
+    path.write_text(text.replace("\nowner: ", "\nowner: no-such-role #", 1))
+    return f"sops/{name}:{line}:8: error: unknown role 'no-such-role'"
+
+
+def test_an_invalid_sop_refuses_the_build_and_leaves_the_output_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """The index and the links of other documents keep the SOP: nothing is half-written."""
     root = make_library(tmp_path)
-    bad = sorted((root / "sops").glob("*.yaml"))[1]
-    bad.write_text(bad.read_text().replace("\nversion:", "\nversion: 1\nxversion:", 1))
+    code, output = run(root)
+    assert code == 0, output
+    before = contents(root / "output")
+    problem = break_sop(root, "sop-cs-005.yaml")  # referenced by SOP-CS-001 and -002
+    for options in ([], ["--html"], ["--force"]):
+        result = CliRunner().invoke(cli, ["--root", str(root), "build", *options])
+        assert result.exit_code == 1
+        assert problem in result.stderr
+        assert result.stderr.splitlines()[-2:] == [
+            "sopgen: error: nothing built: 1 invalid file(s) the build needs: sops/sop-cs-005.yaml",
+            "    hint: fix the errors above ('sopgen validate' lists them); "
+            "output/ was left as it was",
+        ]
+        assert contents(root / "output") == before
+
+
+def test_an_invalid_sop_refuses_a_first_build_too(tmp_path: Path) -> None:
+    root = make_library(tmp_path)
+    break_sop(root, "sop-cs-002.yaml")
     code, output = run(root, "--html")
     assert code == 1
-    assert f"sops/{bad.name}:" in output and "skipped 1 invalid SOP" in output
-    built = {p.stem for p in (root / "output" / "html").glob("SOP-*.html")}
-    assert len(built) == len(list((root / "sops").glob("*.yaml"))) - 1
+    assert "nothing built" in output
+    assert not (root / "output" / "html").exists()
+
+
+def test_building_named_sops_needs_only_them_and_what_they_reference(tmp_path: Path) -> None:
+    """`build SOP-X` writes X when X and its references are valid; the index stays as it was."""
+    root = make_library(tmp_path)
+    code, output = run(root, "--html")
+    assert code == 0, output
+    index = (root / "output" / "html" / "index.html").read_bytes()
+    problem = break_sop(root, "sop-cs-004.yaml")
+    referenced = {ref.sop for ref in load_library(root).sops["SOP-CS-003"].references if ref.sop}
+    assert "SOP-CS-004" not in referenced
+    path = root / "sops" / "sop-cs-003.yaml"
+    path.write_text(path.read_text().replace("\ntitle: ", "\ntitle: Revised ", 1))
+
+    before = contents(root / "output")
+    code, output = run(root, "--html", "SOP-CS-001")  # SOP-CS-001 references SOP-CS-004
+    assert code == 1
+    assert problem in output and "nothing built" in output
+    assert contents(root / "output") == before
+
+    code, output = run(root, "--html", "SOP-CS-003")
+    assert code == 1  # the library still holds invalid input
+    assert problem in output
+    assert "1 file(s) written" in output
+    assert "index.html was left as it was" in output
+    assert "Revised" in (root / "output" / "html" / "SOP-CS-003.html").read_text()
+    assert (root / "output" / "html" / "index.html").read_bytes() == index
 
 
 def test_unknown_sop_id_fails_as_everywhere_else(tmp_path: Path) -> None:

@@ -81,15 +81,29 @@ def test_a_deleted_output_is_built_again(repo: Path) -> None:
 def test_problems_and_exit_code_are_replayed(repo: Path) -> None:
     path = repo / "sops" / "sop-cs-004.yaml"
     path.write_text(path.read_text().replace("status: effective", "status: efective", 1))
-    first = build(repo)
+    first = build(repo, "SOP-CS-003")  # builds: SOP-CS-003 does not need SOP-CS-004
     assert first.returncode == 1
     problem = "sops/sop-cs-004.yaml:5:9: error: status: 'efective' is not one of"
     assert problem in first.stderr
-    again = build(repo)
+    assert "index.html was left as it was" in first.stderr
+    again = build(repo, "SOP-CS-003")
     assert again.returncode == 1
     assert problem in again.stderr
-    assert "skipped 1 invalid SOP file(s): sops/sop-cs-004.yaml" in again.stderr
+    assert "index.html was left as it was" in again.stderr
     assert "not parsed" in again.stderr
+
+
+def test_a_refused_build_leaves_no_stamp(repo: Path) -> None:
+    build(repo)
+    stamp = (repo / "output" / ".build-stamp.json").read_bytes()
+    path = repo / "sops" / "sop-cs-004.yaml"
+    path.write_text(path.read_text().replace("status: effective", "status: efective", 1))
+    for _ in range(2):
+        refused = build(repo)
+        assert refused.returncode == 1
+        assert "nothing built" in refused.stderr
+        assert refused.stderr.splitlines()[-1] == "parsed"
+    assert (repo / "output" / ".build-stamp.json").read_bytes() == stamp
 
 
 def test_another_day_or_force_takes_the_full_path(repo: Path) -> None:
@@ -109,11 +123,11 @@ def test_an_input_edited_during_the_build_leaves_no_stamp(repo: Path) -> None:
     key = {"html": True}
     today = clock.today()
     before = stamp.fingerprint(repo, key)
-    stamp.write(repo, key, today, None, before, [], [], [], [], 0)
+    stamp.write(repo, key, today, None, before, [], [], [], 0, False)
     assert stamp.unchanged(repo, key) is not None
     path = repo / "sops" / "sop-cs-001.yaml"
     path.write_text(path.read_text() + "\n")  # edited while the build was running
-    stamp.write(repo, key, today, None, before, [], [], [], [], 0)
+    stamp.write(repo, key, today, None, before, [], [], [], 0, False)
     assert stamp.read(repo) is None
 
 

@@ -59,8 +59,8 @@ def build(
     """Build output/html/ (a page per SOP plus index.html) and output/pdf/.
 
     Without --html or --pdf, builds both. Only what changed since the last
-    build is rebuilt; invalid SOPs are reported and skipped (exit 1) while
-    the others still build.
+    build is rebuilt. When an SOP the build needs is invalid, nothing is
+    written (exit 1): output/ stays as the last good build left it.
     """
     both = not (want_html or want_pdf)
     only = tuple(dict.fromkeys(sop_ids))
@@ -69,7 +69,7 @@ def build(
     key = {"html": html, "pdf": pdf, "pdf_variant": variant, "only": sorted(only)}
     stamp = None if force else build_stamp.unchanged(app.root, key)
     if stamp is not None:  # nothing changed since the last build: replay it, parse nothing
-        _finish(list(stamp.problems), 0, len(stamp.outputs), list(stamp.skipped), stamp.exit_code)
+        _finish(list(stamp.problems), 0, len(stamp.outputs), stamp.exit_code, stamp.index_kept)
         return
     base_before = build_stamp.fingerprint(app.root, key)
 
@@ -87,6 +87,13 @@ def build(
     )
     with ProgressDisplay("building", lines="built") as display:
         result = build_documents(library, options, _Progress(app.root, display))
+    if result.refused:  # nothing written, so no stamp either: output/ is as it was
+        report(result.problems)
+        fail(
+            f"nothing built: {len(result.refused)} invalid file(s) the build needs: "
+            + ", ".join(result.refused),
+            "fix the errors above ('sopgen validate' lists them); output/ was left as it was",
+        )
     exit_code = 1 if result.failed else 0
     for path in result.removed:
         click.echo(f"removed {display_path(path, app.root)} (SOP withdrawn or retired)", err=True)
@@ -101,20 +108,27 @@ def build(
         [logo] if logo else [],
         outputs,
         result.problems,
-        result.skipped,
         exit_code,
+        result.index_kept,
     )
-    _finish(result.problems, len(result.written), len(result.up_to_date), result.skipped, exit_code)
+    _finish(
+        result.problems,
+        len(result.written),
+        len(result.up_to_date),
+        exit_code,
+        index_kept=result.index_kept,
+    )
 
 
 def _finish(
-    problems: list[Problem], written: int, up_to_date: int, skipped: list[str], exit_code: int
+    problems: list[Problem], written: int, up_to_date: int, exit_code: int, index_kept: bool
 ) -> None:
     report(problems)
     click.echo(f"{written} file(s) written, {up_to_date} up to date", err=True)
-    if skipped:
+    if index_kept:
         click.echo(
-            f"sopgen: error: skipped {len(skipped)} invalid SOP file(s): " + ", ".join(skipped),
+            "sopgen: note: output/html/index.html was left as it was: it lists every SOP, "
+            "and an SOP is invalid",
             err=True,
         )
     if exit_code:

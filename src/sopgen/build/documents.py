@@ -12,6 +12,14 @@ a referenced SOP rebuilds nothing else). The hashes live in
 whose hash is unchanged and whose file exists is skipped, so a build with
 nothing changed renders nothing and never imports WeasyPrint.
 
+A build writes only documents whose inputs are all valid, so `output/` is
+always one consistent library: a document depends on its SOP, the config and
+the SOPs it references, and the index on every SOP. When an input a build
+needs is invalid, the build is refused and nothing is written (the previous
+output stays as it was, links and index included). `build SOP-X` needs only
+SOP-X and what it references to be valid; the index, which lists every SOP,
+is then left as it was while another SOP is invalid.
+
 Nothing here prints: progress goes to the caller's `Progress`, problems come
 back in the `BuildReport`.
 """
@@ -33,9 +41,9 @@ from sopgen.assets import templates_dir
 from sopgen.build.digest import shaping_digest
 from sopgen.build.withdraw import remove_withdrawn
 from sopgen.files import write_atomic, write_if_changed
-from sopgen.library import Library
+from sopgen.library import CONFIG_FILE, Library
 from sopgen.model import Config, Sop
-from sopgen.problems import Problem, error, warning
+from sopgen.problems import Problem, error, has_errors, warning
 from sopgen.render import html as html_render
 from sopgen.render import view as views
 from sopgen.render.logo import Logo, load_logo
@@ -59,13 +67,14 @@ class BuildOptions:
 class BuildReport:
     written: list[Path] = field(default_factory=list)
     up_to_date: list[Path] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # files of invalid SOPs
+    refused: list[str] = field(default_factory=list)  # invalid files that stopped the build
+    index_kept: bool = False  # the index was left as it was (another SOP is invalid)
     removed: list[Path] = field(default_factory=list)  # documents withdrawn
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return bool(self.skipped) or any(p.is_error for p in self.problems)
+        return bool(self.refused) or any(p.is_error for p in self.problems)
 
 
 class Progress(Protocol):
@@ -167,28 +176,18 @@ def build_documents(
     options: BuildOptions,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Build what changed; return what was written, skipped and what went wrong."""
+    """Build what changed; return what was written, what refused the build, what went wrong."""
     progress = progress or _Silent()
     root = library.root
-    report = BuildReport()
+    report = BuildReport(problems=list(library.problems))
     config = library.config
-    if config is None:
-        report.problems += library.problems
-        report.skipped += [e.file for e in library.entries]
+    wanted = set(options.only) if options.only else None
+    report.refused = _refusing(library, wanted)
+    if config is None or report.refused:
         return report
 
-    report.problems += library.problems
     valid_sops = library.valid_sops()
     valid = {s.id for s in valid_sops}
-    wanted = set(options.only) if options.only else None
-    report.skipped += [
-        e.file
-        for e in library.entries
-        if not e.valid and (wanted is None or (e.sop is not None and e.sop.id in wanted))
-    ]
-    if any(p.is_error for p in library.config_problems):
-        report.skipped = [e.file for e in library.entries]
-        return report
 
     logo, logo_problems = load_logo(root, config)
     report.problems += logo_problems
@@ -251,8 +250,37 @@ def build_documents(
             write_if_changed(manifest_path, manifest_text(manifest))
 
     if options.html:
-        _build_index(root, config, valid_sops, library.today, logo, report, progress)
+        if all(e.valid for e in library.entries):
+            _build_index(root, config, valid_sops, library.today, logo, report, progress)
+        else:
+            report.index_kept = True
     return report
+
+
+def _refusing(library: Library, wanted: set[str] | None) -> list[str]:
+    """The invalid files (config or SOPs) that a build of `wanted` (None: all) depends on.
+
+    An invalid SOP file counts by the id it declares; one whose id cannot be
+    read counts for every build, since it may be an SOP wanted or referenced.
+    """
+    if library.config is None or has_errors(library.config_problems):
+        return [CONFIG_FILE]
+    if wanted is None:
+        return [e.file for e in library.entries if not e.valid]
+    needed = set(wanted)
+    for sop_id in wanted:
+        entry = library.entry(sop_id)
+        if entry is not None and entry.sop is not None:
+            needed.update(ref.sop for ref in entry.sop.references if ref.sop)
+    refusing = []
+    for entry in library.entries:
+        if entry.valid:
+            continue
+        data = entry.document.data
+        declared = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(declared, str) or declared in needed:
+            refusing.append(entry.file)
+    return refusing
 
 
 def _build_index(

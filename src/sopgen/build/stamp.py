@@ -12,11 +12,13 @@ fingerprint of everything the build read:
 - the bytes of every file in `sops/` and of every extra input the build
   named (a logo);
 
-together with what the build reported: its problems, the files it skipped,
-its outputs and its exit code. When the fingerprint of the next build is the
-same and every output still exists, the build is replayed from the stamp:
-the same messages, the same exit code, nothing parsed, nothing written. Any
-change of any input byte, a deleted output or `--force` takes the full path.
+together with what the build reported: its problems, its outputs, whether
+it left the index as it was, and its exit code. A refused build (an input it
+needs is invalid) writes nothing, so it leaves no stamp either. When the
+fingerprint of the next build is the same and every output still exists,
+the build is replayed from the stamp: the same messages, the same exit code,
+nothing parsed, nothing written. Any change of any input byte, a deleted
+output or `--force` takes the full path.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sopgen.files import write_atomic
 from sopgen.problems import Problem, Severity
 
 STAMP = "output/.build-stamp.json"
-FORMAT = 2
+FORMAT = 3
 CONFIG_FILE = "sopgen.yaml"
 SOPS_DIR = "sops"
 
@@ -47,7 +49,7 @@ class Stamp:
     extra_inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     problems: tuple[Problem, ...]
-    skipped: tuple[str, ...]
+    index_kept: bool
     exit_code: int
     timezone: str | None  # the company's, to know which day it is without parsing
 
@@ -77,7 +79,7 @@ def read(root: Path) -> Stamp | None:
             problems=tuple(
                 Problem(**{**p, "severity": Severity(p["severity"])}) for p in data["problems"]
             ),
-            skipped=tuple(data["skipped"]),
+            index_kept=bool(data["index_kept"]),
             exit_code=int(data["exit_code"]),
             timezone=data["timezone"],
         )
@@ -119,8 +121,8 @@ def write(
     extra_inputs: Sequence[str],
     outputs: Sequence[str],
     problems: Sequence[Problem],
-    skipped: Sequence[str],
     exit_code: int,
+    index_kept: bool,
 ) -> None:
     """Record a finished build, run for `today` in the company's `timezone`.
 
@@ -138,7 +140,7 @@ def write(
         "extra_inputs": list(extra_inputs),
         "outputs": sorted(outputs),
         "problems": [p.to_json() for p in problems],
-        "skipped": list(skipped),
+        "index_kept": index_kept,
         "exit_code": exit_code,
     }
     write_atomic(root / STAMP, json.dumps(stamp, indent=1))
