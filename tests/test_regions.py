@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,18 @@ def test_a_broken_cache_is_ignored(tmp_path: Path, content: str) -> None:
     (tmp_path / regions.CACHE_FILE).write_text(content)
     assert regions.region_problem("DE", "BE", tmp_path) is None
     assert regions.region_problem("DE", "XX", tmp_path) is not None
+
+
+def test_holiday_dates_come_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dates = regions.holiday_dates("DE", "BE", 2026, tmp_path)
+    assert date(2026, 3, 8) in dates  # International Women's Day: Berlin only
+    assert date(2026, 12, 25) in dates
+    assert date(2026, 3, 8) not in regions.holiday_dates("DE", "BY", 2026, tmp_path)
+
+    def no_asking(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+        raise AssertionError("asked the holidays package again")
+
+    monkeypatch.setattr(regions, "ask_dates", no_asking)
+    assert regions.holiday_dates("DE", "BE", 2026, tmp_path) == dates
+    with pytest.raises(AssertionError, match="asked the holidays package again"):
+        regions.holiday_dates("DE", "BE", 2027, tmp_path)  # another year is another question

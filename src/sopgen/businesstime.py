@@ -100,6 +100,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
+from sopgen.regions import holiday_dates
 from sopgen.timeframe import Kind, Timeframe
 
 if TYPE_CHECKING:
@@ -134,10 +135,14 @@ class _Year(NamedTuple):
 
 
 def public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
-    """Public holidays of `country` (ISO 3166 code) and optional subdivision in `year`."""
-    import holidays as holidays_lib  # imported only when a calendar names a country
+    """Public holidays of `country` (ISO 3166 code) and optional subdivision in `year`.
 
-    return frozenset(holidays_lib.country_holidays(country, subdiv=subdivision, years=year))
+    From the `holidays` package, asked once per release and year, then cached
+    in the user's cache folder (`sopgen.regions`): asking imports all of its
+    country modules, which a short command like `sopgen case list` would
+    otherwise spend most of its time on.
+    """
+    return holiday_dates(country, subdivision, year)
 
 
 class BusinessCalendar:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from sopgen import __version__
 from sopgen.clock import ClockError
@@ -24,19 +25,46 @@ class LazyGroup(click.Group):
     """A group whose heavy subcommands are imported only when they run.
 
     `sopgen validate` then never pays for SQLAlchemy or WeasyPrint imports
-    (click's documented pattern for lazily loaded subcommands).
+    (click's documented pattern for lazily loaded subcommands). `sopgen --help`
+    and shell completion of a command name import none of them either: they
+    show each command's one-line summary from `lazy`, which the tests keep
+    equal to the command's own docstring.
     """
 
-    lazy: ClassVar[dict[str, str]] = {
-        "build": "sopgen.build.cli:build",
-        "check": "sopgen.cli_check:check",
-        "diff": "sopgen.cli_diff:diff",
-        "case": "sopgen.cases.cli:case",
-        "db": "sopgen.cases.dbcli:db",
-        "report": "sopgen.cases.reportcli:report",
-        "remind": "sopgen.cases.remindcli:remind",
-        "user": "sopgen.desk.cli:user",
-        "serve": "sopgen.desk.cli:serve",
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "build": (
+            "sopgen.build.cli:build",
+            "Build output/html/ (a page per SOP plus index.html) and output/pdf/.",
+        ),
+        "check": (
+            "sopgen.cli_check:check",
+            "Refuse SOP changes since REV that are not released as a new version.",
+        ),
+        "diff": (
+            "sopgen.cli_diff:diff",
+            "Write a redline of each changed SOP to output/diff/ (HTML and PDF).",
+        ),
+        "case": (
+            "sopgen.cases.cli:case",
+            "Run complaint cases: checklists and calendar deadlines from an SOP.",
+        ),
+        "db": ("sopgen.cases.dbcli:db", "The case database: schema upgrades and portable copies."),
+        "report": (
+            "sopgen.cases.reportcli:report",
+            "On-time share and business time to complete of the steps done in a period.",
+        ),
+        "remind": (
+            "sopgen.cases.remindcli:remind",
+            "E-mail assignees before and when steps are due, and managers a daily digest.",
+        ),
+        "user": (
+            "sopgen.desk.cli:user",
+            "People of the desk: add, list, disable users; issue their feed and API tokens.",
+        ),
+        "serve": (
+            "sopgen.desk.cli:serve",
+            "Run the case desk (pages, calendar feeds and the JSON API) until interrupted.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -44,10 +72,35 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
-            module, _, attribute = self.lazy[cmd_name].partition(":")
+            module, _, attribute = self.lazy[cmd_name][0].partition(":")
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def summaries(self, ctx: click.Context, limit: int = 45) -> list[tuple[str, str]]:
+        """(name, one-line help) of every visible command, importing no lazy one."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:  # a stand-in that shortens the summary as click does
+                command: click.Command | None = click.Command(name, help=self.lazy[name][1])
+            else:
+                command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        return rows
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        with formatter.section("Commands"):
+            formatter.write_dl(self.summaries(ctx, limit))
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        commands = [
+            CompletionItem(name, help=summary)
+            for name, summary in self.summaries(ctx)
+            if name.startswith(incomplete)
+        ]
+        return [*commands, *click.Command.shell_complete(self, ctx, incomplete)]
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

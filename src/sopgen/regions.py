@@ -1,12 +1,14 @@
-"""Does the `holidays` package know a country and subdivision? Answered once, then cached.
+"""Questions to the `holidays` package, answered once, then cached.
 
-Any question to `holidays` imports all of its ~280 country modules (0.25 s),
-which every `sopgen validate` and `sopgen build` would pay for a config that
-rarely changes. The answer depends only on the installed `holidays` release,
-the country and the subdivision, so it is kept in a small JSON file keyed by
-exactly those, in the user's cache folder (`$XDG_CACHE_HOME/sopgen`, else
-`~/.cache/sopgen`), never in the repository; a new `holidays` release starts a
-fresh cache. A cache that cannot be read or written is simply not used.
+Does it know a country and subdivision (`region_problem`, for validation)?
+Which days of a year are public holidays there (`holiday_dates`, for
+deadlines)? Any question to `holidays` imports all of its ~280 country modules
+(0.25 s), which every `sopgen validate`, `sopgen build` and case command would
+pay for a config that rarely changes. The answers depend only on the installed
+`holidays` release and the question, so they are kept in small JSON files
+keyed by exactly those, in the user's cache folder (`$XDG_CACHE_HOME/sopgen`,
+else `~/.cache/sopgen`), never in the repository; a new `holidays` release
+starts a fresh cache. A cache that cannot be read or written is simply not used.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sopgen.files import write_atomic
 
 CACHE_FILE = "holiday-regions.json"
+DATES_FILE = "holiday-dates.json"
+T = TypeVar("T")
 
 Answer = tuple[str, str, str] | None
 """None when the region is known; else (field, message, hint) for a problem."""
@@ -75,21 +82,61 @@ def user_cache_dir() -> Path | None:
 
 def region_problem(country: str, subdivision: str | None, cache_dir: Path | None = None) -> Answer:
     """The problem with this holiday region, if any (answers cached in `cache_dir`)."""
+    return _cached(
+        CACHE_FILE,
+        f"{country}/{subdivision or ''}",
+        lambda: ask_holidays(country, subdivision),
+        lambda answer: None if answer is None else (answer[0], answer[1], answer[2]),
+        cache_dir,
+    )
+
+
+def ask_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    import holidays  # the slow part: imports every country module
+
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
+
+
+def holiday_dates(
+    country: str, subdivision: str | None, year: int, cache_dir: Path | None = None
+) -> frozenset[date]:
+    """The public holidays of `country` (and `subdivision`) in `year` (cached in `cache_dir`)."""
+    dates = _cached(
+        DATES_FILE,
+        f"{country}/{subdivision or ''}/{year}",
+        lambda: sorted(d.isoformat() for d in ask_dates(country, subdivision, year)),
+        lambda answer: [str(d) for d in answer],
+        cache_dir,
+    )
+    return frozenset(date.fromisoformat(d) for d in dates)
+
+
+def _cached(
+    name: str,
+    key: str,
+    ask: Callable[[], T],
+    read: Callable[[Any], T],
+    cache_dir: Path | None,
+) -> T:
+    """The answer under `key` in the cache file `name`, or `ask()`'s, then kept there.
+
+    `ask` returns JSON-ready data; `read` turns the cached JSON back into it.
+    """
     cache_dir = cache_dir or user_cache_dir()
     release = holidays_release()
     if cache_dir is None or release is None:
-        return ask_holidays(country, subdivision)
-    path = cache_dir / CACHE_FILE
-    key = f"{country}/{subdivision or ''}"
+        return ask()
+    path = cache_dir / name
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
-        if cached.get("holidays") == release and key in cached["answers"]:
-            answer = cached["answers"][key]
-            return None if answer is None else (answer[0], answer[1], answer[2])
         answers = cached["answers"] if cached.get("holidays") == release else {}
+        if not isinstance(answers, dict):
+            answers = {}
+        elif key in answers:
+            return read(answers[key])
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         answers = {}
-    result = ask_holidays(country, subdivision)
+    result = ask()
     answers[key] = result
     with contextlib.suppress(OSError):  # a read-only checkout just asks again next time
         write_atomic(path, json.dumps({"holidays": release, "answers": answers}, indent=1))

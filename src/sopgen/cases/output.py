@@ -26,11 +26,12 @@ from functools import cached_property
 from pathlib import Path
 
 from sopgen import clock
-from sopgen.cases import calendar, checklist
 from sopgen.cases.model import Case
 from sopgen.files import write_atomic, write_if_changed
 from sopgen.model import Config
-from sopgen.render.logo import load_logo
+
+# The writers (Jinja2, Markdown, icalendar, the logo) are imported when a file is
+# written: `case list` and `case show` hold a CaseFiles but write nothing.
 
 CASES_DIR = Path("output") / "cases"
 WRITERS = 4
@@ -54,11 +55,15 @@ class CaseFiles:
     @cached_property
     def logo(self) -> str | None:
         """The logo as the documents show it (`sopgen build` reports a refused one)."""
+        from sopgen.render.logo import load_logo
+
         return load_logo(self.root, self.config)[0].data_uri
 
     def render(self, case: Case, folder: Path | None = None) -> list[tuple[Path, bytes | str]]:
         """The HTML checklist, the Markdown checklist and the calendar of `case`
         (in its folder, or in `folder`)."""
+        from sopgen.cases import calendar, checklist
+
         folder = folder or case_folder(self.root, case.id)
         view = checklist.checklist_view(case, self.config, "html", self.logo)
         return [
@@ -97,6 +102,8 @@ class CaseFiles:
 
     def write_pdf(self, case: Case) -> Path:
         """The printed checklist (slow: WeasyPrint; done after the transaction)."""
+        from sopgen.cases import checklist
+
         view = checklist.checklist_view(case, self.config, "pdf", self.logo)
         path = case_folder(self.root, case.id) / PDF
         write_atomic(path, checklist.render_pdf(self.root, view))
