@@ -6,6 +6,7 @@ case store, and a fixed clock (SOPGEN_NOW): Monday 23 Nov 2026 10:00 in Berlin.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from icscheck import calendar_errors
 from sopgen.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOW = "2026-11-23T10:00"
 CASE = "C-2026-0042"
 SOP = "SOP-CS-001"
@@ -84,6 +86,32 @@ class Project:
         if self.kind == "sqlite" and not self.db.exists():
             return files, None
         return files, CaseDb(self.kind, self.url).dump()
+
+
+LEGACY_TABLES = ["sopgen_meta", "sop_snapshots", "cases", "completions", "calendar_events"]
+"""sopgen 0.1's tables, in an order that satisfies their foreign keys."""
+
+
+def legacy_store(project: Project) -> None:
+    """The store sopgen 0.1 made, from a real dump of one (fixtures/sopgen-0.1-cases.sql:
+    cases C-2026-0001 and C-2026-0002, one step done), on the project's database
+    (PostgreSQL: 0.1's DDL there). Tables added since need no change here."""
+    dump = (FIXTURES / "sopgen-0.1-cases.sql").read_text()
+    statements = [
+        s
+        for s in dump.split(";\n")
+        if s.strip() and s.strip() not in {"BEGIN TRANSACTION", "COMMIT", "COMMIT;"}
+    ]
+
+    def rank(statement: str) -> tuple[int, int]:
+        found = re.match(r'(CREATE TABLE|INSERT INTO|CREATE INDEX \w+ ON) "?(\w+)"?', statement)
+        assert found, statement
+        kind = ["CREATE TABLE", "INSERT INTO"].index(found[1]) if "INDEX" not in found[1] else 2
+        return kind, LEGACY_TABLES.index(found[2])
+
+    if project.kind == "sqlite":
+        project.db.parent.mkdir(parents=True, exist_ok=True)
+    CaseDb(project.kind, project.url).load_statements(sorted(statements, key=rank))
 
 
 def make_project(root: Path) -> Project:

@@ -8,7 +8,6 @@ for `case show C-2026-0001 --format json`.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -16,43 +15,25 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 
-from casekit import Project, make_project, project_fixture  # noqa: F401 - `project`
+from casekit import (  # noqa: F401 - `project`
+    FIXTURES,
+    Project,
+    legacy_store,
+    make_project,
+    project_fixture,
+)
 from dbkit import CaseDb
 from sopgen.cases import migrate
 from sopgen.cases.errors import CaseError
 from sopgen.cases.store import SCHEMA_HEAD, Base, Store
 from sopgen.cli import cli
 
-FIXTURES = Path(__file__).parent / "fixtures"
 NOW = "2026-11-23T10:00"
 
 
 def sopgen(root: Path, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, ["--root", str(root), *args], env={"SOPGEN_NOW": NOW})
     return result.exit_code, result.stdout, result.stderr
-
-
-ORDER = ["sopgen_meta", "sop_snapshots", "cases", "completions", "calendar_events"]
-
-
-def legacy_store(project: Project) -> None:
-    """The store sopgen 0.1 made, on the project's database (PostgreSQL: 0.1's DDL there)."""
-    dump = (FIXTURES / "sopgen-0.1-cases.sql").read_text()
-    statements = [
-        s
-        for s in dump.split(";\n")
-        if s.strip() and s.strip() not in {"BEGIN TRANSACTION", "COMMIT", "COMMIT;"}
-    ]
-
-    def rank(statement: str) -> tuple[int, int]:
-        found = re.match(r'(CREATE TABLE|INSERT INTO|CREATE INDEX \w+ ON) "?(\w+)"?', statement)
-        assert found, statement
-        kind = ["CREATE TABLE", "INSERT INTO"].index(found[1]) if "INDEX" not in found[1] else 2
-        return kind, ORDER.index(found[2])
-
-    if project.kind == "sqlite":
-        project.db.parent.mkdir(parents=True, exist_ok=True)
-    CaseDb(project.kind, project.url).load_statements(sorted(statements, key=rank))
 
 
 def test_the_migrations_have_one_head_and_the_store_names_it():
@@ -177,19 +158,12 @@ def test_a_bad_database_url_is_a_message(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(project: Project):
     # the desk's first version on main (before migrations) wrote schema_version 2 and
-    # made its tables with the models; such a store upgrades without recreating them
-    assert sopgen(project.root, "case", "open", "C-1", "--sop", "SOP-CS-001")[0] == 0
+    # made its tables with the models; such a store upgrades without recreating them.
+    # It is 0.1's store (the real dump) with revision 0002's tables, and no alembic_version.
+    legacy_store(project)
+    migrate.upgrade(Store(project.url), target="0002")
     project.execute(
         "DROP TABLE alembic_version",
-        "DROP TABLE case_holds",  # revision 0004, made after this layout
-        "DROP TABLE case_priorities",  # revision 0005
-        "DROP INDEX ix_cases_next_due",  # revision 0006, likewise
-        "ALTER TABLE cases DROP COLUMN next_due",
-        "ALTER TABLE cases DROP COLUMN cancelled_at",  # revision 0007
-        "ALTER TABLE cases DROP COLUMN cancel_reason",
-        "ALTER TABLE cases DROP COLUMN legacy_uids",
-        "DELETE FROM sopgen_meta WHERE key = 'installation_id'",
-        "DROP TABLE reminders",  # revision 0008
         "UPDATE sopgen_meta SET value = '2' WHERE key = 'schema_version'",
         "INSERT INTO users (login, name, role, password_hash, disabled, created_at) "
         "VALUES ('alice', 'Alice', 'rep', 'x', false, '2026-11-23 09:00:00+00')",
@@ -198,5 +172,5 @@ def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(project: 
     assert code == 0, err
     assert "0002 (schema version 2" in out
     code, out, _ = sopgen(project.root, "case", "list", "--format", "json")
-    assert [c["case"] for c in json.loads(out)] == ["C-1"]
+    assert {c["case"] for c in json.loads(out)} == {"C-2026-0001", "C-2026-0002"}
     assert project.sql("SELECT login FROM users") == [("alice",)]

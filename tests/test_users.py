@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from casekit import Project, project_fixture  # noqa: F401 - the `project` fixture
+from casekit import Project, legacy_store, project_fixture  # noqa: F401 - `project`
 from sopgen.cases.store import SCHEMA_HEAD, Store
 from sopgen.cases.users import SignInRefused, UserService, failure_wait
 from sopgen.cli import cli
@@ -144,31 +144,14 @@ def test_unknown_logins_are_slowed_down_alike(project: Project):
 
 
 def test_a_store_of_sopgen_0_1_gains_the_user_tables_by_db_upgrade(project: Project):
-    assert project.run("open", "C-1", "--sop", "SOP-CS-001").exit_code == 0
-    project.execute(  # back to 0.1's tables
-        *(
-            f"DROP TABLE {table}"
-            for table in ("desk_sessions", "users", "sign_in_failures", "case_notes")
-        ),
-        "DROP TABLE alembic_version",
-        "DROP TABLE case_holds",  # revision 0004, made after this layout
-        "DROP TABLE case_priorities",  # revision 0005
-        "DROP INDEX ix_cases_next_due",  # revision 0006, likewise
-        "ALTER TABLE cases DROP COLUMN next_due",
-        "ALTER TABLE cases DROP COLUMN cancelled_at",  # revision 0007
-        "ALTER TABLE cases DROP COLUMN cancel_reason",
-        "ALTER TABLE cases DROP COLUMN legacy_uids",
-        "DELETE FROM sopgen_meta WHERE key = 'installation_id'",
-        "DROP TABLE reminders",  # revision 0008
-        "UPDATE sopgen_meta SET value = '1' WHERE key = 'schema_version'",
-    )
+    legacy_store(project)  # a real store of sopgen 0.1: no user tables
     refused = user(project, "list")
     assert refused.exit_code == 1 and "sopgen db upgrade" in refused.stderr
     upgrade = project.runner.invoke(cli, ["--root", str(project.root), "db", "upgrade"])
     assert upgrade.exit_code == 0, upgrade.output
     add(project)
     assert Store(project.url).schema_revision() == SCHEMA_HEAD
-    assert project.run("show", "C-1").exit_code == 0
+    assert project.run("show", "C-2026-0001").exit_code == 0
 
 
 def test_once_users_exist_an_assignee_must_be_one_of_them(project: Project):
