@@ -36,6 +36,7 @@ def setup(root: Path, users: int, cases: int) -> list[str]:
     from argon2 import PasswordHasher
 
     from sopgen.cases.model import ImportRow
+    from sopgen.cases.secretkey import SecretKey
     from sopgen.cases.service import CaseService
     from sopgen.cases.store import Store
     from sopgen.cases.timestamps import parse_timestamp
@@ -49,7 +50,7 @@ def setup(root: Path, users: int, cases: int) -> list[str]:
     zone = library.config.zone
     now = parse_timestamp(NOW, zone)
     store = Store.for_project(root, None, {})
-    people = UserService(store)
+    people = UserService(store, SecretKey(root))
     people._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)  # setup only
     service = CaseService(store, library)
     tokens = []

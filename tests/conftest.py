@@ -26,6 +26,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, value in (("HOME", home), ("XDG_CACHE_HOME", home / ".cache")):
         _SAVED[name] = os.environ.get(name)
         os.environ[name] = str(value)
+    # the desk's secret key comes from each test's project folder unless a test sets it
+    _SAVED["SOPGEN_SECRET_KEY"] = os.environ.pop("SOPGEN_SECRET_KEY", None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

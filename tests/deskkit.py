@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from casekit import NOW, Project, make_project
+from sopgen.cases.secretkey import SecretKey
 from sopgen.cases.store import Store
 from sopgen.cases.timestamps import parse_timestamp
 from sopgen.cases.users import Tokens, UserService
@@ -76,7 +77,7 @@ def csrf_of(html: str) -> str:
 def make_desk(root: Path) -> Desk:
     project = make_project(root)
     store = Store(project.url)
-    users = UserService(store)
+    users = UserService(store, SecretKey(root))
     users._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     desk_tokens = {}
     from sopgen.library import load_library

@@ -79,8 +79,12 @@ def test_tokens_are_shown_once_stored_as_hashes_and_rotate(project: Project):
     assert users.by_feed_token(first["feed_token"]).login == "alice"
     assert users.by_api_token(first["api_token"]).login == "alice"
     assert users.by_api_token(first["feed_token"]) is None  # one token, one purpose
-    again = user(project, "token", "alice")
-    assert again.exit_code == 1 and "--rotate" in again.output
+    again = json.loads(user(project, "token", "alice", "--format", "json").stdout)
+    assert again["feed_url"] == first["feed_url"]  # derived again, the same link
+    assert again["api_token"] is None  # shown once, when issued
+    text = user(project, "token", "alice")
+    assert text.exit_code == 0 and first["feed_url"] in text.output
+    assert first["api_token"] not in text.output and "--rotate replaces it" in text.output
     rotated = json.loads(
         user(
             project,
@@ -94,6 +98,7 @@ def test_tokens_are_shown_once_stored_as_hashes_and_rotate(project: Project):
         ).stdout
     )
     assert rotated["feed_url"].startswith("https://desk.example/feeds/")
+    assert rotated["feed_token"] != first["feed_token"] and rotated["api_token"]
     assert users.by_feed_token(first["feed_token"]) is None
     assert users.by_api_token(first["api_token"]) is None
     assert users.by_feed_token(rotated["feed_token"]).login == "alice"

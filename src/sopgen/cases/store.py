@@ -2,7 +2,8 @@
 
     alembic_version    the schema revision (Alembic; see `sopgen.cases.migrate`)
     sopgen_meta        key → value (`schema_version` = 3 only keeps sopgen 0.1 out;
-                       `installation_id`: this store's random id, in every calendar UID)
+                       `installation_id`: this store's random id, in every calendar UID;
+                       `secret_key_check`: which secret key feed links are derived from)
     sop_snapshots      digest → the SOP file's YAML text a case was planned from
     cases              id, SOP id + version + snapshot, received, assignee, summary,
                        when and why it was cancelled
@@ -12,7 +13,8 @@
     reminders          e-mails of `sopgen remind`: what, to whom, when, and whether sent
     calendar_events    (case, step) → SEQUENCE, what the event showed, when it changed
     case_notes         notes people wrote on a case (the desk)
-    users              people of the desk: login, role, Argon2id password hash, token hashes
+    users              people of the desk: login, role, Argon2id password hash, token hashes,
+                       the feed link's generation
     desk_sessions      signed-in browsers: a session token's hash, its CSRF token, expiry
     sign_in_failures   failed sign-ins per login, to slow down guessing
 
@@ -70,7 +72,7 @@ from sopgen.cases.errors import CaseError
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test
@@ -292,6 +294,8 @@ class UserRecord(Base):
     password_hash: Mapped[str] = mapped_column(String(200))  # Argon2id, PHC string
     disabled: Mapped[bool] = mapped_column(default=False)
     feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # the feed token is derived from the secret key, the login and this (sopgen.cases.secretkey)
+    feed_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -4,10 +4,15 @@ The service behind `sopgen user …` and `sopgen serve`; both call these
 functions and share the case store.
 
 - Passwords are kept as Argon2id hashes (argon2-cffi's defaults, RFC 9106).
-- Feed and API tokens are 256-bit random strings (`secrets`); the store keeps
-  only their SHA-256 (a token is random, so a fast hash is enough, and a
-  lookup by hash needs no scan). A token is shown once, when it is issued;
-  rotating replaces both and the old ones stop working at once.
+- A calendar-feed token is derived from the server's secret key, the login and
+  the user's `feed_generation` (`sopgen.cases.secretkey`), so My work can show
+  it on every visit; an API token is a 256-bit random string (`secrets`),
+  shown once when issued. The store keeps only their SHA-256 (both are
+  unguessable, so a fast hash is enough, and a lookup by hash needs no scan),
+  compared in constant time. Rotating the feed raises the generation; the old
+  link stops working at once. A feed token issued before feed tokens were
+  derived (random, sopgen < 0.3) keeps working but cannot be shown again:
+  `feed_link` says so and a rotation replaces it with a derived one.
 - A browser session is a random token in a cookie; the store keeps its hash,
   its CSRF token and when it expires, so any number of servers can check it.
 - Failed sign-ins per login are counted; after `FREE_FAILURES` each further
@@ -29,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sopgen.cases.errors import CaseError
+from sopgen.cases.secretkey import SecretKey, adopt, derive_feed_token, load_key
 from sopgen.cases.store import DeskSession, SignInFailure, Store, UserRecord
 
 if TYPE_CHECKING:
@@ -51,6 +57,7 @@ class User:
     email: str | None
     disabled: bool
     has_tokens: bool
+    has_api_token: bool = False
 
     @property
     def manages(self) -> bool:
@@ -64,9 +71,12 @@ class User:
 
 @dataclass(frozen=True)
 class Tokens:
+    """A user's feed token (None: issued before derivation, cannot be shown) and API token
+    (None unless issued just now: it is shown only then)."""
+
     login: str
-    feed_token: str
-    api_token: str
+    feed_token: str | None
+    api_token: str | None
 
 
 @dataclass(frozen=True)
@@ -101,15 +111,17 @@ def _user(record: UserRecord) -> User:
         role=record.role,
         email=record.email,
         disabled=record.disabled,
-        has_tokens=record.feed_token_hash is not None,
+        has_tokens=record.feed_token_hash is not None or record.api_token_hash is not None,
+        has_api_token=record.api_token_hash is not None,
     )
 
 
 class UserService:
     """Users, tokens and sessions in one case store."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, secret: SecretKey | None = None):
         self.store = store
+        self.secret = secret
         self._hasher: PasswordHasher | None = None
 
     @property
@@ -157,6 +169,7 @@ class UserService:
                 password_hash=hashed,
                 disabled=False,
                 feed_token_hash=None,
+                feed_generation=0,
                 api_token_hash=None,
                 created_at=now,
             )
@@ -193,28 +206,71 @@ class UserService:
             return _user(record)
 
     def issue_tokens(self, login: str, *, rotate: bool = False) -> Tokens:
-        """New feed and API tokens for `login`, shown this once.
-
-        Tokens are stored only as hashes, so existing ones cannot be shown
-        again: without `rotate`, a user who already has tokens gets an error.
-        """
+        """`login`'s feed token (made on first use) and, when the user has none yet or
+        `rotate`, a new API token (shown this once). `rotate` also gives a new feed
+        token; the old tokens stop working at once."""
+        key = self._key()  # before the write: checking the key may write to the store
         with self.store.write() as session:
-            record = _known(session, login)
-            if record.disabled:
-                raise CaseError(
-                    f"user '{record.login}' is disabled", "tokens of a disabled user do not work"
-                )
-            if record.feed_token_hash is not None and not rotate:
-                raise CaseError(
-                    f"user '{record.login}' already has tokens; they were shown when issued "
-                    "and are stored only as hashes",
-                    "issue new ones (the old ones stop working): "
-                    f"sopgen user token {record.login} --rotate",
-                )
-            feed, api = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            record.feed_token_hash = token_hash(feed)
-            record.api_token_hash = token_hash(api)
+            record = _active(session, login)
+            feed = _new_feed(record, key) if rotate else _feed_of(record, key)
+            api = None
+            if rotate or record.api_token_hash is None:
+                api = secrets.token_urlsafe(32)
+                record.api_token_hash = token_hash(api)
             return Tokens(record.login, feed, api)
+
+    def feed_link(self, login: str) -> str | None:
+        """`login`'s feed token, made on first use; None when the user's token was issued
+        before tokens were derived (it still works, but only a new one can be shown)."""
+        key = self._key()
+        with self.store.read() as session:
+            record = _active(session, login)
+            if record.feed_token_hash is not None:
+                return _current(record, key)
+        with self.store.write() as session:
+            return _feed_of(_active(session, login), key)
+
+    def rotate_feed(self, login: str) -> str:
+        """A new feed token for `login`; the old one stops working at once."""
+        key = self._key()
+        with self.store.write() as session:
+            return _new_feed(_active(session, login), key)
+
+    def rotate_api(self, login: str) -> str:
+        """A new API token for `login`, shown this once; the old one stops working."""
+        with self.store.write() as session:
+            record = _active(session, login)
+            api = secrets.token_urlsafe(32)
+            record.api_token_hash = token_hash(api)
+            return api
+
+    def rekey(self) -> int:
+        """Adopt this sopgen's secret key for the store (the old one was lost or leaked):
+        every feed link is replaced by one derived from the new key. The number replaced."""
+        secret = self._secret()
+        key, _ = load_key(secret.root, secret.environ)
+        adopt(self.store, key)
+        material = _Material(key, self.store.installation_id)
+        with self.store.write() as session:
+            records = session.scalars(
+                select(UserRecord).where(UserRecord.feed_token_hash.is_not(None))
+            ).all()
+            for record in records:
+                _new_feed(record, material)
+            return len(records)
+
+    def _secret(self) -> SecretKey:
+        if self.secret is None:
+            raise CaseError(
+                "calendar links need the server's secret key, and none was given",
+                "this is a bug in sopgen",
+            )
+        return self.secret
+
+    def _key(self) -> _Material:
+        """The key and the store's installation id, read before any write transaction
+        (on SQLite a second writer in the same process would wait for the first)."""
+        return _Material(self._secret().for_store(self.store), self.store.installation_id)
 
     # ------------------------------------------------------------------ tokens
 
@@ -323,6 +379,52 @@ def check_password(password: str) -> None:
         )
     if len(password) > 1024:
         raise CaseError("the password is longer than 1024 characters", "choose a shorter one")
+
+
+@dataclass(frozen=True)
+class _Material:
+    key: bytes
+    installation: str
+
+
+def _derive(record: UserRecord, material: _Material) -> str:
+    return derive_feed_token(
+        material.key, material.installation, record.login, record.feed_generation
+    )
+
+
+def _current(record: UserRecord, material: _Material) -> str | None:
+    """The record's feed token when its stored hash is the derived one's (constant time)."""
+    token = _derive(record, material)
+    stored = record.feed_token_hash
+    if stored is None or not hmac.compare_digest(stored, token_hash(token)):
+        return None
+    return token
+
+
+def _feed_of(record: UserRecord, material: _Material) -> str | None:
+    """The record's feed token, made when it has none (in the caller's write)."""
+    if record.feed_token_hash is None:
+        token = _derive(record, material)
+        record.feed_token_hash = token_hash(token)
+        return token
+    return _current(record, material)
+
+
+def _new_feed(record: UserRecord, material: _Material) -> str:
+    record.feed_generation += 1
+    token = _derive(record, material)
+    record.feed_token_hash = token_hash(token)
+    return token
+
+
+def _active(session: Session, login: str) -> UserRecord:
+    record = _known(session, login)
+    if record.disabled:
+        raise CaseError(
+            f"user '{record.login}' is disabled", "tokens of a disabled user do not work"
+        )
+    return record
 
 
 def _known(session: Session, login: str) -> UserRecord:

@@ -2,9 +2,10 @@
 
 Stateless apart from the case store: sessions, CSRF tokens, sign-in failures
 and users all live in the database, so several instances may serve one
-PostgreSQL store side by side. The library (config and SOPs) is read once at
-start; restart the desk after changing SOPs (open cases keep their snapshot
-anyway).
+PostgreSQL store side by side (given the same secret key, which feed links are
+derived from: `sopgen.cases.secretkey`). The library (config and SOPs) is read
+once at start; restart the desk after changing SOPs (open cases keep their
+snapshot anyway).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sopgen.businesstime import BusinessCalendar
 from sopgen.cases.output import CaseFiles
+from sopgen.cases.secretkey import SecretKey
 from sopgen.cases.service import CaseService
 from sopgen.cases.store import Store
 from sopgen.cases.users import UserService
@@ -112,13 +114,15 @@ def create_app(
     store = store or Store.for_project(root, config.database)
     with store.read():  # a store that needs `sopgen db upgrade` stops the desk here, clearly
         pass
+    secret = SecretKey(root)
+    secret.for_store(store)  # a key the store was not set up with stops the desk here, clearly
     desk = Desk(
         root=root,
         library=library,
         config=config,
         store=store,
         cases=CaseService(store, library, CaseFiles(root, config)),
-        users=UserService(store),
+        users=UserService(store, secret),
         clock=clock or system_clock(config.zone),
         base_url=base_url.rstrip("/") if base_url else None,
         templates=environment(root),

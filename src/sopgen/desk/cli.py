@@ -25,6 +25,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 @contextmanager
 def _users(app: App) -> Iterator[tuple[UserService, datetime]]:
+    from sopgen.cases.secretkey import SecretKey
     from sopgen.cases.store import Store
     from sopgen.cases.users import UserService
 
@@ -34,7 +35,7 @@ def _users(app: App) -> Iterator[tuple[UserService, datetime]]:
         raise InputError([p for p in library.config_problems if p.is_error])
     store = Store.for_project(app.root, config.database)
     try:
-        yield UserService(store), clock.now(config.zone)
+        yield UserService(store, SecretKey(app.root.resolve())), clock.now(config.zone)
     except CaseError as exc:
         fail(exc.message, exc.hint)
     finally:
@@ -135,7 +136,9 @@ def disable(app: App, login: str) -> None:
 
 @user.command()
 @click.argument("login", metavar="LOGIN")
-@click.option("--rotate", is_flag=True, help="Replace both tokens; the old ones stop working.")
+@click.option(
+    "--rotate", is_flag=True, help="Replace the feed link and the API token; old ones stop working."
+)
 @click.option(
     "--base-url",
     metavar="URL",
@@ -146,10 +149,19 @@ def disable(app: App, login: str) -> None:
 )
 @pass_app
 def token(app: App, login: str, rotate: bool, base_url: str | None, fmt: str) -> None:
-    """Issue a user's calendar-feed URL and API token (shown once; --rotate for new ones)."""
+    """A user's calendar-feed URL (the same as on their My work page) and API token.
+
+    The API token is shown once, when it is issued (the first time, or with
+    --rotate); the feed URL every time, as it is derived from the server's
+    secret key (SOPGEN_SECRET_KEY or .sopgen/secret.key).
+    """
     with _users(app) as (users, _now):
         issued = users.issue_tokens(login, rotate=rotate)
-        url = f"{resolve_base_url(base_url)}/feeds/{issued.feed_token}.ics"
+        url = (
+            f"{resolve_base_url(base_url)}/feeds/{issued.feed_token}.ics"
+            if issued.feed_token
+            else None
+        )
         if fmt == "json":
             click.echo(
                 json.dumps(
@@ -163,10 +175,38 @@ def token(app: App, login: str, rotate: bool, base_url: str | None, fmt: str) ->
                 )
             )
             return
-        click.echo(f"tokens for {issued.login} (shown this once; keep them secret):")
-        click.echo(f"  calendar feed: {url}")
-        click.echo(f"  API token:     {issued.api_token}")
-        click.echo("  use it as: Authorization: Bearer <API token>")
+        click.echo(f"tokens for {issued.login} (keep them secret):")
+        if url:
+            click.echo(f"  calendar feed: {url}")
+        else:
+            click.echo(
+                "  calendar feed: issued by an earlier sopgen, which cannot show it again; "
+                "it keeps working. For a link to show: --rotate (the old link stops working)"
+            )
+        if issued.api_token:
+            click.echo(f"  API token:     {issued.api_token}  (shown this once)")
+            click.echo("  use it as: Authorization: Bearer <API token>")
+        else:
+            click.echo(
+                "  API token:     issued earlier and shown only then; --rotate replaces it "
+                "(and the feed link)"
+            )
+
+
+@user.command()
+@pass_app
+def rekey(app: App) -> None:
+    """Adopt this machine's secret key for the case store, after the old key was lost.
+
+    Every user's calendar link changes (the old links stop working); users find
+    their new link on My work. Give every desk of the store the same key.
+    """
+    with _users(app) as (users, _now):
+        count = users.rekey()
+        click.echo(
+            f"the case store now uses this secret key; {count} calendar link"
+            f"{'s' if count != 1 else ''} replaced (users find the new one on My work)"
+        )
 
 
 @click.command()

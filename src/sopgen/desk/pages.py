@@ -317,6 +317,7 @@ def my_work(ctx: Ctx) -> Response:
     rows = [r for case in cases for r in step_rows(ctx, case) if r.done is None]
     rows.sort(key=lambda r: (r.due_iso, r.case, r.key))
     counts = Counter(r.status for r in rows)
+    token = ctx.desk.users.feed_link(ctx.user.login)  # the signed-in user's, nobody else's
     return render(
         ctx.request,
         "mywork.html.j2",
@@ -324,27 +325,38 @@ def my_work(ctx: Ctx) -> Response:
         rows=rows,
         counts=counts,
         cases=len(cases),
-        links=None,
+        links=subscribe_links(ctx, token) if token else None,
+        request_new=ctx.request.query_params.get("link") == "new",
         now=human(ctx.now, ctx.desk.config.zone),
     )
 
 
-@page
-def subscribe(ctx: Ctx) -> Response:
-    """Issue (or replace) the user's feed and API tokens and show the subscribe links once."""
-    tokens = ctx.desk.users.issue_tokens(ctx.user.login, rotate=True)
-    feed = ctx.desk.feed_url(ctx.request, tokens.feed_token)
+def subscribe_links(ctx: Ctx, token: str) -> dict[str, str]:
+    """One-click subscribe links of a feed: Google, Outlook on the web, webcal."""
+    feed = ctx.desk.feed_url(ctx.request, token)
     webcal = "webcal://" + feed.split("://", 1)[1]
     name = f"{ctx.desk.config.company} desk"
-    links = {
+    return {
         "feed": feed,
         "webcal": webcal,
-        "google": f"https://calendar.google.com/calendar/r?cid={webcal}",
+        "google": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/"),
         "outlook": "https://outlook.office.com/calendar/0/addfromweb?"
         + urlencode({"url": feed, "name": name}, quote_via=quote),
-        "api_token": tokens.api_token,
     }
-    return render(ctx.request, "subscribe.html.j2", signed=ctx.signed, links=links)
+
+
+@page
+def subscribe(ctx: Ctx) -> Response:
+    """A new feed link for the user (the old one stops working); back to My work."""
+    ctx.desk.users.rotate_feed(ctx.user.login)
+    return back("/?link=new#calendar")
+
+
+@page
+def api_token(ctx: Ctx) -> Response:
+    """A new API token for the user, shown this once (the old one stops working)."""
+    token = ctx.desk.users.rotate_api(ctx.user.login)
+    return render(ctx.request, "apitoken.html.j2", signed=ctx.signed, api_token=token)
 
 
 @page
@@ -622,6 +634,7 @@ routes: list[BaseRoute] = [
     Route("/signout", signout, methods=["POST"]),
     Route("/", my_work),
     Route("/subscribe", subscribe, methods=["POST"]),
+    Route("/api-token", api_token, methods=["POST"]),
     Route("/cases", cases_page),
     Route("/cases/new", open_form, methods=["GET"]),
     Route("/cases/new", open_case, methods=["POST"]),
