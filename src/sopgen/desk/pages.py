@@ -47,6 +47,7 @@ STATUS_LABEL = {
     "open": "Open",
     "done": "Done",
     "done-late": "Done late",
+    "cancelled": "Cancelled",
 }
 
 
@@ -284,10 +285,10 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
     desk = ctx.desk
     config = desk.config
     zone = config.zone
-    can_work = allowed(ctx.user, Action.WORK, case=case)
+    can_work = allowed(ctx.user, Action.WORK, case=case) and not case.cancelled
     rows = []
     for p in case.steps:
-        status = p.status(ctx.now, config.due_soon)
+        status = case.status(p, ctx.now, config.due_soon)  # a cancelled case's: cancelled
         rows.append(
             StepRow(
                 case=case.id,
@@ -301,7 +302,9 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
                 within=p.within.text,
                 due=human(p.due, zone),
                 due_iso=iso(p.due, zone),
-                relative="" if p.done else relative(desk.calendar, p.due, ctx.now),
+                relative=""
+                if p.done or case.cancelled
+                else relative(desk.calendar, p.due, ctx.now),
                 status=status,
                 status_label=STATUS_LABEL[status],
                 done=human(p.done, zone) if p.done else None,
@@ -413,6 +416,7 @@ def _case_view(ctx: Ctx, case: Case, status: int = 200, error: str | None = None
     config = ctx.desk.config
     zone = config.zone
     following = case.next_step()
+    can_work = allowed(ctx.user, Action.WORK, case=case)
     return render(
         ctx.request,
         "case.html.j2",
@@ -426,9 +430,23 @@ def _case_view(ctx: Ctx, case: Case, status: int = 200, error: str | None = None
             (n.author, human(n.written_at, zone), n.text) for n in ctx.desk.cases.notes(case.id)
         ],
         next=following,
-        can_work=allowed(ctx.user, Action.WORK, case=case),
-        can_assign=allowed(ctx.user, Action.ASSIGN),
+        can_work=can_work,
+        # holds and priority: on a case still running (neither cancelled nor complete)
+        can_clock=can_work and not case.cancelled and following is not None,
+        can_assign=allowed(ctx.user, Action.ASSIGN) and not case.cancelled,
         people=[u for u in ctx.desk.users.list() if not u.disabled],
+        holds=[
+            {
+                "start": human(h.start, zone),
+                "end": human(h.end, zone) if h.end else None,
+                "reason": h.reason,
+            }
+            for h in case.holds
+        ],
+        on_hold=human(case.on_hold.start, zone) if case.on_hold else None,
+        priorities=[(human(t, zone), p) for t, p in case.priorities],
+        all_priorities=config.priorities,
+        cancelled=human(case.cancelled_at, zone) if case.cancelled_at else None,
         now_local=ctx.now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         error=error,
     )
@@ -466,6 +484,34 @@ def note(ctx: Ctx) -> Response:
     case = _workable(ctx)
     ctx.desk.cases.add_note(case.id, ctx.user.login, ctx.field("text"), ctx.now)
     return back(f"/cases/{quote(case.id)}#notes")
+
+
+@page
+def hold(ctx: Ctx) -> Response:
+    """Put the case on hold (waiting on the customer): a reason is required on the desk."""
+    case = _workable(ctx)
+    reason = ctx.field("reason")
+    if not reason:
+        why = "Say why the case goes on hold (e.g. waiting for the customer's photos)."
+        return _case_view(ctx, case, 422, why)
+    ctx.desk.cases.hold(case.id, _when(ctx, "at", "hold time"), ctx.now, reason)
+    return back(f"/cases/{quote(case.id)}#clock")
+
+
+@page
+def resume(ctx: Ctx) -> Response:
+    case = _workable(ctx)
+    ctx.desk.cases.resume(case.id, _when(ctx, "at", "resume time"), ctx.now)
+    return back(f"/cases/{quote(case.id)}#clock")
+
+
+@page
+def priority(ctx: Ctx) -> Response:
+    case = _workable(ctx)
+    ctx.desk.cases.change_priority(
+        case.id, ctx.field("priority"), _when(ctx, "at", "priority change time"), ctx.now
+    )
+    return back(f"/cases/{quote(case.id)}#clock")
 
 
 @page
@@ -643,6 +689,9 @@ routes: list[BaseRoute] = [
     Route("/cases/{case}/steps/{step}/reopen", untick, methods=["POST"]),
     Route("/cases/{case}/notes", note, methods=["POST"]),
     Route("/cases/{case}/assign", assign, methods=["POST"]),
+    Route("/cases/{case}/hold", hold, methods=["POST"]),
+    Route("/cases/{case}/resume", resume, methods=["POST"]),
+    Route("/cases/{case}/priority", priority, methods=["POST"]),
     Route("/dashboard", dashboard),
     Route("/users", users_page, methods=["GET"]),
     Route("/users", add_user, methods=["POST"]),
