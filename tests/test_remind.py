@@ -281,3 +281,53 @@ def test_bad_reminder_settings_point_at_the_line(
     result = project.runner.invoke(cli, ["--root", str(project.root), "validate"])
     assert result.exit_code == 1
     assert f"sopgen.yaml:{lines}:" in result.stderr and message in result.stderr
+
+
+def test_case_assign_cancels_the_old_assignees_reminders_and_moves_the_case_in_the_feeds(
+    project: Project, smtp_server
+):
+    import json
+
+    from starlette.testclient import TestClient
+
+    from sopgen.desk.app import create_app
+
+    inbox, port = smtp_server
+    team(project, port)
+    assert project.run("open", "C-1", "--sop", SOP, "--assignee", "alice").exit_code == 0
+    assert remind(project, MON_10)[0] == 0  # plans alice's reminders
+    [(pending,)] = project.sql(
+        "SELECT count(*) FROM reminders WHERE recipient = 'alice@example.com' AND state = 'pending'"
+    )
+    assert pending >= 1
+    usage = project.run("assign", "C-1")
+    assert usage.exit_code == 2 and "LOGIN or --nobody" in usage.output
+    unknown = project.run("assign", "C-1", "zed")
+    assert unknown.exit_code == 1 and "not a user of the desk" in unknown.output
+    moved = project.run("assign", "C-1", "bob")
+    assert moved.exit_code == 0, moved.output
+    assert "assigned: C-1 to bob (was alice)" in moved.output
+    # cancelled at once, before any worker runs again
+    assert project.sql(
+        "SELECT count(*) FROM reminders WHERE recipient = 'alice@example.com' AND state = 'pending'"
+    ) == [(0,)]
+    shown = json.loads(project.run("show", "C-1", "--format", "json").stdout)
+    assert shown["assignee"] == "bob"
+
+    def feed(login: str) -> str:
+        tokens = project.runner.invoke(
+            cli, ["--root", str(project.root), "user", "token", login, "--format", "json"]
+        )
+        assert tokens.exit_code == 0, tokens.output
+        token = json.loads(tokens.stdout)["feed_token"]
+        app = create_app(project.root)
+        try:
+            return TestClient(app).get(f"/feeds/{token}.ics").text
+        finally:
+            app.state.desk.store.close()
+
+    assert "UID:C-1." in feed("bob") and "UID:C-1." not in feed("alice")
+    before = len(inbox.messages)
+    assert remind(project, "2026-11-24T10:00")[0] == 0
+    new = inbox.messages[before:]
+    assert {str(m["To"]) for m in new if "C-1" in str(m["Subject"])} == {"bob@example.com"}

@@ -493,6 +493,29 @@ class ColumnsType(click.ParamType):
 
 @case.command()
 @click.argument("case_id", metavar="CASE-ID")
+@click.argument("login", metavar="LOGIN", required=False)
+@click.option("--nobody", is_flag=True, help="Leave the case unassigned instead.")
+@click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
+@pass_app
+@_errors
+def assign(app: App, case_id: str, login: str | None, nobody: bool, pdf: bool) -> None:
+    """Give a case to another person (a desk user's login), or to nobody.
+
+    Reminders still pending for the previous assignee are cancelled; the new
+    assignee's calendar feed and reminders include the case from now on.
+    """
+    if (login is None) == (not nobody):
+        raise click.UsageError("give either a LOGIN or --nobody")
+    with _case_command(app) as s:
+        before = s.service.show(case_id, s.now).assignee
+        updated = s.service.assign(case_id, None if nobody else login, s.now)
+        _write_pdf(s, updated, pdf)
+        was = f" (was {before})" if before and before != updated.assignee else ""
+        click.echo(f"assigned: {updated.id} to {updated.assignee or 'nobody'}{was}")
+
+
+@case.command()
+@click.argument("case_id", metavar="CASE-ID")
 @click.option("--reason", required=True, metavar="TEXT", help="Why, e.g. 'complaint withdrawn'.")
 @pass_app
 @_errors

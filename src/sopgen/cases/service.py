@@ -24,7 +24,7 @@ from itertools import islice
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, false, func, insert, select
+from sqlalchemy import Select, bindparam, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -52,6 +52,7 @@ from sopgen.cases.store import (
     CaseRecord,
     Completion,
     EventState,
+    Reminder,
     SopSnapshot,
     Store,
     UserRecord,
@@ -649,12 +650,17 @@ class CaseService:
             ]
 
     def assign(self, case_id: str, assignee: str | None, now: datetime) -> Case:
-        """Give a case to someone (None: to nobody); rewrite its files."""
+        """Give a case to someone (None: to nobody); rewrite its files.
+
+        Reminders still pending for the case's steps that are not addressed to the
+        new assignee are cancelled at once (the next `remind` pass plans the new
+        assignee's); one a worker holds is dropped when it rereads the case."""
         assignee = clean_text(assignee, "assignee")
         with self.store.write() as session:
             record = self._record(session, case_id)
             _not_cancelled(record)
             record.assignee = _known_assignee(session, assignee)
+            _cancel_reminders_not_for(session, record)
             sop = self._snapshot(session, record.snapshot)
             case = self._sync(record, sop, now)
             session.flush()
@@ -1372,6 +1378,22 @@ def _assignable(session: Session) -> dict[str, str] | None:
     if not rows:
         return None
     return {login.lower(): login for login, disabled in rows if not disabled}
+
+
+def _cancel_reminders_not_for(session: Session, record: CaseRecord) -> None:
+    """Cancel the case's pending step reminders addressed to anyone but its assignee."""
+    owner = session.get(UserRecord, record.assignee.lower()) if record.assignee else None
+    address = (owner.email or "").lower() if owner is not None else ""
+    session.execute(
+        update(Reminder)
+        .where(
+            Reminder.case_id == record.id,
+            Reminder.step.is_not(None),
+            Reminder.state == "pending",
+            func.lower(Reminder.recipient) != address,
+        )
+        .values(state="cancelled")
+    )
 
 
 def _known_assignee(session: Session, assignee: str | None) -> str | None:
