@@ -1,23 +1,34 @@
 """The desk in a real browser: Debian's chromium driven by Playwright.
 
-Signs in, opens a case for a complaint received Friday 18:05, ticks a step and
-sees a dependent deadline move; screenshots every page at desktop and phone
-width into the test's folder (SOPGEN_SHOTS=DIR keeps them somewhere to look at).
+Issue #9's scenario: a rep signs in, sees My work, opens a case for a
+complaint received Friday 18:05, ticks two steps (a dependent deadline moves),
+takes the subscribe link from My work, and every deadline on the pages, in the
+feed fetched through that link and in `sopgen case show --format json` agrees;
+then puts the case on hold, resumes it and raises its priority on the case
+page, and the deadlines still agree. Screenshots every page at desktop and
+phone width into the test's folder (SOPGEN_SHOTS=DIR keeps them somewhere to
+look at).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from deskkit import PASSWORD, Desk, desk_fixture  # noqa: F401 - the `desk` fixture
+
+CASE = "C-2026-0042"
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -96,13 +107,49 @@ def test_sign_in_open_a_case_tick_a_step_and_the_deadline_moves(
                 "datetime"
             )
             assert after == "2026-11-23T09:42:00+01:00" and after != before
+            step = page.locator("#step-create-file\\.record-details")
+            step.locator("input[name=at]").fill("2026-11-23T09:30")
+            step.locator("button:has-text('Mark done')").click()
+            page.wait_for_load_state()
+            assert (
+                "Done Mon 23 Nov 2026 09:30 CET"
+                in page.locator("#step-create-file\\.record-details").inner_text()
+            )
+            case_page = page_deadlines(page)
+            assert len(case_page) == len(shown(desk)["steps"]) - 2
+            agree(desk, server, page, case_page)
+
+            page.fill("input[name=reason]", "waiting for the customer's photos")
+            page.fill("#clock input[name=at]", "2026-11-23T09:45")
+            page.click("button:has-text('Put on hold')")
+            page.wait_for_load_state()
+            assert "On hold since Mon 23 Nov 2026 09:45 CET" in page.locator("main").inner_text()
+            # while a hold runs, the pages and case show move the deadlines on with the
+            # clock; the feed (built from the stored state alone) shows them as of the
+            # last change, so it is compared once the case has resumed
+            agree(desk, server, page, page_deadlines(page), feed=False)
+            for name, (width, height) in WIDTHS.items():
+                page.set_viewport_size({"width": width, "height": height})
+                page.screenshot(path=str(shots / f"{name}-case-on-hold.png"), full_page=True)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.set_viewport_size({"width": 1280, "height": 900})
+            page.click("button:has-text('Resume the case')")  # now: Monday 10:00
+            page.wait_for_load_state()
+            assert "until Mon 23 Nov 2026 10:00 CET" in page.locator("#clock").inner_text()
+            page.select_option("select[name=priority]", "high")
+            page.click("button:has-text('Change priority')")
+            page.wait_for_load_state()
+            assert "high from Mon 23 Nov 2026 10:00 CET" in page.locator("#clock").inner_text()
+            moved = page_deadlines(page)
+            assert moved != case_page  # 15 minutes on hold moved the open deadlines
+            agree(desk, server, page, moved)
 
             for name, (width, height) in WIDTHS.items():
                 page.set_viewport_size({"width": width, "height": height})
                 for path, tag in (
                     ("/", "mywork"),
                     ("/cases", "cases"),
-                    ("/cases/C-2026-0042", "case"),
+                    (f"/cases/{CASE}", "case"),
                     ("/cases/new", "open"),
                 ):
                     page.goto(server + path)
@@ -113,3 +160,56 @@ def test_sign_in_open_a_case_tick_a_step_and_the_deadline_moves(
         finally:
             browser.close()
     assert (shots / "phone-case.png").stat().st_size > 0
+
+
+def shown(desk: Desk) -> dict:  # type: ignore[type-arg]
+    result = desk.project.run("show", CASE, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data: dict = json.loads(result.stdout)  # type: ignore[type-arg]
+    return data
+
+
+def page_deadlines(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """step → deadline of each open step on the case page, as the page says it."""
+    found = {}
+    for item in page.locator("li.step").all():
+        when = item.locator("time")
+        if when.count():
+            key = (item.get_attribute("id") or "").removeprefix("step-")
+            found[key] = when.get_attribute("datetime")
+    return found
+
+
+def agree(desk: Desk, server: str, page, case_page: dict[str, str], feed: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """The case page, My work, the feed through My work's subscribe link and `case show
+    --format json` give every open step the same deadline."""
+    import icalendar
+
+    plan = {s["step"]: s["due"] for s in shown(desk)["steps"] if s["done"] is None}
+    assert case_page == plan
+    here = page.url
+    page.goto(server + "/")
+    on_my_work = {}
+    for item in page.locator("li.work-item").all():
+        href = item.locator(".what a").get_attribute("href") or ""
+        if href.startswith(f"/cases/{CASE}#step-"):
+            on_my_work[href.split("#step-")[1]] = item.locator("time").get_attribute("datetime")
+    assert on_my_work == plan
+    webcal = page.locator("a:has-text('Apple Calendar')").get_attribute("href") or ""
+    google = page.locator("a:has-text('Add to Google Calendar')").get_attribute("href") or ""
+    assert webcal.startswith("webcal://") and google.endswith("cid=" + webcal)
+    if not feed:
+        page.goto(here)
+        return
+    with urllib.request.urlopen("http://" + webcal.removeprefix("webcal://")) as answer:
+        calendar = icalendar.Calendar.from_ical(answer.read())
+    in_feed = {
+        str(e["UID"]).removeprefix(f"{CASE}.").split("@")[0]: e["DTEND"].dt
+        for e in calendar.walk("VEVENT")
+        if str(e["UID"]).startswith(f"{CASE}.")
+    }
+    assert set(in_feed) == set(plan)
+    for step, due in plan.items():
+        assert in_feed[step] == datetime.fromisoformat(due), step
+    assert re.match(r"https?://", here)
+    page.goto(here)
