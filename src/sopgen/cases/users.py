@@ -11,7 +11,7 @@ functions and share the case store.
   unguessable, so a fast hash is enough, and a lookup by hash needs no scan),
   compared in constant time. Rotating the feed raises the generation; the old
   link stops working at once. A feed token issued before feed tokens were
-  derived (random, sopgen < 0.3) keeps working but cannot be shown again:
+  derived (random, by an earlier sopgen) keeps working but cannot be shown again:
   `feed_link` says so and a rotation replaces it with a derived one.
 - A browser session is a random token in a cookie; the store keeps its hash,
   its CSRF token and when it expires, so any number of servers can check it.
