@@ -1,9 +1,13 @@
 """`sopgen report`: its numbers against a brute-force computation, and its three formats.
 
 A seeded history of cases (priorities, holds, steps done on time and late) is
-made through the case service; the brute force counts business time minute by
-minute (Berlin, Mon–Fri 09:00–17:00, DE-BE holidays and the closure days of
-sopgen.yaml), leaves out the minutes on hold, and groups by hand.
+made through the case service; `investigate` is given a timeframe per priority.
+The brute force reads back only what was recorded (received, holds, priority
+changes, completion times) and works the rest out by itself, minute by minute
+(Berlin, Mon–Fri 09:00–17:00, DE-BE holidays and the closure days of
+sopgen.yaml): the business time to complete, holds left out, and whether each
+step was on time — from the budget of its timeframe, not from sopgen's
+deadlines — then groups by hand.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from sopgen.cases.service import CaseService
 from sopgen.cases.store import Store
 from sopgen.cli import cli
 from sopgen.library import load_library
+from sopgen.timeframe import Kind, Timeframe
 
 NOW = "2026-12-31T12:00"
 CASES = 40
 SOP = "SOP-CS-001"  # no `after` anchors: every step is anchored on the received time
+TARGETS = "within: {critical: 4 business hours, high: 2 business days, normal: 5 business days}"
 
 
 def make_history(root: Path, cases: int, seed: int) -> None:
@@ -72,37 +78,94 @@ def brute_force(root: Path, cases: int, since: datetime, until: datetime) -> dic
     closed = set(holidays.country_holidays("DE", subdiv="BE", years=[2026, 2027])) | set(
         config.closed
     )
+    minute = timedelta(minutes=1)
+
+    def business_day(day: Any) -> bool:
+        return day.weekday() < 5 and day not in closed
+
+    def business(moment: datetime) -> bool:  # the minute from `moment` is in opening hours
+        local = moment.astimezone(zone)
+        return business_day(local.date()) and time(9) <= local.time() < time(17)
+
+    def nominal_days(received: datetime, n: int) -> datetime:
+        """Closing time of the n-th business day after day 0 (README's table)."""
+        local = received.astimezone(zone)
+        day = local.date()
+        if not (business_day(day) and local.time() <= time(17)):
+            day += timedelta(days=1)
+            while not business_day(day):
+                day += timedelta(days=1)
+        for _ in range(n):
+            day += timedelta(days=1)
+            while not business_day(day):
+                day += timedelta(days=1)
+        return datetime.combine(day, time(17), zone)
+
+    def on_time(tf: Timeframe, received: datetime, done: datetime, holds: Any) -> bool:
+        """Done by the deadline: the clock (business or elapsed minutes, not on hold)
+        had not spent more than the budget by `done`, and if exactly the budget,
+        the last minute before `done` still counted."""
+
+        def held(moment: datetime) -> bool:
+            return any(s <= moment < e for s, e in holds)
+
+        if tf.kind is Kind.IMMEDIATE:
+            due = received
+            while not business(due) and not (
+                business(due - minute) and due.astimezone(zone).time() == time(17)
+            ):
+                due += minute  # the next opening time (closing time itself still counts)
+            while held(due) and not any(s == due for s, _ in holds):
+                due += minute  # strictly inside a hold: when it ends, then opening hours
+                while not held(due) and not business(due):
+                    due += minute
+            return done <= due
+        counts = business if tf.kind in (Kind.BUSINESS_HOURS, Kind.BUSINESS_DAYS) else None
+        if tf.kind is Kind.BUSINESS_HOURS:
+            budget = tf.amount * 60
+        elif tf.kind is Kind.BUSINESS_DAYS:
+            end, moment, budget = nominal_days(received, tf.amount), received, 0
+            while moment < end:
+                budget += business(moment)
+                moment += minute
+        else:
+            budget = int(tf.seconds // 60)
+        spent, moment, last = 0, received, False
+        while moment < done:
+            last = (counts is None or counts(moment)) and not held(moment)
+            spent += last
+            moment += minute
+        return spent < budget or (spent == budget and last)
+
+    sop = library.sops[SOP]
+    steps = {s.key: s for s in sop.steps()}
     service = CaseService(Store.for_project(root, None, {}), library)
     now = datetime.fromisoformat(NOW).replace(tzinfo=zone)
     rows = []
     for n in range(cases):
-        case = service.show(f"R-{n:03d}", now)
+        case = service.show(f"R-{n:03d}", now)  # only what was recorded is used
         for p in case.steps:
             if p.done is None or not since <= p.done < until:
                 continue
-            holds = [(h.start, h.end or now) for h in case.holds]
+            holds = [(h.start, min(h.end or now, p.done)) for h in case.holds]
             minutes = 0
             moment = case.received
             while moment < p.done:
-                local = moment.astimezone(zone)
-                business = (
-                    local.weekday() < 5
-                    and local.date() not in closed
-                    and time(9) <= local.time() < time(17)
-                )
                 held = any(s <= moment < e for s, e in holds)
-                minutes += business and not held
-                moment += timedelta(minutes=1)
+                minutes += business(moment) and not held
+                moment += minute
             priority = "normal"
             for since_at, name in case.priorities:
                 if since_at <= p.done:
                     priority = name
+            step = steps[p.key]
+            tf = dict(step.within_by).get(priority, step.within)
             rows.append(
                 {
                     "step": p.key,
                     "assignee": case.assignee or "(unassigned)",
                     "priority": priority,
-                    "on_time": p.done <= p.due,
+                    "on_time": on_time(tf, case.received, p.done, holds),
                     "hours": minutes / 60,
                 }
             )
@@ -135,6 +198,9 @@ def brute_force(root: Path, cases: int, since: datetime, until: datetime) -> dic
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = make_project(tmp_path_factory.mktemp("report") / "repo")
+    sop = project.root / "sops" / "sop-cs-001.yaml"
+    text = sop.read_text(encoding="utf-8")
+    sop.write_text(text.replace("within: Within 5 business days", TARGETS, 1), encoding="utf-8")
     make_history(project.root, CASES, seed=11)
     return project.root
 

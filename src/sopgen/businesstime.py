@@ -94,8 +94,8 @@ holidays of the `holidays` package, read through a per-year cache.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
@@ -160,6 +160,7 @@ class BusinessCalendar:
         "_closed",
         "_holidays",
         "_public",
+        "_sums",
         "_windows",
         "_years",
         "closes",
@@ -195,6 +196,7 @@ class BusinessCalendar:
         self._holidays = holidays
         self._public: dict[int, frozenset[date]] = {}
         self._years: dict[int, _Year] = {}
+        self._sums: dict[int, list[timedelta]] = {}
         self._windows: dict[int, _Window] = {}
 
     @classmethod
@@ -344,22 +346,30 @@ class BusinessCalendar:
         return total
 
     def _business_time(self, start: datetime, end: datetime) -> timedelta:
-        total = timedelta(0)
+        """Business time in [start, end) (UTC): a difference of per-year prefix sums,
+        so its cost does not grow with the length of the stretch."""
         if end <= start:
-            return total
-        local = start.astimezone(self.zone)
-        ordinal, year = local.toordinal(), local.year
-        days: Iterable[int] = self._business_days_after(ordinal, year)
-        if self._is_business(ordinal, year):
-            days = _chain_first(ordinal, days)
-        for day in days:
-            window = self._windows.get(day) or self._window(day)
-            if window.open_utc >= end:
-                break
-            overlap = min(window.close_utc, end) - max(window.open_utc, start)
-            if overlap > timedelta(0):
-                total += overlap
+            return timedelta(0)
+        first, before = self._spent(start)
+        last, upto = self._spent(end)
+        total = upto - before
+        for year in range(first, last):
+            total += (self._sums.get(year) or self._year_sums(year))[-1]
         return total
+
+    def _spent(self, utc: datetime) -> tuple[int, timedelta]:
+        """The company-zone year of `utc` and the business time of that year before `utc`."""
+        local = utc.astimezone(self.zone)
+        ordinal, year = local.toordinal(), local.year
+        days = (self._years.get(year) or self._year(year)).days
+        sums = self._sums.get(year) or self._year_sums(year)
+        index = bisect_left(days, ordinal)
+        spent = sums[index]
+        if index < len(days) and days[index] == ordinal:
+            window = self._windows.get(ordinal) or self._window(ordinal)
+            if utc > window.open_utc:
+                spent += min(utc, window.close_utc) - window.open_utc
+        return year, spent
 
     def _immediate(self, utc: datetime) -> datetime:
         local = utc.astimezone(self.zone)
@@ -386,23 +396,23 @@ class BusinessCalendar:
         return window.close_local
 
     def _business_hours(self, utc: datetime, remaining: timedelta) -> datetime:
-        local = utc.astimezone(self.zone)
-        ordinal, year = local.toordinal(), local.year
-        if self._is_business(ordinal, year):
-            window = self._window(ordinal)
-            if utc < window.close_utc:
-                start = max(utc, window.open_utc)
-                available = window.close_utc - start
-                if remaining <= available:
-                    return (start + remaining).astimezone(self.zone)
-                remaining -= available
-        for day in self._business_days_after(ordinal, year):
-            window = self._window(day)
-            available = window.close_utc - window.open_utc
-            if remaining <= available:
-                return (window.open_utc + remaining).astimezone(self.zone)
-            remaining -= available
-        raise AssertionError("unreachable: _business_days_after never ends")  # pragma: no cover
+        """The instant `remaining` (> 0) of business time after `utc`: after an opening
+        time and at or before the closing time of a business day. Found in the per-year
+        prefix sums (bisect), not by walking the days."""
+        year, target = self._spent(utc)
+        target += remaining
+        empty = 0
+        while True:
+            sums = self._sums.get(year) or self._year_sums(year)
+            if target <= sums[-1]:
+                break
+            target -= sums[-1]
+            empty = 0 if len(sums) > 1 else empty + 1
+            self._check_empty(empty)
+            year += 1
+        index = bisect_left(sums, target, 1) - 1  # the day whose window holds `target`
+        window = self._window(self._years[year].days[index])
+        return (window.open_utc + (target - sums[index])).astimezone(self.zone)
 
     # ------------------------------------------------------------------ caches
 
@@ -420,17 +430,6 @@ class BusinessCalendar:
             if index < len(days):
                 return days[index], year
             n = index - len(days) + 1
-            empty = 0 if days else empty + 1
-            self._check_empty(empty)
-            year += 1
-
-    def _business_days_after(self, ordinal: int, year: int) -> Iterator[int]:
-        """Ordinals of the business days after the day `ordinal`, ascending, without end."""
-        empty = 0
-        while True:
-            table = self._years.get(year) or self._year(year)
-            days = table.days
-            yield from days[bisect_right(days, ordinal) :]
             empty = 0 if days else empty + 1
             self._check_empty(empty)
             year += 1
@@ -465,6 +464,20 @@ class BusinessCalendar:
         table = _Year(first, bytes(flags), days)
         self._years[year] = table
         return table
+
+    def _year_sums(self, year: int) -> list[timedelta]:
+        """Prefix sums of business time in `year`: item i is the business time of the
+        year's business days before its i-th one; the last item is the year's total."""
+        sums = self._sums.get(year)
+        if sums is None:
+            running = timedelta(0)
+            sums = [running]
+            for ordinal in self._year(year).days:
+                window = self._window(ordinal)
+                running += window.close_utc - window.open_utc
+                sums.append(running)
+            self._sums[year] = sums
+        return sums
 
     def _public_holidays(self, year: int) -> frozenset[date]:
         if self._holidays is None or not 1 <= year <= 9999:
@@ -564,11 +577,6 @@ def _elapsed(start: datetime, length: timedelta) -> datetime:
 
 def _difference(start: datetime, end: datetime) -> timedelta:
     return end - start
-
-
-def _chain_first(first: int, rest: Iterable[int]) -> Iterator[int]:
-    yield first
-    yield from rest
 
 
 def _utc(moment: datetime) -> datetime:
