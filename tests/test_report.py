@@ -141,7 +141,7 @@ def brute_force(root: Path, cases: int, since: datetime, until: datetime) -> dic
     steps = {s.key: s for s in sop.steps()}
     service = CaseService(Store.for_project(root, None, {}), library)
     now = datetime.fromisoformat(NOW).replace(tzinfo=zone)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(cases):
         case = service.show(f"R-{n:03d}", now)  # only what was recorded is used
         for p in case.steps:
