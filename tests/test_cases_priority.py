@@ -132,3 +132,55 @@ def test_the_document_shows_the_targets_per_priority(prio: Project) -> None:
     # low is not listed for the step: the document says it takes normal's timeframe
     assert cells == ["2 business hours", "2 business days", "5 business days", "5 business days"]
     assert "critical: 2 business hours; high: 2 business days; normal: 5 business days" in html
+
+
+def test_import_reads_a_priority_column_in_english_or_german(prio: Project) -> None:
+    english = prio.root / "en.csv"
+    english.write_text(
+        "case id,received,assignee,priority\n"
+        "I-1,2026-11-20T18:05,ann,critical\n"
+        "I-2,2026-11-20T18:05,ann,High\n"  # any case
+        "I-3,2026-11-20T18:05,ann,\n",  # empty: normal
+        encoding="utf-8",
+    )
+    result = prio.run("import", str(english), "--sop", "SOP-CS-001")
+    assert result.exit_code == 0, result.output
+    german = prio.root / "de.csv"
+    german.write_text(
+        "Fall-Nr.;Eingang;Priorität\nI-4;2026-11-20 18:05;kritisch\nI-5;2026-11-20 18:05;low\n",
+        encoding="utf-8",
+    )
+    result = prio.run("import", str(german), "--sop", "SOP-CS-001")
+    assert result.exit_code == 1  # 'kritisch' is no priority of sopgen.yaml
+    assert f"{german}:2:3: error: unknown priority 'kritisch'" in result.stderr
+    assert "write one of critical, high, normal, low" in result.stderr
+    # the case is planned with its priority's timeframe, as `open --priority` plans it
+    assert step(prio, "I-1")["due"] == "2026-11-23T11:00:00+01:00"  # 2 business hours
+    assert step(prio, "I-2")["due"] == "2026-11-25T17:00:00+01:00"  # 2 business days
+    assert step(prio, "I-3")["due"] == "2026-11-30T17:00:00+01:00"  # 5 business days
+    assert show(prio, "I-1")["priorities"] == [
+        {"from": "2026-11-20T18:05:00+01:00", "priority": "critical"}
+    ]
+    assert show(prio, "I-2")["priority"] == "high"
+    assert show(prio, "I-3")["priority"] == "normal"
+    assert show(prio, "I-5")["priority"] == "low"  # the good row of the file went in
+
+
+def test_import_maps_a_priority_column_by_columns_and_position(prio: Project) -> None:
+    named = prio.root / "named.csv"
+    named.write_text("Ticket;Opened;Dringend\nJ-1;2026-11-20 18:05;critical\n", encoding="utf-8")
+    result = prio.run(
+        "import", str(named), "--sop", "SOP-CS-001",
+        "--columns", "case=Ticket,received=Opened,priority=Dringend",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert show(prio, "J-1")["priority"] == "critical"
+    bare = prio.root / "bare.csv"  # no header: case, received, assignee, summary, priority
+    bare.write_text("J-2,2026-11-20T18:05,,Kettle,high\nJ-3,2026-11-20T18:05,,,urgent\n")
+    result = prio.run("import", str(bare), "--sop", "SOP-CS-001", "--all-or-nothing")
+    assert result.exit_code == 1
+    assert f"{bare}:2:5: error: unknown priority 'urgent'" in result.stderr
+    assert "(priorities: in sopgen.yaml)" in result.stderr
+    assert prio.run("show", "J-2").exit_code != 0  # all or nothing: J-2 stayed out too
+    result = prio.run("import", str(bare), "--sop", "SOP-CS-001", "--columns", "priority=5")
+    assert show(prio, "J-2")["priority"] == "high"

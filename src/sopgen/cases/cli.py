@@ -547,7 +547,7 @@ def cancel(app: App, case_id: str, reason: str) -> None:
     type=ColumnsType(),
     metavar="MAP",
     help="Which column holds what, by header name or 1-based number: "
-    "case=Ticket,received=Opened,assignee=Agent,summary=4.",
+    "case=Ticket,received=Opened,assignee=Agent,summary=4,priority=Prio.",
 )
 @click.option("--all-or-nothing", is_flag=True, help="Import no case at all when any row is bad.")
 @click.option("--pdf", is_flag=True, help="Also write checklist.pdf for every case (slow).")
@@ -565,20 +565,22 @@ def import_(
 ) -> None:
     """Open many cases from a CSV file.
 
-    Columns: case id, received, assignee[, summary]; only the first two are
-    required.
+    Columns: case id, received, assignee[, summary[, priority]]; only the first
+    two are required. A priority is one of `priorities:` in sopgen.yaml; an
+    empty cell means normal.
 
     The delimiter (`,`, `;`, tab or `|`) is detected. A header row is optional;
     it may name the columns in English or German (case id / Fall-Nr., received /
-    Eingang, assignee / Bearbeiter, summary / Zusammenfassung), in any order;
-    --columns maps other names. Bad rows are reported as FILE.csv:LINE:1 and
-    the good rows are imported (exit 1), or, with --all-or-nothing, none is.
+    Eingang, assignee / Bearbeiter, summary / Zusammenfassung, priority /
+    Priorität), in any order; --columns maps other names. Bad rows are reported
+    as FILE.csv:LINE:COLUMN and the good rows are imported (exit 1), or, with
+    --all-or-nothing, none is.
     """
     from sopgen.cases.csvimport import open_csv
 
     with _case_command(app) as s:
         file = str(csv_file)
-        reader = open_csv(csv_file, file, s.config.zone, columns)
+        reader = open_csv(csv_file, file, s.config.zone, columns, s.config.priorities)
         if reader.problem is not None:
             raise InputError([reader.problem])
         total = reader.count()

@@ -1,16 +1,19 @@
-"""Reading `case import` CSV files: case id, received, assignee, optional summary.
+"""Reading `case import` CSV files: case id, received, optional assignee, summary, priority.
 
 - the delimiter is detected (the most consistent split among `,` `;` tab and `|`), so
   spreadsheets of European locales (`;`) work as well as `,`; a UTF-8 byte
   order mark (Excel) is skipped;
 - a header row is optional. A first row naming the columns in English or
   German (`case id`, `Fall-Nr.`, `received`, `Eingang`, `assignee`,
-  `Bearbeiter`, `summary`, `Zusammenfassung` and their variants, see
-  `NAMES`), in any order, is recognised and used; `--columns` maps other
-  names (`case=Ticket,received=Opened`) or positions (`case=1,received=3`);
-- without a header the columns are case id, received[, assignee[, summary]];
-  with or without a header, only the case id and the received time are
-  required;
+  `Bearbeiter`, `summary`, `Zusammenfassung`, `priority`, `Priorität` and
+  their variants, see `NAMES`), in any order, is recognised and used;
+  `--columns` maps other names (`case=Ticket,received=Opened`) or positions
+  (`case=1,received=3`);
+- without a header the columns are case id, received[, assignee[, summary[,
+  priority]]]; with or without a header, only the case id and the received
+  time are required;
+- a priority must be one of `priorities:` in sopgen.yaml (any case); an empty
+  cell means `normal`. A bad one is reported at its line and column;
 - the file is read row by row (an import of any size holds one batch of rows
   in memory), and every bad row becomes a problem `FILE.csv:LINE:1: error: …`,
   with LINE the line the row starts on.
@@ -23,7 +26,7 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -37,9 +40,10 @@ from sopgen.problems import InputError, Problem, error
 MAX_BYTES = 200 * 1024 * 1024
 """A CSV of a few million cases; anything larger is refused unread."""
 
-COLUMNS = ("case", "received", "assignee", "summary")
+COLUMNS = ("case", "received", "assignee", "summary", "priority")
 REQUIRED = ("case", "received")
 DELIMITERS = ",;\t|"
+DEFAULT_PRIORITIES = ("critical", "high", "normal", "low")
 SAMPLE_CHARS = 64 * 1024
 """How much of the file the delimiter and header detection look at."""
 
@@ -77,12 +81,15 @@ NAMES: Mapping[str, frozenset[str]] = {
         "summary|description|subject|title|text|note|notes|Zusammenfassung|Beschreibung"
         "|Betreff|Kurzbeschreibung|Anliegen|Titel|Bemerkung|Notiz"
     ),
+    "priority": _names(
+        "priority|prio|urgency|severity|Priorität|Prioritaet|Dringlichkeit|Wichtigkeit"
+    ),
 }
 _COLUMN_OF = {name: column for column, names in NAMES.items() for name in names}
 COLUMNS_HINT = (
-    "name the columns in a header row (case,received,assignee,summary or "
-    "Fall-Nr.;Eingang;Bearbeiter;Zusammenfassung), or map them with "
-    "--columns case=NAME,received=NAME[,assignee=NAME][,summary=NAME]"
+    "name the columns in a header row (case,received,assignee,summary,priority or "
+    "Fall-Nr.;Eingang;Bearbeiter;Zusammenfassung;Priorität), or map them with "
+    "--columns case=NAME,received=NAME[,assignee=NAME][,summary=NAME][,priority=NAME]"
 )
 
 
@@ -243,9 +250,11 @@ class CsvReader:
         file: str,
         zone: ZoneInfo,
         mapping: Mapping[str, str] | None = None,
+        priorities: Sequence[str] = DEFAULT_PRIORITIES,
     ):
         self.file = file
         self.zone = zone
+        self.priorities = tuple(priorities)
         self._opener = opener
         with opener() as handle:
             sample = handle.read(SAMPLE_CHARS)
@@ -295,7 +304,10 @@ class CsvReader:
                     header = False
                     continue
                 try:
-                    row = _row(cells, self.layout, line, self.zone)
+                    row = _row(cells, self.layout, line, self.zone, self.priorities)
+                except _CellError as exc:
+                    yield error(self.file, line, exc.column, "bad-row", exc.message, exc.hint)
+                    continue
                 except CaseError as exc:
                     yield exc.problem(self.file, line)
                     continue
@@ -354,7 +366,11 @@ def _rows_of(handle: IO[str], delimiter: str, limit: int) -> list[list[str]]:
 
 
 def open_csv(
-    path: Path, file: str, zone: ZoneInfo, mapping: Mapping[str, str] | None = None
+    path: Path,
+    file: str,
+    zone: ZoneInfo,
+    mapping: Mapping[str, str] | None = None,
+    priorities: Sequence[str] = DEFAULT_PRIORITIES,
 ) -> CsvReader:
     """A reader over a case CSV on disk; file-level problems raise InputError.
 
@@ -382,7 +398,7 @@ def open_csv(
                 raise InputError([error(file, 1, 1, "too-large", f"more than {MAX_BYTES:,} bytes")])
             _check_utf8_bytes(raw, 0, file)
             text = raw.decode("utf-8-sig")
-            return CsvReader(lambda: io.StringIO(text, newline=""), file, zone, mapping)
+            return CsvReader(lambda: io.StringIO(text, newline=""), file, zone, mapping, priorities)
         _check_utf8(path, file)
     except FileNotFoundError:
         raise InputError([error(file, 1, 1, "unreadable", "no such file")]) from None
@@ -392,7 +408,9 @@ def open_csv(
         raise InputError(
             [error(file, 1, 1, "unreadable", f"cannot read the file ({exc.strerror or exc})")]
         ) from None
-    return CsvReader(lambda: path.open(encoding="utf-8-sig", newline=""), file, zone, mapping)
+    return CsvReader(
+        lambda: path.open(encoding="utf-8-sig", newline=""), file, zone, mapping, priorities
+    )
 
 
 def _check_utf8(path: Path, file: str) -> None:
@@ -427,24 +445,43 @@ def _check_utf8_bytes(
 
 
 def read_csv(
-    path: Path, file: str, zone: ZoneInfo, mapping: Mapping[str, str] | None = None
+    path: Path,
+    file: str,
+    zone: ZoneInfo,
+    mapping: Mapping[str, str] | None = None,
+    priorities: Sequence[str] = DEFAULT_PRIORITIES,
 ) -> CsvRows:
     """Every row of a case CSV at once (never raises for bad content)."""
     try:
-        return open_csv(path, file, zone, mapping).collect()
+        return open_csv(path, file, zone, mapping, priorities).collect()
     except InputError as exc:
         return CsvRows([], exc.problems, 0)
 
 
 def parse_csv(
-    text: str, file: str, zone: ZoneInfo, mapping: Mapping[str, str] | None = None
+    text: str,
+    file: str,
+    zone: ZoneInfo,
+    mapping: Mapping[str, str] | None = None,
+    priorities: Sequence[str] = DEFAULT_PRIORITIES,
 ) -> CsvRows:
     """Check every row of CSV `text` (see the module docstring)."""
     text = text.removeprefix("\ufeff")
-    return CsvReader(lambda: io.StringIO(text, newline=""), file, zone, mapping).collect()
+    reader = CsvReader(lambda: io.StringIO(text, newline=""), file, zone, mapping, priorities)
+    return reader.collect()
 
 
-def _row(cells: list[str], layout: CsvLayout, line: int, zone: ZoneInfo) -> ImportRow:
+class _CellError(CaseError):
+    """A bad cell: a `CaseError` that knows its 1-based column."""
+
+    def __init__(self, column: int, message: str, hint: str):
+        super().__init__(message, hint)
+        self.column = column
+
+
+def _row(
+    cells: list[str], layout: CsvLayout, line: int, zone: ZoneInfo, priorities: Sequence[str]
+) -> ImportRow:
     def cell(name: str) -> str | None:
         index = layout.columns.get(name)
         if index is None or index >= len(cells):
@@ -457,11 +494,11 @@ def _row(cells: list[str], layout: CsvLayout, line: int, zone: ZoneInfo) -> Impo
         expected = (
             f"the header has {layout.width}"
             if layout.header
-            else "expected 2 to 4: case id, received[, assignee[, summary]]"
+            else "expected 2 to 5: case id, received[, assignee[, summary[, priority]]]"
         )
         raise CaseError(
             f"the row has {len(cells)} column{'s' * (len(cells) != 1)}; {expected}",
-            "write: case id, received[, assignee[, summary]]"
+            "write: case id, received[, assignee[, summary[, priority]]]"
             if not layout.header
             else "give each row the header's columns",
         )
@@ -476,4 +513,20 @@ def _row(cells: list[str], layout: CsvLayout, line: int, zone: ZoneInfo) -> Impo
         received=received,
         assignee=clean_text(cell("assignee"), "assignee"),
         summary=clean_text(cell("summary"), "summary"),
+        priority=_priority(cell("priority"), layout.columns.get("priority"), priorities),
+    )
+
+
+def _priority(text: str | None, index: int | None, priorities: Sequence[str]) -> str | None:
+    """The priority a cell names (matched ignoring case); None for an empty cell."""
+    if not text or index is None:
+        return None
+    for name in priorities:
+        if name.casefold() == text.casefold():
+            return name
+    raise _CellError(
+        index + 1,
+        f"unknown priority '{text}'",
+        f"write one of {', '.join(priorities)} (priorities: in sopgen.yaml), "
+        "or leave the cell empty for normal",
     )

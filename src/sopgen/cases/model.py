@@ -197,6 +197,7 @@ class ImportRow:
     received: datetime
     assignee: str | None
     summary: str | None
+    priority: str | None = None  # one of the config's priorities; None: normal
 
 
 @dataclass

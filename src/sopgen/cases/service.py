@@ -988,11 +988,25 @@ class CaseService:
             )
             for row in rows
         ]
-        cases = [self._new_case(CaseRecord(**v), sop, now) for v in values]
+        priorities = [
+            {"case_id": row.case_id, "priority": row.priority, "since": row.received,
+             "recorded_at": now}
+            for row in rows
+            if row.priority is not None
+        ]  # fmt: skip
+        records = [CaseRecord(**v) for v in values]
+        for record, row in zip(records, rows, strict=True):
+            if row.priority is not None:  # planned with it, as `open --priority` does
+                record.priorities = [
+                    CasePriority(priority=row.priority, since=row.received, recorded_at=now)
+                ]
+        cases = [self._new_case(record, sop, now) for record in records]
         for v, case in zip(values, cases, strict=True):
             v["next_due"] = _next_due(case.steps)
         if cases:
             session.execute(insert(CaseRecord), values)
+            if priorities:
+                session.execute(insert(CasePriority), priorities)
             session.execute(
                 insert(EventState),
                 [
