@@ -231,7 +231,7 @@ def build_calendar(case, config, stamp: datetime | None = None) -> Calendar:
         event.add("description", f.description)
         event.add("categories", list(f.categories))
         event.add("status", f.status)
-        event.add("transp", "TRANSPARENT" if f.done else "OPAQUE")
+        event.add("transp", "TRANSPARENT" if f.free else "OPAQUE")
         if f.alarm is not None:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import icalendar
+
 from casekit import Project, project_fixture  # noqa: F401 - the `project` fixture
 
 CASE = "C-1"
+NOW_TEXT = "2026-11-23T10:00"
 
 
 def show(project: Project, now: str | None = None) -> dict[str, Any]:
@@ -176,3 +179,81 @@ def test_a_fixed_due_soon_duration_in_the_config_still_applies(project: Project)
     assert steps["resolution.investigate"]["status"] == "open"
     steps = {s["step"]: s for s in show(project, now="2026-11-28T17:00")["steps"]}
     assert steps["resolution.investigate"]["status"] == "due-soon"
+
+
+def listed(project: Project, *args: str, now: str | None = None) -> list[dict[str, Any]]:
+    result = project.run("list", "--format", "json", *args, now=now)
+    assert result.exit_code == 0, result.output
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
+
+
+def open_events(project: Project, case: str) -> dict[str, icalendar.Event]:
+    """The events of the steps not done in a case's deadlines.ics, by step key."""
+    calendar = icalendar.Calendar.from_ical((project.folder(case) / "deadlines.ics").read_bytes())
+    return {
+        str(e["UID"]).split("@")[0].removeprefix(f"{case}."): e
+        for e in calendar.walk("VEVENT")
+        if not str(e["SUMMARY"]).startswith("✔")
+    }
+
+
+def test_a_case_on_hold_is_on_hold_in_lists_show_and_calendar(project: Project) -> None:
+    # C-1 (Friday evening) has steps overdue by Monday 10:00 (acknowledge: Sat 18:05),
+    # so without the hold it would come first in the list and match --overdue
+    open_friday_evening(project)
+    late = project.run("open", "C-2", "--sop", "SOP-CS-001", "--received", "2026-11-23T09:59")
+    assert late.exit_code == 0, late.output
+    assert [r["case"] for r in listed(project)] == ["C-1", "C-2"]
+    before = open_events(project, CASE)
+    put = project.run("hold", CASE, "--at", "2026-11-23 09:00", "--reason", "photos")
+    assert put.exit_code == 0, put.output
+
+    rows = listed(project)
+    assert [r["case"] for r in rows] == ["C-2", "C-1"]  # its clock is stopped: it comes last
+    held = rows[1]
+    assert held["status"] == "on-hold" and held["on_hold"] is True
+    assert held["overdue_steps"] == 0
+    assert [r["case"] for r in listed(project, "--overdue")] == ["C-2"]
+    assert [r["case"] for r in listed(project, "--due-within", "30d")] == ["C-2"]
+    text = project.run("list", now=NOW_TEXT).stdout
+    assert "on-hold" in text or "on hold" in text
+    statuses = {s["step"]: s["status"] for s in show(project)["steps"]}
+    assert set(statuses.values()) == {"on-hold"}  # none is due soon or overdue while held
+
+    # the calendar keeps each event where the hold stopped it, marked, free, silent
+    events = open_events(project, CASE)
+    for key, event in events.items():
+        assert str(event["SUMMARY"]).startswith("⏸ On hold: "), key
+        assert str(event["DESCRIPTION"]).startswith("On hold since Mon 23 Nov 2026 09:00")
+        assert str(event["STATUS"]) == "TENTATIVE" and str(event["TRANSP"]) == "TRANSPARENT"
+        assert not event.walk("VALARM")
+        assert event["DTEND"].dt == before[key]["DTEND"].dt  # a hold begun now moved nothing
+        assert event["SEQUENCE"] > before[key]["SEQUENCE"]  # clients must update the event
+
+    # resumed: the case is back in the deadline filters; acknowledge was late before the hold
+    resumed = project.run("resume", CASE, "--at", "2026-11-23 10:30", now="2026-11-23T10:30")
+    assert resumed.exit_code == 0, resumed.output
+    assert [r["case"] for r in listed(project, "--overdue", now="2026-11-23T10:30")] == [
+        "C-1",
+        "C-2",
+    ]
+    statuses = {s["step"]: s["status"] for s in show(project, "2026-11-23T10:30")["steps"]}
+    assert statuses["intake.acknowledge"] == "overdue"
+    events = open_events(project, CASE)
+    assert not any(str(e["SUMMARY"]).startswith("⏸") for e in events.values())
+    assert str(events["resolution.investigate"]["STATUS"]) == "CONFIRMED"
+    # 1.5 business hours on hold: investigate moved from Mon 30th 17:00 to Tue 1st 10:30
+    assert events["resolution.investigate"]["DTEND"].dt.isoformat() == "2026-12-01T09:30:00+00:00"
+
+
+def test_a_held_case_left_with_a_next_deadline_by_an_older_sopgen_is_not_overdue(
+    project: Project,
+) -> None:
+    open_friday_evening(project)
+    assert project.run("hold", CASE, "--at", "2026-11-23 09:00").exit_code == 0
+    # sopgen 0.1's wave-2 builds kept the deadline of the moment the hold began
+    stale = "2026-11-21 17:05:00" + (".000000" if project.kind == "sqlite" else "+00")
+    project.execute(f"UPDATE cases SET next_due = '{stale}'")
+    assert listed(project, "--overdue") == []
+    assert listed(project)[0]["status"] == "on-hold"

@@ -177,3 +177,40 @@ def test_a_step_ticked_by_the_cli_shows_in_the_next_fetch_even_within_the_same_s
     assert third.status_code == 200 and third.headers["etag"] != first.headers["etag"]
     again = events(third.content)[receive]
     assert again["SEQUENCE"] == events(first.content)[receive]["SEQUENCE"] + 2
+
+
+def test_a_case_on_hold_is_on_hold_in_the_feed_lists_and_pages(desk: Desk):
+    open_cases(desk)  # received Friday 18:05: by Monday 10:00 some steps are overdue
+    alice = desk.api("alice")
+    held = alice.post("/api/cases/C-1/hold", json={"at": "2026-11-23T09:00", "reason": "photos"})
+    assert held.status_code == 200, held.text
+    got = events(desk.client().get(feed_url(desk, "alice")).content)
+    c1 = [e for uid, e in got.items() if uid.startswith("C-1.")]
+    c2 = [e for uid, e in got.items() if uid.startswith("C-2.")]
+    assert c1 and c2  # a held step stays in the feed: it is still to do
+    for event in c1:
+        assert str(event["SUMMARY"]).startswith("⏸ On hold: [C-1]")
+        assert "On hold since Mon 23 Nov 2026 09:00 CET (photos)" in str(event["DESCRIPTION"])
+        assert str(event["STATUS"]) == "TENTATIVE" and str(event["TRANSP"]) == "TRANSPARENT"
+        assert not event.walk("VALARM")  # the clock is stopped: nothing to remind of
+    assert not any(str(e["SUMMARY"]).startswith("⏸") for e in c2)
+    # the feed's events are the case file's, deadline and SEQUENCE alike
+    file_events = events((desk.project.folder("C-1") / "deadlines.ics").read_bytes())
+    for uid, event in got.items():
+        if uid.startswith("C-1."):
+            assert event["DTEND"].dt == file_events[uid]["DTEND"].dt
+            assert event["SEQUENCE"] == file_events[uid]["SEQUENCE"]
+
+    listed = alice.get("/api/cases?status=overdue").json()["cases"]
+    assert [r["case"] for r in listed] == ["C-2", "C-3"]
+    listed = alice.get("/api/cases?status=on-hold").json()["cases"]
+    assert [(r["case"], r["status"]) for r in listed] == [("C-1", "on-hold")]
+    page = desk.signed_in("alice")
+    overdue = page.get("/cases?overdue=1").text
+    assert 'href="/cases/C-2"' in overdue and 'href="/cases/C-1"' not in overdue
+    everything = page.get("/cases").text
+    assert everything.index("/cases/C-1") > everything.index("/cases/C-3")  # held: last
+    mine = page.get("/").text
+    assert "badge-on-hold" in mine and "clock stopped" in mine
+    case_page = page.get("/cases/C-1").text
+    assert "badge-on-hold" in case_page and "badge-overdue" not in case_page

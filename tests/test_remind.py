@@ -331,3 +331,25 @@ def test_case_assign_cancels_the_old_assignees_reminders_and_moves_the_case_in_t
     assert remind(project, "2026-11-24T10:00")[0] == 0
     new = inbox.messages[before:]
     assert {str(m["To"]) for m in new if "C-1" in str(m["Subject"])} == {"bob@example.com"}
+
+
+def test_a_case_on_hold_gets_no_reminder_and_stays_out_of_the_digest(project: Project, smtp_server):
+    inbox, port = smtp_server
+    team(project, port)
+    for case in ("C-1", "C-2"):
+        opened = project.run("open", case, "--sop", SOP, "--assignee", "alice", now=MON_10)
+        assert opened.exit_code == 0, opened.output
+    held = project.run("hold", "C-1", "--reason", "photos", now=MON_10)
+    assert held.exit_code == 0, held.output
+    assert remind(project, MON_10)[0] == 0
+    assert inbox.messages and not any("C-1" in str(m["Subject"]) for m in inbox.messages)
+    # next morning C-2's first steps are overdue, C-1's clock is still stopped
+    assert remind(project, "2026-11-24T09:00")[0] == 0
+    digest = next(m for m in inbox.messages if str(m["To"]) == "mia@example.com")
+    assert "C-2" in text_of(digest, "plain") and "C-1" not in text_of(digest, "plain")
+    assert not any("C-1" in str(m["Subject"]) for m in inbox.messages)
+    # resumed: its reminders come back, for the deadlines moved by the hold
+    resumed = project.run("resume", "C-1", now="2026-11-24T09:00")
+    assert resumed.exit_code == 0, resumed.output
+    assert remind(project, "2026-11-24T09:00")[0] == 0
+    assert any("C-1" in str(m["Subject"]) for m in inbox.messages)

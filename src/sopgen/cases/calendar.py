@@ -24,7 +24,12 @@
   deadline), TRANSP TRANSPARENT and no alarm (a reminder for finished work
   is noise), so re-importing clears it everywhere;
 - a cancelled case's steps not done become STATUS:CANCELLED, marked
-  "✖ Cancelled:", free time, no alarm; its done steps stay as they were.
+  "✖ Cancelled:", free time, no alarm; its done steps stay as they were;
+- while a case is on hold its steps not done stay at the deadline the hold
+  stopped them at (a file cannot move with the clock), marked "⏸ On hold:"
+  with "On hold since …" first in DESCRIPTION, STATUS:TENTATIVE, free time and
+  no alarm: the clock is stopped, nothing is due. They stay in the feed; when
+  the case resumes they move to their new deadlines (SEQUENCE raised).
 
 `render_ics` writes the bytes `icalendar` would write for the same components
 (tests build them and compare) about ten times faster — building and
@@ -60,6 +65,7 @@ PRODID = f"-//sopgen//sopgen {__version__}//EN"
 DONE_MARK = "✔ Done: "
 DONE_LATE_MARK = "✔ Done late: "
 CANCELLED_MARK = "✖ Cancelled: "
+ON_HOLD_MARK = "⏸ On hold: "
 
 
 def event_uid(case_id: str, step_key: str, installation: str | None) -> str:
@@ -85,8 +91,9 @@ class EventFields:
     summary: str
     description: str
     categories: tuple[str, ...]
-    done: bool
-    status: str  # CONFIRMED, or CANCELLED for a step not done in a cancelled case
+    done: bool  # done or cancelled: left out of feeds
+    free: bool  # TRANSP:TRANSPARENT (done, cancelled or on hold)
+    status: str  # CONFIRMED; CANCELLED (a cancelled case) or TENTATIVE (on hold) when not done
     alarm: str | None  # the reminder's text; None: no reminder
     trigger: timedelta
 
@@ -118,7 +125,8 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
             f"Timeframe: {planned.within.text}",
             f"Due: {human(planned.due, zone)}",
         ]
-        if planned.done is None and not case.cancelled:
+        held = case.on_hold if planned.done is None and not case.cancelled else None
+        if planned.done is None and not case.cancelled and held is None:
             lines.append(f"Due soon from: {human(planned.due_soon_from(config.due_soon), zone)}")
         if case.assignee:
             lines.append(f"Assignee: {case.assignee}")
@@ -136,10 +144,18 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
         elif planned.done is not None:
             summary = DONE_MARK + summary
             lines.insert(0, f"Done at {human(planned.done, zone)}")
+        elif held is not None:
+            summary = ON_HOLD_MARK + summary
+            why = f" ({held.reason})" if held.reason else ""
+            lines.insert(
+                0,
+                f"On hold since {human(held.start, zone)}{why}: the clock is stopped; "
+                "the deadline moves on when the case resumes",
+            )
         start = due - config.calendar_lead
         trigger = -config.calendar_reminder
         # an alarm whose moment had passed when the file was written would fire at import
-        alarm = not done and not cancelled and start + trigger > written
+        alarm = not done and not cancelled and held is None and start + trigger > written
         fields.append(
             EventFields(
                 uid=event_uid(case.id, step.key, case.installation),
@@ -153,7 +169,8 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
                 description="\n".join(lines),
                 categories=("sopgen", case.sop.id),
                 done=done or cancelled,
-                status="CANCELLED" if cancelled else "CONFIRMED",
+                free=done or cancelled or held is not None,
+                status="CANCELLED" if cancelled else "TENTATIVE" if held else "CONFIRMED",
                 alarm=f"Due {human(planned.due, zone)}: {summary}" if alarm else None,
                 trigger=trigger,
             )
@@ -232,7 +249,7 @@ def _event_lines(f: EventFields) -> list[bytes]:
         b"DESCRIPTION:" + _text(f.description),
         b"LAST-MODIFIED:" + _time(f.modified),
         b"STATUS:" + f.status.encode(),
-        b"TRANSP:" + (b"TRANSPARENT" if f.done else b"OPAQUE"),
+        b"TRANSP:" + (b"TRANSPARENT" if f.free else b"OPAQUE"),
     ]
     if f.alarm is not None:
         out += [

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sopgen.cases.errors import CaseError
-from sopgen.cases.plan import PlannedStep
+from sopgen.cases.plan import ON_HOLD, PlannedStep
 from sopgen.model import Sop
 from sopgen.problems import Problem
 
@@ -132,9 +132,14 @@ class Case:
 
     def status(self, planned: PlannedStep, now: datetime, due_soon: timedelta | float) -> str:
         """The step's status (`PlannedStep.status`); `cancelled` for a step not done
-        in a cancelled case."""
-        if self.cancelled and planned.done is None:
-            return CANCELLED
+        in a cancelled case; `on-hold` for a step not done while the case is on hold:
+        its clock is stopped, so it is neither due soon nor overdue, whatever its
+        deadline (which moves on until the case resumes)."""
+        if planned.done is None:
+            if self.cancelled:
+                return CANCELLED
+            if self.on_hold is not None:
+                return ON_HOLD
         return planned.status(now, due_soon)
 
     def next_step(self) -> PlannedStep | None:

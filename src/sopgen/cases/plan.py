@@ -34,6 +34,7 @@ from sopgen.timeframe import Kind, Timeframe
 
 OPEN, DUE_SOON, OVERDUE, DONE = "open", "due-soon", "overdue", "done"
 DONE_LATE = "done-late"
+ON_HOLD = "on-hold"  # an open step of a case on hold: its clock is stopped (`Case.status`)
 
 NOTHING_DONE: Mapping[str, datetime] = MappingProxyType({})
 
@@ -106,6 +107,7 @@ def plan(
     done: Mapping[str, datetime] = NOTHING_DONE,
     holds: Sequence[tuple[datetime, datetime]] = (),
     priorities: Sequence[tuple[datetime, str]] = (),
+    open_until: datetime | None = None,
 ) -> list[PlannedStep]:
     """Every step of `sop`, in document order, with its anchor and deadline.
 
@@ -116,7 +118,11 @@ def plan(
     still running is passed ending now. `priorities` is the case's priority
     history as (from, priority) pairs, oldest first (none: `normal`): an open
     step takes the current priority's timeframe, a done step the one in force
-    when it was done, so a priority change moves only open steps. Anchors and completion times are
+    when it was done, so a priority change moves only open steps. `open_until`
+    (a running hold's start) makes open steps see the holds only as they stood
+    then: their deadlines stay where the hold stopped them (what a calendar
+    event shows while the case is on hold), while done steps still see the
+    holds up to their completion. Anchors and completion times are
     returned in the company zone. Raises ValueError for an `after` cycle or an
     anchor naming no step.
     """
@@ -145,7 +151,10 @@ def plan(
         if priorities and step.within_by:
             tf = step.timeframe(priority_at(priorities, finished))
         if holds:
-            seen = holds if finished is None else _cut(holds, finished)
+            seen: Sequence[tuple[datetime, datetime]] = holds
+            cut = finished if finished is not None else open_until
+            if cut is not None:
+                seen = _cut(holds, cut)
             due = calendar.held_deadline(anchor, tf, seen)
         else:
             seen, due = (), deadline(anchor, tf)

@@ -43,7 +43,7 @@ from sopgen.cases.model import (
     clean_text,
     valid_case_id,
 )
-from sopgen.cases.plan import DUE_SOON, OPEN, OVERDUE, PlannedStep, plan, priority_at
+from sopgen.cases.plan import DUE_SOON, ON_HOLD, OPEN, OVERDUE, PlannedStep, plan, priority_at
 from sopgen.cases.report import Completed, Report, summarize
 from sopgen.cases.store import (
     CaseHold,
@@ -428,7 +428,8 @@ class CaseService:
         """
         self._fill_next_due()
         query = self._open_query(now, overdue, due_within, assignee, sop, status, unassigned)
-        query = query.order_by(CaseRecord.next_due, CaseRecord.id)
+        # a case on hold has no next deadline stored (its clock is stopped): it comes last
+        query = query.order_by(CaseRecord.next_due.is_(None), CaseRecord.next_due, CaseRecord.id)
         exact = self._status_in_sql(status)
         if exact:  # otherwise the page is cut after each case's status is known
             query = query.offset(offset).limit(limit)
@@ -450,13 +451,13 @@ class CaseService:
                 following = case.next_step()
                 if following is None:  # pragma: no cover - an open case has an open step
                     continue
-                state = following.status(now, due_soon)
+                state = case.status(following, now, due_soon)
                 if status is not None and state != status:
                     continue
                 if skip:
                     skip -= 1
                     continue
-                statuses = [p.status(now, due_soon) for p in case.steps if p.done is None]
+                statuses = [case.status(p, now, due_soon) for p in case.open_steps()]
                 summaries.append(
                     CaseSummary(case, following, state, len(statuses), statuses.count(OVERDUE))
                 )
@@ -496,7 +497,7 @@ class CaseService:
         """Whether the database alone can tell a case's status from its next deadline:
         always for overdue, for due-soon and open only with a fixed due-soon time
         (`calendar.due_soon`), not with a share of each step's window (`due_soon_at`)."""
-        return status in (None, OVERDUE) or isinstance(self.config.due_soon, timedelta)
+        return status in (None, OVERDUE, ON_HOLD) or isinstance(self.config.due_soon, timedelta)
 
     def list_closed(
         self,
@@ -533,7 +534,8 @@ class CaseService:
         unassigned: bool,
     ) -> Select[Any]:
         """Open cases matching the filters of `list_open`, decided on the stored next_due:
-        a case has an overdue step exactly when its next deadline has passed."""
+        a case has an overdue step exactly when its next deadline has passed; a case on
+        hold has none stored (its clock is stopped), so no deadline filter selects it."""
         query = select(CaseRecord).where(CaseRecord.closed_at.is_(None))
         query = _common_filters(query, assignee, sop)
         if unassigned:
@@ -553,6 +555,8 @@ class CaseService:
                 query = query.where(CaseRecord.next_due > soon)
         elif status in (DUE_SOON, OPEN):  # a share of the window: decided per case
             query = query.where(CaseRecord.next_due >= now)
+        elif status == ON_HOLD:
+            query = query.where(CaseRecord.next_due.is_(None))
         elif status is not None:
             query = query.where(false())
         return query
@@ -564,14 +568,27 @@ class CaseService:
 
     def _fill_next_due(self) -> None:
         """Store the next deadline of open cases opened before the store kept it (revision
-        0006), so that listing can sort and page in the database. Once per store."""
+        0006), so that listing can sort and page in the database, and clear it for cases
+        on hold that an older sopgen left with one. Once per store."""
         if self._next_due_filled:
             return
         missing = select(CaseRecord).where(
-            CaseRecord.closed_at.is_(None), CaseRecord.next_due.is_(None)
+            CaseRecord.closed_at.is_(None), CaseRecord.next_due.is_(None), ~_RUNNING_HOLD
+        )
+        stale = select(CaseRecord.id).where(
+            CaseRecord.closed_at.is_(None), CaseRecord.next_due.is_not(None), _RUNNING_HOLD
         )
         with self.store.read() as session:
             found = session.scalars(missing.with_only_columns(CaseRecord.id).limit(1)).first()
+            held = session.scalars(stale.limit(1)).first()
+        if held is not None:
+            with self.store.write() as session:
+                session.execute(
+                    update(CaseRecord)
+                    .where(CaseRecord.id.in_(stale.scalar_subquery()))
+                    .values(next_due=None)
+                    .execution_options(synchronize_session=False)
+                )
         if found is not None:
             with self.store.write() as session:
                 records = session.scalars(
@@ -1124,9 +1141,14 @@ class CaseService:
         steps = self._plan(record, sop)
         return self._case(record, sop, steps, events={p.key: EventInfo(0, now) for p in steps})
 
-    def _plan(self, record: CaseRecord, sop: Sop, now: datetime | None = None) -> list[PlannedStep]:
+    def _plan(
+        self, record: CaseRecord, sop: Sop, now: datetime | None = None, *, frozen: bool = False
+    ) -> list[PlannedStep]:
         """The case's plan; a hold still running counts until `now` (without `now`:
-        the clock stays where the hold stopped it)."""
+        the clock stays where the hold stopped it). `frozen`: open steps keep the
+        deadlines the running hold stopped them at (the calendar's view), while steps
+        done during the hold count it up to their completion."""
+        running = next((h.held_at for h in record.holds if h.resumed_at is None), None)
         try:
             return plan(
                 sop,
@@ -1135,6 +1157,7 @@ class CaseService:
                 record.done(),
                 _spans(record, now),
                 _priorities(record),
+                running if frozen else None,
             )
         except ValueError as exc:  # pragma: no cover - a valid SOP plans
             raise CaseError(f"cannot plan case {record.id}: {exc}") from None
@@ -1144,12 +1167,14 @@ class CaseService:
 
         The case's last-change time becomes `now`; with `touch=False` (refresh) only
         when an event changed."""
-        steps = self._plan(record, sop, now)
+        held = any(h.resumed_at is None for h in record.holds)
+        # on hold, the files and events keep the deadlines where the hold stopped them
+        steps = self._plan(record, sop, now, frozen=held)
         events = {e.step: e for e in record.events}
         changed = []
         cancelled = record.cancelled_at is not None
         for planned in steps:
-            fingerprint = _fingerprint(planned, cancelled)
+            fingerprint = _fingerprint(planned, cancelled, held)
             event = events.get(planned.key)
             if event is None:
                 record.events.append(
@@ -1166,7 +1191,7 @@ class CaseService:
             record.updated_at = now
         finished = cancelled or all(p.done is not None for p in steps)
         record.closed_at = (record.closed_at or now) if finished else None
-        record.next_due = None if cancelled else _next_due(steps)
+        record.next_due = None if cancelled or held else _next_due(steps)
         return replace(self._case(record, sop, steps, now=now), changed=tuple(changed))
 
     def _case(
@@ -1262,12 +1287,14 @@ def _hold_spans(
     return spans
 
 
-def _fingerprint(planned: PlannedStep, cancelled: bool = False) -> str:
+def _fingerprint(planned: PlannedStep, cancelled: bool = False, held: bool = False) -> str:
     """What a step's calendar event shows that SEQUENCE must track: deadline, done state,
-    and whether it was cancelled with its case."""
+    and whether it was cancelled with its case or is on hold with it."""
     due = planned.due.astimezone(UTC).isoformat()
     done = planned.done.astimezone(UTC).isoformat() if planned.done else ""
-    return f"{due}|{done}" + ("|cancelled" if cancelled and not planned.done else "")
+    if planned.done:
+        return f"{due}|{done}"
+    return f"{due}|" + ("|cancelled" if cancelled else "|on-hold" if held else "")
 
 
 def _not_cancelled(record: CaseRecord) -> None:
@@ -1313,6 +1340,14 @@ def _common_filters(query: Select[Any], assignee: str | None, sop: str | None) -
     if sop is not None:
         query = query.where(CaseRecord.sop_id == sop)
     return query
+
+
+_RUNNING_HOLD = (
+    select(CaseHold.id)
+    .where(CaseHold.case_id == CaseRecord.id, CaseHold.resumed_at.is_(None))
+    .exists()
+)
+"""The case has a hold that has not ended (in a WHERE clause on `cases`)."""
 
 
 def _next_due(steps: Iterable[PlannedStep]) -> datetime | None:

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sopgen.cases.model import CANCELLED, Case, CaseSummary
-from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, OVERDUE
+from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, ON_HOLD, OVERDUE
 from sopgen.cases.timestamps import human
 from sopgen.model import Config
 
@@ -35,6 +35,7 @@ STATUS_STYLE = {
     DONE: "green",
     DONE_LATE: "magenta",
     CANCELLED: "dim",
+    ON_HOLD: "cyan",
     "open": "",
 }
 CHECKED, UNCHECKED = "☑", "☐"

@@ -171,13 +171,13 @@ def resume(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
 def list_cases(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
     status = request.query_params.get("status")
     assignee = request.query_params.get("assignee")
-    if status is not None and status not in ("open", "due-soon", "overdue"):
-        raise ApiError(422, "invalid", "status must be open, due-soon or overdue")
+    if status is not None and status not in ("open", "due-soon", "overdue", "on-hold"):
+        raise ApiError(422, "invalid", "status must be open, due-soon, overdue or on-hold")
     now = desk.clock()
     rows = desk.cases.list_open(
         now,
         overdue=status == "overdue",
-        status=status if status in ("due-soon",) else None,
+        status=status if status in ("due-soon", "on-hold") else None,
         assignee=assignee or None,
     )
     zone = desk.config.zone

@@ -48,6 +48,7 @@ STATUS_LABEL = {
     "done": "Done",
     "done-late": "Done late",
     "cancelled": "Cancelled",
+    "on-hold": "On hold",
 }
 
 
@@ -288,7 +289,7 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
     can_work = allowed(ctx.user, Action.WORK, case=case) and not case.cancelled
     rows = []
     for p in case.steps:
-        status = case.status(p, ctx.now, config.due_soon)  # a cancelled case's: cancelled
+        status = case.status(p, ctx.now, config.due_soon)  # cancelled, on hold: as the case
         rows.append(
             StepRow(
                 case=case.id,
@@ -304,6 +305,8 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
                 due_iso=iso(p.due, zone),
                 relative=""
                 if p.done or case.cancelled
+                else "clock stopped"
+                if status == "on-hold"
                 else relative(desk.calendar, p.due, ctx.now),
                 status=status,
                 status_label=STATUS_LABEL[status],
@@ -386,7 +389,9 @@ def cases_page(ctx: Ctx) -> Response:
             "summary": s.case.summary,
             "next": s.next.key,
             "due": human(s.next.due, zone),
-            "relative": relative(ctx.desk.calendar, s.next.due, ctx.now),
+            "relative": "clock stopped"
+            if s.status == "on-hold"
+            else relative(ctx.desk.calendar, s.next.due, ctx.now),
             "status": s.status,
             "status_label": STATUS_LABEL[s.status],
             "open": s.open_steps,
