@@ -176,20 +176,6 @@ class Note:
     text: str
 
 
-@dataclass(frozen=True)
-class OnTime:
-    """How many completions of one SOP step fell in a period, and how many met the deadline."""
-
-    sop: str
-    step: str
-    done: int
-    on_time: int
-
-    @property
-    def share(self) -> float:
-        return self.on_time / self.done if self.done else 0.0
-
-
 # --------------------------------------------------------------------------- CSV rows
 
 

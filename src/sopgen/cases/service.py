@@ -38,7 +38,6 @@ from sopgen.cases.model import (
     ImportResult,
     ImportRow,
     Note,
-    OnTime,
     Refreshed,
     clean_text,
     valid_case_id,
@@ -249,18 +248,12 @@ class CaseService:
                     f"to change its time, undo it first: sopgen case reopen {case_id} {step.key}",
                     CONFLICT,
                 )
-            if at.astimezone(UTC) < record.received.astimezone(UTC):  # never by wall clock
-                raise CaseError(
-                    f"step {step.key} cannot be done at {human(at, self.config.zone)}, before "
-                    f"case {case_id} was received ({human(record.received, self.config.zone)})",
-                    "check the --at time; without --at the step is done now",
-                )
-            _not_future(at, now, "completion time (--at)", self.config.zone)
+            self._check_time(
+                at, now, "completion time", record.received, f"case {case_id} was received",
+                f"step {step.key} cannot be done",
+            )  # fmt: skip
             record.completions.append(Completion(step=step.key, done_at=at, recorded_at=now))
-            case = self._sync(record, sop, now)
-            session.flush()  # a constraint failing here must stop the files, too
-            self.files.write(case)
-        return case
+            return self._save(session, record, now)
 
     def reopen(self, case_id: str, step_ref: str, now: datetime) -> Case:
         """Undo `done` for a step; recompute and rewrite files."""
@@ -277,10 +270,7 @@ class CaseService:
                     CONFLICT,
                 )
             record.completions.remove(completion)
-            case = self._sync(record, sop, now)
-            session.flush()  # a constraint failing here must stop the files, too
-            self.files.write(case)
-        return case
+            return self._save(session, record, now)
 
     # ------------------------------------------------------------------ reading
 
@@ -298,33 +288,41 @@ class CaseService:
         """Give a case another priority from `at` on: its open steps are planned anew from
         the received time with that priority's timeframes; done steps keep their deadlines."""
         self._known_priority(priority)
-        zone = self.config.zone
         with self.store.write() as session:
             record = self._record(session, case_id)
-            if record.closed_at is not None:
-                raise CaseError(
-                    f"case {case_id} is complete (every step is done); its priority stays",
-                    f"reopen a step first if work goes on: sopgen case reopen {case_id} STEP",
-                    CONFLICT,
-                )
+            _still_open(record, "its priority stays")
             current = record.priorities[-1].priority if record.priorities else "normal"
             if priority == current:
                 raise CaseError(f"case {case_id} already has priority {priority}", None, CONFLICT)
             since = record.received
             if record.priorities:
                 since = max(since, record.priorities[-1].since)
-            if at.astimezone(UTC) < since.astimezone(UTC):
-                raise CaseError(
-                    f"the priority of case {case_id} cannot change at {human(at, zone)}, before "
-                    f"{human(since, zone)} (when it was received or last changed)",
-                    "check the --at time; without --at the priority changes now",
-                )
-            _not_future(at, now, "priority change time (--at)", self.config.zone)
+            self._check_time(
+                at, now, "priority change time", since, "it was received or last changed",
+                f"the priority of case {case_id} cannot change",
+            )  # fmt: skip
             record.priorities.append(CasePriority(priority=priority, since=at, recorded_at=now))
-            case = self._sync(record, self._snapshot(session, record.snapshot), now)
-            session.flush()  # a constraint failing here must stop the files, too
-            self.files.write(case)
+            return self._save(session, record, now)
+
+    def _save(self, session: Session, record: CaseRecord, now: datetime) -> Case:
+        """After a change to `record`: plan it, store it, and write its files."""
+        case = self._sync(record, self._snapshot(session, record.snapshot), now)
+        session.flush()  # a constraint failing here must stop the files, too
+        self.files.write(case)
         return case
+
+    def _check_time(
+        self, at: datetime, now: datetime, what: str, earliest: datetime, since: str, refused: str
+    ) -> None:
+        """Refuse an `--at` time before `earliest` (when `since`) or in the future.
+        Instants are compared in UTC, never by wall clock."""
+        zone = self.config.zone
+        if at.astimezone(UTC) < earliest.astimezone(UTC):
+            raise CaseError(
+                f"{refused} at {human(at, zone)}, before {since} ({human(earliest, zone)})",
+                f"check the --at time; without --at the {what} is now",
+            )
+        _not_future(at, now, f"{what} (--at)", zone)
 
     def _known_priority(self, priority: str) -> None:
         if priority not in self.config.priorities:
@@ -341,26 +339,18 @@ class CaseService:
         zone = self.config.zone
         with self.store.write() as session:
             record = self._record(session, case_id)
-            _not_cancelled(record)
-            if record.closed_at is not None:
-                raise CaseError(
-                    f"case {case_id} is complete (every step is done); there is no clock to stop",
-                    f"reopen a step first if work goes on: sopgen case reopen {case_id} STEP",
-                    CONFLICT,
-                )
-            running = next((h for h in record.holds if h.resumed_at is None), None)
+            _still_open(record, "there is no clock to stop")
+            running = _running_hold(record)
             if running is not None:
                 raise CaseError(
                     f"case {case_id} is already on hold since {human(running.held_at, zone)}",
                     f"resume it first: sopgen case resume {case_id}",
                     CONFLICT,
                 )
-            if at.astimezone(UTC) < record.received.astimezone(UTC):
-                raise CaseError(
-                    f"case {case_id} cannot go on hold at {human(at, zone)}, before it was "
-                    f"received ({human(record.received, zone)})",
-                    "check the --at time; without --at the hold starts now",
-                )
+            self._check_time(
+                at, now, "hold time", record.received, "it was received",
+                f"case {case_id} cannot go on hold",
+            )  # fmt: skip
             last = max((h.resumed_at for h in record.holds if h.resumed_at), default=None)
             if last is not None and at.astimezone(UTC) < last:
                 raise CaseError(
@@ -368,39 +358,28 @@ class CaseService:
                     f"{case_id}, which ended {human(last, zone)}",
                     "give an --at time after the previous hold ended",
                 )
-            _not_future(at, now, "hold time (--at)", self.config.zone)
             record.holds.append(CaseHold(held_at=at, reason=reason, recorded_at=now))
-            case = self._sync(record, self._snapshot(session, record.snapshot), now)
-            session.flush()  # a constraint failing here must stop the files, too
-            self.files.write(case)
-        return case
+            return self._save(session, record, now)
 
     def resume(self, case_id: str, at: datetime, now: datetime) -> Case:
         """End the hold of a case at `at`: its clock runs again, open deadlines move on."""
-        zone = self.config.zone
         with self.store.write() as session:
             record = self._record(session, case_id)
             _not_cancelled(record)
-            running = next((h for h in record.holds if h.resumed_at is None), None)
+            running = _running_hold(record)
             if running is None:
                 raise CaseError(
                     f"case {case_id} is not on hold, so there is nothing to resume",
                     f"put it on hold with: sopgen case hold {case_id} --reason TEXT",
                     CONFLICT,
                 )
-            if at.astimezone(UTC) < running.held_at:
-                raise CaseError(
-                    f"case {case_id} cannot resume at {human(at, zone)}, before its hold "
-                    f"began ({human(running.held_at, zone)})",
-                    "check the --at time; without --at the case resumes now",
-                )
-            _not_future(at, now, "resume time (--at)", self.config.zone)
+            self._check_time(
+                at, now, "resume time", running.held_at, "its hold began",
+                f"case {case_id} cannot resume",
+            )  # fmt: skip
             running.resumed_at = at
             running.resume_recorded_at = now
-            case = self._sync(record, self._snapshot(session, record.snapshot), now)
-            session.flush()  # a constraint failing here must stop the files, too
-            self.files.write(case)
-        return case
+            return self._save(session, record, now)
 
     def list_open(
         self,
@@ -678,11 +657,7 @@ class CaseService:
             _not_cancelled(record)
             record.assignee = _known_assignee(session, assignee)
             _cancel_reminders_not_for(session, record)
-            sop = self._snapshot(session, record.snapshot)
-            case = self._sync(record, sop, now)
-            session.flush()
-            self.files.write(case)
-        return case
+            return self._save(session, record, now)
 
     def add_note(self, case_id: str, author: str, text: str, now: datetime) -> Note:
         """Keep a note on a case (the case's plan does not change)."""
@@ -701,39 +676,10 @@ class CaseService:
             )
             return [Note(r.author, r.written_at, r.text) for r in rows]
 
-    def on_time(self, since: datetime, until: datetime) -> list[OnTime]:
-        """Per SOP step: completions between `since` and `until`, and how many were on time
-        (done at or before the deadline their plan had when they were done)."""
-        counts: dict[tuple[str, str], list[int]] = {}
-        query = (
-            select(CaseRecord)
-            .where(
-                CaseRecord.id.in_(
-                    select(Completion.case_id).where(
-                        Completion.done_at >= since, Completion.done_at < until
-                    )
-                )
-            )
-            .options(
-                selectinload(CaseRecord.completions),
-                selectinload(CaseRecord.holds),
-                selectinload(CaseRecord.priorities),
-            )
-        )
-        with self.store.read() as session:
-            for record in session.scalars(query):
-                sop = self._snapshot(session, record.snapshot)
-                for planned in self._plan(record, sop, until):
-                    if planned.done is None or not since <= planned.done < until:
-                        continue
-                    tally = counts.setdefault((sop.id, planned.key), [0, 0])
-                    tally[0] += 1
-                    tally[1] += planned.done <= planned.due
-        return [OnTime(sop_id, step, d, o) for (sop_id, step), (d, o) in sorted(counts.items())]
-
     def report(self, since: datetime, until: datetime) -> Report:
         """On-time share and business time to complete of the steps done in
-        [`since`, `until`), per SOP step, assignee and priority (`sopgen report`)."""
+        [`since`, `until`), per SOP step, assignee and priority (`sopgen report`, and
+        the desk's dashboard: one computation for both)."""
         # Plain column rows, not ORM objects: loading 5,000 cases with their
         # completions, holds and priorities as objects cost about a third of the
         # report's time (issue 11). The plan is the one `_plan` makes.
@@ -821,10 +767,7 @@ class CaseService:
                 )
             record.cancelled_at = now
             record.cancel_reason = why
-            case = self._sync(record, self._snapshot(session, record.snapshot), now)
-            session.flush()
-            self.files.write(case)
-        return case
+            return self._save(session, record, now)
 
     def list_cancelled(self) -> list[Case]:
         """Cancelled cases, most recently cancelled first."""
@@ -1148,7 +1091,7 @@ class CaseService:
         the clock stays where the hold stopped it). `frozen`: open steps keep the
         deadlines the running hold stopped them at (the calendar's view), while steps
         done during the hold count it up to their completion."""
-        running = next((h.held_at for h in record.holds if h.resumed_at is None), None)
+        running = _running_hold(record) if frozen else None
         try:
             return plan(
                 sop,
@@ -1157,7 +1100,7 @@ class CaseService:
                 record.done(),
                 _spans(record, now),
                 _priorities(record),
-                running if frozen else None,
+                running.held_at if running is not None else None,
             )
         except ValueError as exc:  # pragma: no cover - a valid SOP plans
             raise CaseError(f"cannot plan case {record.id}: {exc}") from None
@@ -1167,7 +1110,7 @@ class CaseService:
 
         The case's last-change time becomes `now`; with `touch=False` (refresh) only
         when an event changed."""
-        held = any(h.resumed_at is None for h in record.holds)
+        held = _running_hold(record) is not None
         # on hold, the files and events keep the deadlines where the hold stopped them
         steps = self._plan(record, sop, now, frozen=held)
         events = {e.step: e for e in record.events}
@@ -1295,6 +1238,21 @@ def _fingerprint(planned: PlannedStep, cancelled: bool = False, held: bool = Fal
     if planned.done:
         return f"{due}|{done}"
     return f"{due}|" + ("|cancelled" if cancelled else "|on-hold" if held else "")
+
+
+def _running_hold(record: CaseRecord) -> CaseHold | None:
+    return next((h for h in record.holds if h.resumed_at is None), None)
+
+
+def _still_open(record: CaseRecord, what: str) -> None:
+    """Refuse to change a cancelled or complete case; `what` says what stays as it is."""
+    _not_cancelled(record)
+    if record.closed_at is not None:
+        raise CaseError(
+            f"case {record.id} is complete (every step is done); {what}",
+            f"reopen a step first if work goes on: sopgen case reopen {record.id} STEP",
+            CONFLICT,
+        )
 
 
 def _not_cancelled(record: CaseRecord) -> None:

@@ -592,23 +592,21 @@ def dashboard(ctx: Ctx) -> Response:
         if r.overdue_steps:
             by_assignee[r.case.assignee or "(nobody)"] += r.overdue_steps
             by_sop[r.case.sop.id] += r.overdue_steps
-    periods = {}
+    periods = {}  # per SOP step, as `sopgen report` computes it (its JSON's by_step)
     for days in (30, 90):
-        periods[days] = {
-            (t.sop, t.step): t
-            for t in ctx.desk.cases.on_time(ctx.now - timedelta(days=days), ctx.now)
-        }
+        found = ctx.desk.cases.report(ctx.now - timedelta(days=days), ctx.now)
+        periods[days] = {g.key: g for g in found.by_step}
     keys = sorted(set(periods[30]) | set(periods[90]))
     chart = []
     for key in keys:
         a, b = periods[30].get(key), periods[90].get(key)
         chart.append(
             {
-                "label": f"{key[0]} {key[1]}",
-                "share30": a.share if a else None,
-                "n30": a.done if a else 0,
-                "share90": b.share if b else None,
-                "n90": b.done if b else 0,
+                "label": " ".join(key),
+                "share30": a.on_time_share if a else None,
+                "n30": a.completed if a else 0,
+                "share90": b.on_time_share if b else None,
+                "n90": b.completed if b else 0,
             }
         )
     return render(
