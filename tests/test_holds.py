@@ -9,6 +9,7 @@ Calendars: Mon–Fri 09:00–17:00 in Berlin (public holidays of DE-BE, closed
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -387,3 +388,65 @@ def test_business_hours_spend_exactly_their_hours(
     assert business_time_by_days(cal, anchor, due) == timedelta(hours=hours)
     # the earliest such instant: not at an opening time, so a moment earlier is short
     assert inside_hours(cal, due) or due.time() == cal.closes
+
+
+# The README's worked examples ("Holds"), row by row: each row's text must stand in
+# the README as written here, and its numbers are computed anew.
+# README row | anchor | within | deadline without the hold | hold | deadline with it
+README_EXAMPLES = [
+    (
+        "| received Fri 2026-11-20 18:05, `1 business day` | Tue 24th 17:00 "
+        "| Fri 18:30 → Mon 09:00 | Tue 24th 17:00 |",
+        "2026-11-20 18:05+01:00", "1 business day", "2026-11-24 17:00+01:00",
+        ("2026-11-20 18:30+01:00", "2026-11-23 09:00+01:00"), "2026-11-24 17:00+01:00",
+    ),
+    (
+        "| the same | Tue 24th 17:00 | Mon 10:00 → 12:30 | Wed 25th 11:30 |",
+        "2026-11-20 18:05+01:00", "1 business day", "2026-11-24 17:00+01:00",
+        ("2026-11-23 10:00+01:00", "2026-11-23 12:30+01:00"), "2026-11-25 11:30+01:00",
+    ),
+    (
+        "| the same, `4 business hours` | Mon 23rd 13:00 | Mon 10:00 → 12:30 | Mon 23rd 15:30 |",
+        "2026-11-20 18:05+01:00", "4 business hours", "2026-11-23 13:00+01:00",
+        ("2026-11-23 10:00+01:00", "2026-11-23 12:30+01:00"), "2026-11-23 15:30+01:00",
+    ),
+    (
+        "| the same, `Immediate` | Mon 23rd 09:00 | Sat 10:00 → Mon 10:30 | Mon 23rd 10:30 |",
+        "2026-11-20 18:05+01:00", "Immediate", "2026-11-23 09:00+01:00",
+        ("2026-11-21 10:00+01:00", "2026-11-23 10:30+01:00"), "2026-11-23 10:30+01:00",
+    ),
+    (
+        "| received Thu 2026-04-02 10:00, `3 business days` (Good Friday, Easter Monday) "
+        "| Thu 9th 17:00 | Thu 16:00 → Tue 7th 10:00 | Fri 10th 11:00 |",
+        "2026-04-02 10:00+02:00", "3 business days", "2026-04-09 17:00+02:00",
+        ("2026-04-02 16:00+02:00", "2026-04-07 10:00+02:00"), "2026-04-10 11:00+02:00",
+    ),
+    (
+        "| the same, `48 hours` | Sat 4th 10:00 | Thu 12:00 → Tue 7th 09:00 | Thu 9th 07:00 |",
+        "2026-04-02 10:00+02:00", "48 hours", "2026-04-04 10:00+02:00",
+        ("2026-04-02 12:00+02:00", "2026-04-07 09:00+02:00"), "2026-04-09 07:00+02:00",
+    ),
+    (
+        "| received Wed 2026-12-23 10:00, `1 business day` (24th closed, 25th–26th holidays) "
+        "| Mon 28th 17:00 | Wed 16:30 → Mon 28th 09:30 | Tue 29th 10:00 |",
+        "2026-12-23 10:00+01:00", "1 business day", "2026-12-28 17:00+01:00",
+        ("2026-12-23 16:30+01:00", "2026-12-28 09:30+01:00"), "2026-12-29 10:00+01:00",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("row", "anchor", "within", "nominal", "hold", "held"),
+    README_EXAMPLES,
+    ids=[f"readme-{n}" for n in range(len(README_EXAMPLES))],
+)
+def test_the_readme_worked_examples(
+    row: str, anchor: str, within: str, nominal: str, hold: tuple[str, str], held: str
+) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert row in readme
+    tf = parse(within)
+    start = parse_time(anchor)
+    assert BERLIN.deadline(start, tf) == parse_time(nominal)
+    span = (parse_time(hold[0]), parse_time(hold[1]))
+    assert BERLIN.held_deadline(start, tf, [span]) == parse_time(held)
