@@ -257,3 +257,22 @@ def test_a_held_case_left_with_a_next_deadline_by_an_older_sopgen_is_not_overdue
     project.execute(f"UPDATE cases SET next_due = '{stale}'")
     assert listed(project, "--overdue") == []
     assert listed(project)[0]["status"] == "on-hold"
+
+
+def test_pages_run_through_the_running_cases_then_the_held_ones(project: Project) -> None:
+    for case, received in (
+        ("H-1", "2026-11-20T08:00"),  # the earliest deadlines: first but for the hold
+        ("R-1", "2026-11-20T09:00"),
+        ("H-2", "2026-11-20T10:00"),
+        ("R-2", "2026-11-20T11:00"),
+        ("R-3", "2026-11-20T12:00"),
+    ):
+        opened = project.run("open", case, "--sop", "SOP-CS-001", "--received", received)
+        assert opened.exit_code == 0, opened.output
+    for case in ("H-2", "H-1"):
+        assert project.run("hold", case, "--at", "2026-11-23T09:00").exit_code == 0
+    pages = [
+        [r["case"] for r in listed(project, "--limit", "2", "--page", str(n))] for n in (1, 2, 3, 4)
+    ]
+    assert pages == [["R-1", "R-2"], ["R-3", "H-1"], ["H-2"], []]
+    assert [r["case"] for r in listed(project)] == ["R-1", "R-2", "R-3", "H-1", "H-2"]

@@ -407,23 +407,13 @@ class CaseService:
         """
         self._fill_next_due()
         query = self._open_query(now, overdue, due_within, assignee, sop, status, unassigned)
-        # a case on hold has no next deadline stored (its clock is stopped): it comes last
-        query = query.order_by(CaseRecord.next_due.is_(None), CaseRecord.next_due, CaseRecord.id)
-        exact = self._status_in_sql(status)
-        if exact:  # otherwise the page is cut after each case's status is known
-            query = query.offset(offset).limit(limit)
+        exact = self._status_in_sql(status)  # else the page is cut once each status is known
         summaries: list[CaseSummary] = []
         due_soon = self.config.due_soon
         skip = 0 if exact else offset
         with self.store.read() as session:
-            records = session.scalars(
-                query.options(
-                    selectinload(CaseRecord.completions),
-                    selectinload(CaseRecord.holds),
-                    selectinload(CaseRecord.priorities),
-                )
-            )
-            for record in records:
+            first, most = (offset, limit) if exact else (0, None)
+            for record in _open_records(session, query, first, most):
                 case = self._case(
                     record, self._snapshot(session, record.snapshot), events={}, now=now
                 )
@@ -1298,6 +1288,44 @@ def _common_filters(query: Select[Any], assignee: str | None, sop: str | None) -
     if sop is not None:
         query = query.where(CaseRecord.sop_id == sop)
     return query
+
+
+def _open_records(
+    session: Session, query: Select[Any], offset: int, limit: int | None
+) -> Iterator[CaseRecord]:
+    """The open cases `query` selects, soonest next deadline first (case id breaks
+    ties), then the cases on hold (no next deadline is stored for them: their clock is
+    stopped) by id, from `offset` on, at most `limit`. Two queries rather than one
+    ORDER BY on `next_due IS NULL`, which would sort every open case for each page
+    instead of reading the (closed_at, next_due, id) index in order."""
+    loaded = query.options(
+        selectinload(CaseRecord.completions),
+        selectinload(CaseRecord.holds),
+        selectinload(CaseRecord.priorities),
+    )
+    running = query.where(CaseRecord.next_due.is_not(None))
+    got = 0
+    for record in session.scalars(
+        loaded.where(CaseRecord.next_due.is_not(None))
+        .order_by(CaseRecord.next_due, CaseRecord.id)
+        .offset(offset)
+        .limit(limit)
+    ):
+        got += 1
+        yield record
+    if limit is not None and got >= limit:
+        return
+    if got == 0 and offset:  # the page starts among the held cases
+        before = session.scalar(select(func.count()).select_from(running.subquery())) or 0
+        offset -= before
+    else:
+        offset = 0
+    yield from session.scalars(
+        loaded.where(CaseRecord.next_due.is_(None))
+        .order_by(CaseRecord.id)
+        .offset(max(0, offset))
+        .limit(None if limit is None else limit - got)
+    )
 
 
 _RUNNING_HOLD = (
