@@ -311,8 +311,8 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
     type=click.Choice(["open", "closed", "all"]),
     default="open",
     show_default=True,
-    help="Open cases (soonest deadline first), closed ones (every step done; most recently "
-    "closed first), or both.",
+    help="Open cases (soonest deadline first, those on hold last), closed ones (every step "
+    "done; most recently closed first), or both.",
 )
 @click.option("--overdue", is_flag=True, help="Only cases with an overdue step.")
 @click.option(
@@ -347,7 +347,8 @@ def list_(
     page: int,
     fmt: str,
 ) -> None:
-    """Open cases and their next deadlines, soonest first; closed cases with --status."""
+    """Open cases and their next deadlines, soonest first (on hold last); closed cases
+    with --status."""
     if limit is None:
         limit = PAGE if fmt == "text" else 0
     if (overdue or due_within) and state != "open":

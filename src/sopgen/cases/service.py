@@ -394,7 +394,8 @@ class CaseService:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[CaseSummary]:
-        """Open cases with their next deadline, soonest first (case id breaks ties).
+        """Open cases with their next deadline, soonest first (case id breaks ties), then
+        the cases on hold (see `_open_records`).
 
         `overdue`: only cases with an overdue step; `due_within`: only cases
         whose next deadline is at most that far away (overdue ones included);
