@@ -12,27 +12,13 @@ from datetime import datetime, timedelta
 from sopgen.businesstime import BusinessCalendar
 
 HORIZON_DAYS = 400
-"""Deadlines further away than this are worded in calendar days (no business-time walk)."""
+"""Deadlines further away than this are worded in calendar days (no business-day count)."""
 
 
 def business_time_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
-    """The open business hours between `start` and `end` (zero when `end` <= `start`)."""
-    if end <= start:
-        return timedelta(0)
-    total = timedelta(0)
-    day = start.astimezone(calendar.zone).date()
-    last = end.astimezone(calendar.zone).date()
-    for _ in range(HORIZON_DAYS + 1):
-        if day > last:
-            break
-        hours = calendar.opening_hours(day)
-        if hours is not None:
-            opens, closes = hours
-            lo, hi = max(opens, start), min(closes, end)
-            if hi > lo:
-                total += hi - lo
-        day += timedelta(days=1)
-    return total
+    """The open business hours between `start` and `end` (zero when `end` <= `start`):
+    `BusinessCalendar.business_time`, the one place business time is summed."""
+    return calendar.business_time(start, end)
 
 
 def _count(n: int, unit: str) -> str:
