@@ -305,10 +305,15 @@ class CaseService:
             return self._save(session, record, now)
 
     def _save(self, session: Session, record: CaseRecord, now: datetime) -> Case:
-        """After a change to `record`: plan it, store it, and write its files."""
-        case = self._sync(record, self._snapshot(session, record.snapshot), now)
+        """After a change to `record`: plan it, store it, and write its files. Returned
+        as `show` shows it at `now`: on hold, the deadlines move on with the clock
+        (its files keep those the hold stopped them at)."""
+        sop = self._snapshot(session, record.snapshot)
+        case = self._sync(record, sop, now)
         session.flush()  # a constraint failing here must stop the files, too
         self.files.write(case)
+        if case.on_hold is not None:
+            return replace(case, steps=tuple(self._plan(record, sop, now)))
         return case
 
     def _check_time(
