@@ -349,3 +349,22 @@ def test_immediate_outside_opening_hours_is_due_soon_at_once() -> None:
     assert planned.due == at("2026-11-23T09:00:00+01:00")
     assert planned.due_soon_from(0.75) == friday
     assert planned.status(at("2026-11-21T10:00:00+01:00"), 0.75) == "due-soon"
+
+
+@pytest.mark.parametrize(
+    ("done", "only"),
+    [
+        ({}, ["s.first"]),  # first after last after middle: the whole open chain is planned
+        ({"s.middle": at("2026-11-23T10:00:00+01:00")}, ["s.last"]),
+        ({"s.middle": at("2026-11-23T10:00:00+01:00")}, ["middle", "s.first"]),
+        ({}, []),
+    ],
+)
+def test_planning_only_some_steps_gives_their_deadlines_of_the_whole_plan(
+    done: dict[str, datetime], only: list[str]
+) -> None:
+    holds = [(at("2026-11-23T11:00:00+01:00"), at("2026-11-24T12:00:00+01:00"))]
+    whole = dues(plan(CHAIN, CALENDAR, FRIDAY_EVENING, done, holds))
+    some = dues(plan(CHAIN, CALENDAR, FRIDAY_EVENING, done, holds, only=only))
+    keys = {p.key for p in CHAIN.steps() if p.key in only or p.id in only}
+    assert some == {key: due for key, due in whole.items() if key in keys}

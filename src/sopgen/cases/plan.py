@@ -22,7 +22,7 @@ beforehand from the same anchor graph.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -108,6 +108,7 @@ def plan(
     holds: Sequence[tuple[datetime, datetime]] = (),
     priorities: Sequence[tuple[datetime, str]] = (),
     open_until: datetime | None = None,
+    only: Collection[str] | None = None,
 ) -> list[PlannedStep]:
     """Every step of `sop`, in document order, with its anchor and deadline.
 
@@ -122,9 +123,11 @@ def plan(
     (a running hold's start) makes open steps see the holds only as they stood
     then: their deadlines stay where the hold stopped them (what a calendar
     event shows while the case is on hold), while done steps still see the
-    holds up to their completion. Anchors and completion times are
-    returned in the company zone. Raises ValueError for an `after` cycle or an
-    anchor naming no step.
+    holds up to their completion. `only` (step keys) plans just those steps and
+    the open steps they are anchored on, and returns just those (the report
+    needs the steps done in its period, not every deadline of every case).
+    Anchors and completion times are returned in the company zone. Raises
+    ValueError for an `after` cycle or an anchor naming no step.
     """
     graph = anchor_graph(sop)
     if not graph.sound:
@@ -137,8 +140,21 @@ def plan(
             completed[index] = calendar.localize(_aware(at, f"completion of {ref}"))
     deadline = calendar.deadline
     steps, sections, anchors = graph.steps, graph.sections, graph.anchors
+    needed: set[int] | None = None
+    wanted: Sequence[int] = range(len(steps))
+    if only is not None:
+        needed = set()
+        wanted = sorted({i for i in map(graph.index, only) if i is not None})
+        for first in wanted:
+            link: int | None = first  # up the chain of open anchors
+            while link is not None and link not in needed:
+                needed.add(link)
+                above = anchors[link]
+                link = above if above is not None and above not in completed else None
     planned: dict[int, PlannedStep] = {}
     for index in graph.order:
+        if needed is not None and index not in needed:
+            continue
         step = steps[index]
         after = anchors[index]
         if after is None:
@@ -161,7 +177,7 @@ def plan(
         planned[index] = PlannedStep(
             step, sections[index], anchor, due, finished, after_key, calendar, seen, tf
         )
-    return [planned[index] for index in range(len(steps))]
+    return [planned[index] for index in wanted]
 
 
 def priority_at(priorities: Sequence[tuple[datetime, str]], at: datetime | None) -> str:

@@ -714,14 +714,16 @@ class CaseService:
             for case_id, snapshot, received, assignee in records:
                 sop = self._snapshot(session, snapshot)
                 history = _history(received, changes.get(case_id, ()))
+                completed = done.get(case_id, {})
                 try:
                     planned_steps = plan(
                         sop,
                         calendar,
                         received,
-                        done.get(case_id, {}),
+                        completed,
                         _hold_spans(holds.get(case_id, ()), until),
                         history,
+                        only=[key for key, at in completed.items() if since <= at < until],
                     )
                 except ValueError as exc:  # pragma: no cover - a valid SOP plans
                     raise CaseError(f"cannot plan case {case_id}: {exc}") from None
