@@ -57,8 +57,9 @@ def _pg_bin() -> Path | None:
 class Cluster:
     """A PostgreSQL cluster of our own in a temporary folder, reached by its Unix socket."""
 
-    def __init__(self, bin_dir: Path):
+    def __init__(self, bin_dir: Path, *, durable: bool = False):
         self.bin = bin_dir
+        self.durable = durable  # fsync and synchronous commits on (benchmarks); off for tests
         self.home = Path(tempfile.mkdtemp(prefix="sopgen-pg-"))
         self.data = self.home / "data"
         self.socket = self.home / "sock"
@@ -97,11 +98,10 @@ class Cluster:
             "--locale=C",
             "--no-sync",
         )
-        options = (
-            f"-c listen_addresses='' -k {self.socket} -p {self.port} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200 -c shared_buffers=64MB"
-        )
+        options = f"-c listen_addresses='' -k {self.socket} -p {self.port} "
+        if not self.durable:
+            options += "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        options += "-c max_connections=200 -c shared_buffers=64MB"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
         self.running = True
         atexit.register(self.stop)  # also when the test run is interrupted

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
+import os
 import sqlite3
+import threading
+import time
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +17,7 @@ import pytest
 
 from casekit import make_project
 from dbkit import CaseDb
+from sopgen.cases import store as store_module
 from sopgen.cases.errors import CaseError
 from sopgen.cases.service import CaseService
 from sopgen.cases.store import (
@@ -187,4 +192,34 @@ def test_two_processes_at_once_lose_nothing(case_db: CaseDb, tmp_path: Path):
         }
         assert all(seq == 1 for seq in sequences.values())
         assert session.query(Completion).count() == completions
+    store.close()
+
+
+def test_sqlite_writers_wait_their_turn_and_give_up_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # writers queue on cases.db-lock (woken when it is free) instead of SQLite's polling,
+    # which let a writer behind busy ones lose every poll until it was refused
+    project = make_project(tmp_path / "repo")
+    db = project.root / ".sopgen" / "cases.db"
+    store = Store(f"sqlite:///{db}")
+    service = CaseService(store, load_library(project.root))
+    service.open("C-1", SOP, NOW - timedelta(hours=1), NOW)
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 1)
+    other = os.open(f"{db}-lock", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)  # another writer's turn that does not end
+    started = time.monotonic()
+    with pytest.raises(CaseError, match="is busy: another sopgen has been changing it") as info:
+        service.done("C-1", "intake.receive", NOW, NOW)
+    assert 1 <= time.monotonic() - started < 10
+    assert "nothing was changed" in str(info.value) and info.value.hint
+    assert service.show("C-1").steps[0].done is None  # reads never wait for the turn
+
+    releaser = threading.Timer(0.5, os.close, args=(other,))  # that writer ends in 0.5 s
+    releaser.start()
+    started = time.monotonic()
+    service.done("C-1", "intake.receive", NOW, NOW)  # waits for it, and is recorded
+    assert 0.3 <= time.monotonic() - started < 10
+    assert service.show("C-1").steps[0].done is not None
+    service.done("C-1", "intake.record", NOW, NOW)  # the waiter given up let go, too
     store.close()

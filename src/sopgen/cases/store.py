@@ -34,13 +34,20 @@ Every change is one transaction. On SQLite the file runs in WAL mode with a
 busy timeout, and write transactions start with `BEGIN IMMEDIATE`, so two
 processes changing cases at once wait for each other instead of failing or
 losing an update; reads start deferred and never block behind a writer.
+Writers first take turns on a lock file beside the database (`cases.db-lock`,
+`flock`): they sleep in the kernel and are woken the moment the writer before
+them is done. SQLite's own busy handler polls instead, every 100 ms, and a
+writer behind several busy ones can lose every poll until its timeout runs
+out (8 processes ticking steps at full speed had a few ticks refused).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -425,6 +432,36 @@ class Store:
 
     @contextmanager
     def _session(self, *, write: bool) -> Iterator[Session]:
+        turn = self._writer_turn() if write and self.sqlite else nullcontext()
+        with turn, self._transaction(write=write) as session:
+            yield session
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """Wait (at most BUSY_TIMEOUT_S) until no other writer of this SQLite file runs."""
+        database = self.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        try:
+            fd = os.open(f"{database}-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError:  # a read-only folder: SQLite's own lock (and error) will do
+            yield
+            return
+        turn = _lock_within(fd, BUSY_TIMEOUT_S)
+        if turn is False:  # the waiting thread owns fd now and closes it
+            raise CaseError(
+                f"the case store {self.display} is busy: another sopgen has been changing it "
+                f"for {BUSY_TIMEOUT_S} s; nothing was changed",
+                "try again; if it stays busy, look for a sopgen process that hangs",
+            )
+        try:
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Session]:
         try:
             with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
                 session.connection(execution_options={"sopgen_write": write})
@@ -536,6 +573,42 @@ def insert_missing(session: Session, model: type[Base], values: dict[str, Any]) 
         key = tuple(values[c.name] for c in inspect(model).primary_key)
         if session.get(model, key) is None:
             session.execute(insert(model).values(**values))
+
+
+def _lock_within(fd: int, timeout: float) -> bool | None:
+    """Lock `fd` exclusively (flock), waiting at most `timeout` seconds: True when locked,
+    None when the file system has no such locks (go on without), False after the timeout.
+
+    The wait blocks in the kernel, in a helper thread so that it can be given up:
+    a thread that gets the lock after its caller gave up releases it at once.
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    except OSError:
+        return None
+    locked, guard = threading.Event(), threading.Lock()
+    abandoned = False
+
+    def wait() -> None:
+        with suppress(OSError):  # (it worked a moment ago)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with guard:
+            if abandoned:
+                os.close(fd)
+            else:
+                locked.set()
+
+    threading.Thread(target=wait, name="sopgen-writer-turn", daemon=True).start()
+    if locked.wait(timeout):
+        return True
+    with guard:
+        if locked.is_set():
+            return True
+        abandoned = True
+    return False
 
 
 def _collided(exc: OperationalError) -> bool:
