@@ -8,12 +8,19 @@ for `case show C-2026-0001 --format json`.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alembic import command as alembic
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
+from sqlalchemy import event, insert, select, text
 
 from casekit import (  # noqa: F401 - `project`
     FIXTURES,
@@ -25,8 +32,10 @@ from casekit import (  # noqa: F401 - `project`
 from dbkit import CaseDb
 from sopgen.cases import migrate
 from sopgen.cases.errors import CaseError
-from sopgen.cases.store import SCHEMA_HEAD, Base, Store
+from sopgen.cases.service import CaseService
+from sopgen.cases.store import SCHEMA_HEAD, Base, CaseRecord, Store
 from sopgen.cli import cli
+from sopgen.library import load_library
 
 NOW = "2026-11-23T10:00"
 
@@ -174,3 +183,116 @@ def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(project: 
     code, out, _ = sopgen(project.root, "case", "list", "--format", "json")
     assert {c["case"] for c in json.loads(out)} == {"C-2026-0001", "C-2026-0002"}
     assert project.sql("SELECT login FROM users") == [("alice",)]
+
+
+# --------------------------------------------------------------------------- 0009
+
+
+def indexes_of_cases(store: Store) -> dict[str, str]:
+    """The indexes of `cases`: name → its definition as the database holds it."""
+    if store.sqlite:
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'"
+    else:
+        sql = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases'"
+    with store.engine.connect() as conn:
+        return {name: definition or "" for name, definition in conn.execute(text(sql))}
+
+
+def downgrade(store: Store, target: str) -> None:
+    with store.engine.connect() as conn, conn.begin():
+        cfg = migrate.config()
+        cfg.attributes["connection"] = conn
+        alembic.downgrade(cfg, target)
+
+
+def test_revision_0009_indexes_open_cases_by_deadline_and_downgrades(
+    case_db: CaseDb, tmp_path: Path
+):
+    project = make_project(tmp_path / "repo")
+    store = Store(case_db.url)
+    service = CaseService(store, load_library(project.root))
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    service.open("C-OPEN", "SOP-CS-001", at - timedelta(days=3), at)
+    service.open("C-GONE", "SOP-CS-001", at - timedelta(days=3), at)
+    service.cancel("C-GONE", "withdrawn", at)
+    found = indexes_of_cases(store)
+    assert "ix_cases_next_due" not in found
+    partial = found["ix_cases_open_next_due"]  # only open cases, by deadline
+    assert re.search(r"WHERE \(?closed_at IS NULL\)?", partial), partial
+    assert re.search(r"\(next_due, id\)", partial.replace('"', "")), partial
+
+    downgrade(store, "0008")
+    found = indexes_of_cases(store)
+    assert "ix_cases_open_next_due" not in found and "ix_cases_next_due" in found
+    assert store.schema_revision() == "0008"
+    with pytest.raises(CaseError, match="has schema revision 0008"):
+        CaseService(Store(case_db.url), load_library(project.root)).list_open(at)
+
+    assert migrate.upgrade(Store(case_db.url)) == ("0008", "0009")
+    assert set(indexes_of_cases(store)) >= {"ix_cases_open_next_due"}
+    listed = CaseService(Store(case_db.url), load_library(project.root)).list_open(at, overdue=True)
+    assert [s.case.id for s in listed] == ["C-OPEN"]
+    store.close()
+
+
+@contextmanager
+def statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements run on `store` inside the block, with their parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", grab)
+
+
+def test_lists_of_open_cases_read_the_index_in_order_without_sorting(
+    case_db: CaseDb, tmp_path: Path
+):
+    # what `case list --overdue` and the desk run, on enough cases that the planner must
+    # choose: the index of open cases read in (next_due, id) order, no sort of all of them
+    project = make_project(tmp_path / "repo")
+    store = Store(case_db.url)
+    service = CaseService(store, load_library(project.root))
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    service.open("C-0", "SOP-CS-001", at - timedelta(days=3), at)
+    with store.read() as session:
+        [template] = session.execute(select(CaseRecord.__table__)).mappings().all()
+    rows = []
+    for i in range(1, 20_000):
+        received = at - timedelta(minutes=i)
+        closed = i % 10 < 7
+        rows.append(
+            {
+                **template,
+                "id": f"C-{i}",
+                "folder": f"c-{i}",
+                "received": received,
+                "closed_at": at if closed else None,
+                "next_due": None if closed else received + timedelta(hours=8),
+            }
+        )
+    with store.write() as session:
+        session.execute(insert(CaseRecord), rows)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    explain = "EXPLAIN QUERY PLAN " if store.sqlite else "EXPLAIN "
+    for call in (
+        lambda: service.list_open(at, overdue=True, limit=50),  # case list --overdue
+        lambda: service.list_open(at, limit=50),  # case list, the desk's lists
+        lambda: service.list_open(at, due_within=timedelta(hours=4), limit=50),
+    ):
+        with statements(store) as seen:
+            assert len(call()) == 50
+        [(sql, parameters)] = [(s, p) for s, p in seen if "ORDER BY cases.next_due" in s]
+        with store.engine.connect() as conn:
+            plan = "\n".join(
+                str(row[-1]) for row in conn.exec_driver_sql(explain + sql, parameters)
+            )
+        assert "ix_cases_open_next_due" in plan, plan
+        assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
+    store.close()

@@ -181,7 +181,14 @@ class CaseRecord(Base):
 
     __table_args__ = (
         Index("ix_cases_open", "closed_at"),
-        Index("ix_cases_next_due", "closed_at", "next_due", "id"),
+        # every list of open cases reads this in order and stops after its page (0009)
+        Index(
+            "ix_cases_open_next_due",
+            "next_due",
+            "id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
         Index("ix_cases_assignee", "assignee"),
     )
 
