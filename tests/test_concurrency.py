@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from casekit import NOW, SOP, Project, project_fixture  # noqa: F401 - `project`
+from sopgen.cases import service
 
 WORKERS = 8
 CASE = "C-SHARED"
@@ -131,10 +132,16 @@ def test_eight_sopgens_tick_steps_and_open_colliding_cases_at_once(project: Proj
     assert rows == [(f"DUP-{k}", 12) for k in range(WORKERS // 2)]
 
 
-ROWS = 400
+ROWS = 1100
+"""More than two batches of the import (IMPORT_BATCH): killed in the first, more to come."""
 
 
-def test_a_writer_killed_mid_import_leaves_whole_cases_and_a_rerun_completes(project: Project):
+def test_a_writer_killed_mid_import_leaves_nothing_and_a_rerun_imports_every_row_once(
+    project: Project,
+):
+    # an import is one transaction (README: an interrupted import leaves no case), its files
+    # staged aside until the commit: killed while it stages the first batch, it leaves no
+    # case, no event and no case folder, and the same import run again opens every row once
     csv = project.root / "many.csv"
     csv.write_text(
         "".join(f"K-{i:04d},2026-11-20T{8 + i % 9:02d}:05,rep{i % 5}\n" for i in range(ROWS))
@@ -142,33 +149,38 @@ def test_a_writer_killed_mid_import_leaves_whole_cases_and_a_rerun_completes(pro
     command = [sys.executable, "-m", "sopgen", "--root", str(project.root)]
     command += ["case", "import", str(csv), "--sop", SOP]
     env = {**os.environ, "SOPGEN_NOW": NOW}
-    writer = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     cases = project.root / "output" / "cases"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and writer.poll() is None:  # its rows are in, files going
-        if cases.exists() and sum(1 for _ in cases.iterdir()) >= 5:
-            break
-        time.sleep(0.02)
-    assert writer.poll() is None, "the import ended before it could be killed"
-    writer.send_signal(signal.SIGKILL)
-    writer.wait(timeout=30)
+    writer = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    staged = published = 0
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and writer.poll() is None:
+            staged = len(list(cases.glob(".staging-*/*")))  # case folders written aside
+            if staged >= 20:
+                published = len([p for p in cases.iterdir() if not p.name.startswith(".")])
+                break
+            time.sleep(0.01)
+        assert writer.poll() is None, "the import ended before it could be killed"
+        # mid-import for sure: rows still to read and stage after this batch, none published
+        assert 20 <= staged < ROWS - service.IMPORT_BATCH and published == 0, (staged, published)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait(timeout=30)
     assert writer.returncode == -signal.SIGKILL
 
-    # each row all or nothing: whole cases from the batches committed before the kill
-    [(count,)] = project.sql("SELECT count(*) FROM cases")
-    assert 0 <= count <= ROWS  # (files follow the store: the rows may all be in)
-    half = project.sql(
-        "SELECT c.id FROM cases c LEFT JOIN calendar_events e ON e.case_id = c.id "
-        "GROUP BY c.id HAVING count(e.step) <> 12"
-    )
-    assert half == []  # never a case without its plan
+    assert project.sql("SELECT count(*) FROM cases") == [(0,)]
+    assert project.sql("SELECT count(*) FROM calendar_events") == [(0,)]
+    assert [p.name for p in cases.iterdir() if not p.name.startswith(".")] == []
 
-    # the rerun opens the rest; the rows already in are reported by line, nothing twice
-    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    problems = [line for line in again.stderr.splitlines() if ": error: " in line]
-    assert len(problems) == count
-    assert all("is already used" in line for line in problems)
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"imported {ROWS} cases under {SOP}" in again.stdout
     assert "Traceback" not in again.stderr
-    [(total,)] = project.sql("SELECT count(*) FROM cases")
-    [(events,)] = project.sql("SELECT count(*) FROM calendar_events")
-    assert (total, events) == (ROWS, ROWS * 12)
+    ids = {f"K-{i:04d}" for i in range(ROWS)}
+    stored = project.sql("SELECT id FROM cases")
+    assert len(stored) == ROWS and {i for (i,) in stored} == ids  # every row, none twice
+    assert project.sql("SELECT count(*) FROM calendar_events") == [(ROWS * 12,)]
+    assert {p.name for p in cases.iterdir()} == ids  # the dead writer's staging is swept
