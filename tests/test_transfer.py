@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from casekit import NOW, SOP, make_project
-from dbkit import Server
+from dbkit import Server, _pg_bin
 from smtpkit import smtp_server_fixture  # noqa: F401 - `smtp_server`
+from sopgen.cases.store import SCHEMA_HEAD
 from sopgen.cli import cli
 
 PASSWORD = "correct horse battery"
@@ -112,3 +116,71 @@ def test_a_damaged_export_is_refused_with_its_line_and_nothing_is_written(tmp_pa
     (tmp_path / "notes.txt").write_text("hello\n")
     result = sopgen(root, target, "db", "import", str(tmp_path / "notes.txt"))
     assert result.exit_code == 1 and "not a sopgen export" in result.stderr
+
+
+def pg_tool(name: str) -> str:
+    """pg_dump / pg_restore of the server's major version (Debian's, like the cluster's)."""
+    bin_dir = _pg_bin()
+    found = bin_dir / name if bin_dir and (bin_dir / name).exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"no {name}: apt-get install postgresql-client", pytrace=False)
+    return str(found)
+
+
+def libpq(url: str) -> str:
+    """The URL as pg_dump and pg_restore take it (no SQLAlchemy driver name)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def test_a_pg_dump_backup_restores_the_team_database_as_the_readme_says(
+    tmp_path: Path, pg_url: str, postgres: Server
+):
+    root = make_project(tmp_path / "repo").root
+    for args in (
+        ("case", "open", "C-1", "--sop", SOP, "--received", "2026-11-20T18:05"),
+        ("case", "done", "C-1", "receive", "--at", "2026-11-21T09:00"),
+    ):
+        assert sopgen(root, pg_url, *args).exit_code == 0
+    backed_up = sopgen(root, pg_url, "case", "show", "C-1", "--format", "json").stdout
+    dump = tmp_path / "sopgen.dump"
+    subprocess.run(  # README: pg_dump --format=custom --file=… sopgen
+        [pg_tool("pg_dump"), "--format=custom", f"--file={dump}", libpq(pg_url)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    for args in (  # work after the backup, which the restore undoes
+        ("case", "open", "C-2", "--sop", SOP),
+        ("case", "done", "C-1", "record", "--at", "2026-11-23T09:00"),
+    ):
+        assert sopgen(root, pg_url, *args).exit_code == 0
+
+    restore = [pg_tool("pg_restore"), "--clean", "--if-exists"]
+    subprocess.run(
+        [*restore, f"--dbname={libpq(pg_url)}", str(dump)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    listed = sopgen(root, pg_url, "case", "list", "--format", "json")
+    assert [c["case"] for c in json.loads(listed.stdout)] == ["C-1"]
+    assert sopgen(root, pg_url, "case", "show", "C-1", "--format", "json").stdout == backed_up
+    status = sopgen(root, pg_url, "db", "status")
+    assert status.exit_code == 0 and f"schema revision: {SCHEMA_HEAD}" in status.stdout
+
+    # the server is gone: the same command fills a new, empty database
+    fresh = postgres.new_database()
+    try:
+        fresh_url = fresh.render_as_string(hide_password=False)
+        subprocess.run(
+            [*restore, f"--dbname={libpq(fresh_url)}", str(dump)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        shown = sopgen(root, fresh_url, "case", "show", "C-1", "--format", "json")
+        assert shown.stdout == backed_up
+        done = sopgen(root, fresh_url, "case", "done", "C-1", "record")  # and work goes on
+        assert done.exit_code == 0, done.output
+    finally:
+        postgres.drop_database(fresh)
