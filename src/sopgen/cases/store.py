@@ -43,8 +43,8 @@ out (8 processes ticking steps at full speed had a few ticks refused).
 
 from __future__ import annotations
 
-import fcntl
 import os
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext, suppress
@@ -76,6 +76,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from sqlalchemy.types import TypeDecorator
 
 from sopgen.cases.errors import CaseError
+
+if sys.platform != "win32":
+    import fcntl
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
@@ -447,8 +450,8 @@ class Store:
     def _writer_turn(self) -> Iterator[None]:
         """Wait (at most BUSY_TIMEOUT_S) until no other writer of this SQLite file runs."""
         database = self.url.database
-        if not database or database == ":memory:":
-            yield
+        if not database or database == ":memory:" or sys.platform == "win32":
+            yield  # (Windows has no flock: SQLite's own lock only)
             return
         try:
             fd = os.open(f"{database}-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
