@@ -4,6 +4,7 @@ raise their SEQUENCE."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
 
 from icalendar import Calendar
@@ -112,3 +113,17 @@ def test_unknown_case_is_refused_before_anything_changes(project: Project):
     assert result.exit_code == 1
     assert "no case 'C-NOPE'" in result.stderr
     assert project.state() == state
+
+
+def test_refresh_writes_the_files_of_cases_a_crash_left_without_them(project: Project):
+    # README: killed between an import's commit and moving its folders into place, the
+    # cases are in the store without files; `case refresh` writes them as they were
+    csv = project.root / "cases.csv"
+    csv.write_text("K-1,2026-11-20T09:05\nK-2,2026-11-20T10:05\n")
+    assert project.run("import", str(csv), "--sop", SOP).exit_code == 0
+    published = files(project, "K-2")
+    shutil.rmtree(project.folder("K-2"))
+    result = project.run("refresh")
+    assert result.exit_code == 0, result.output
+    assert files(project, "K-2") == published
+    assert {seq for seq, _ in events(project, "K-2").values()} == {0}
