@@ -185,7 +185,7 @@ def test_a_store_of_the_desks_first_version_is_stamped_at_its_revision(project: 
     assert project.sql("SELECT login FROM users") == [("alice",)]
 
 
-# --------------------------------------------------------------------------- 0009
+# --------------------------------------------------------------------------- 0010
 
 
 def indexes_of_cases(store: Store) -> dict[str, str]:
@@ -205,7 +205,7 @@ def downgrade(store: Store, target: str) -> None:
         alembic.downgrade(cfg, target)
 
 
-def test_revision_0009_indexes_open_cases_by_deadline_and_downgrades(
+def test_revision_0010_indexes_open_cases_by_deadline_and_downgrades(
     case_db: CaseDb, tmp_path: Path
 ):
     project = make_project(tmp_path / "repo")
@@ -223,15 +223,15 @@ def test_revision_0009_indexes_open_cases_by_deadline_and_downgrades(
     closed = found["ix_cases_closed"]  # only closed cases, by when
     assert re.search(r"WHERE \(?closed_at IS NOT NULL\)?", closed), closed
 
-    downgrade(store, "0008")
+    downgrade(store, "0009")
     found = indexes_of_cases(store)
     assert {"ix_cases_next_due", "ix_cases_open"} <= set(found)
     assert not {"ix_cases_open_next_due", "ix_cases_closed"} & set(found)
-    assert store.schema_revision() == "0008"
-    with pytest.raises(CaseError, match="has schema revision 0008"):
+    assert store.schema_revision() == "0009"
+    with pytest.raises(CaseError, match="has schema revision 0009"):
         CaseService(Store(case_db.url), load_library(project.root)).list_open(at)
 
-    assert migrate.upgrade(Store(case_db.url)) == ("0008", "0009")
+    assert migrate.upgrade(Store(case_db.url)) == ("0009", "0010")
     assert set(indexes_of_cases(store)) >= {"ix_cases_open_next_due", "ix_cases_closed"}
     listed = CaseService(Store(case_db.url), load_library(project.root)).list_open(at, overdue=True)
     assert [s.case.id for s in listed] == ["C-OPEN"]

@@ -82,7 +82,7 @@ if sys.platform != "win32":
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test
@@ -184,14 +184,14 @@ class CaseRecord(Base):
 
     __table_args__ = (
         # the list of closed cases; of closed ones only, so that no query for open cases
-        # takes it for a few rows and sorts them all (0009)
+        # takes it for a few rows and sorts them all (0010)
         Index(
             "ix_cases_closed",
             "closed_at",
             postgresql_where=text("closed_at IS NOT NULL"),
             sqlite_where=text("closed_at IS NOT NULL"),
         ),
-        # every list of open cases reads this in order and stops after its page (0009)
+        # every list of open cases reads this in order and stops after its page (0010)
         Index(
             "ix_cases_open_next_due",
             "next_due",
