@@ -1305,7 +1305,7 @@ def _open_records(
     ties), then the cases on hold (no next deadline is stored for them: their clock is
     stopped) by id, from `offset` on, at most `limit`. Two queries rather than one
     ORDER BY on `next_due IS NULL`, which would sort every open case for each page
-    instead of reading the (closed_at, next_due, id) index in order."""
+    instead of reading the index of open cases by (next_due, id) in order."""
     loaded = query.options(
         selectinload(CaseRecord.completions),
         selectinload(CaseRecord.holds),
