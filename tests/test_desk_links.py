@@ -130,6 +130,9 @@ def test_an_api_token_is_shown_once_and_replaces_the_old_one(desk: Desk):
     alice = desk.signed_in("alice")
     page = alice.get("/").text
     assert "Get a new API token" in page
+    assert alice.post("/api-token", data={}).status_code == 403  # CSRF like every form
+    assert desk.client().post("/api-token", data={"csrf": csrf_of(page)}).status_code == 303
+    assert desk.api("alice").get("/api/cases").status_code == 200  # neither replaced it
     r = alice.post("/api-token", data={"csrf": csrf_of(page)})
     token = re.search(r'<code class="url">([^<]+)</code>', r.text)
     assert r.status_code == 200 and token
