@@ -171,3 +171,66 @@ def test_the_api_names_steps_by_the_checklist_labels_too(desk: Desk):
     assert done == {"intake.acknowledge"}
     assert api.post("/api/cases/C-1/steps/a3/reopen").status_code == 200
     assert api.post("/api/cases/C-1/steps/Z9/done").status_code == 422
+
+
+def test_a_misspelt_field_is_refused_and_named_not_ignored(desk: Desk):
+    api = desk.api("alice")
+    body = {"case": "C-TYPO-1", "sop": SOP, "recieved": "2026-11-20T18:05"}
+    r = api.post("/api/cases", json=body)
+    assert r.status_code == 422 and r.json()["error"] == "invalid"
+    message = r.json()["message"]
+    assert "'recieved'" in message and "did you mean 'received'" in message
+    assert "case, sop, received, assignee, summary, priority" in message
+    assert api.get("/api/cases/C-TYPO-1").status_code == 404  # nothing was opened
+    assert open_case(desk).status_code == 201
+    for path, fields in [
+        ("/api/cases/C-1/steps/receive/done", {"when": "2026-11-23T09:00"}),
+        ("/api/cases/C-1/steps/receive/reopen", {"at": "2026-11-23T09:00"}),
+        ("/api/cases/C-1/hold", {"reson": "photos"}),
+        ("/api/cases/C-1/resume", {"until": "2026-11-23T09:00"}),
+        ("/api/cases/C-1/priority", {"priority": "high", "since": "2026-11-23T09:00"}),
+    ]:
+        refused = api.post(path, json=fields)
+        assert refused.status_code == 422, (path, refused.text)
+        assert "unknown field" in refused.json()["message"], path
+    assert api.get("/api/cases/C-1").json()["steps"][0]["done"] is None
+
+
+def test_every_api_error_is_json_even_starlettes_own(desk: Desk):
+    api = desk.api("alice")
+    wrong_method = api.delete("/api/cases/X")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method-not-allowed"
+    assert "DELETE" in wrong_method.json()["message"]
+    nowhere = api.get("/api/nope")
+    assert nowhere.status_code == 404 and nowhere.json()["error"] == "not-found"
+    assert desk.client().get("/api/nope").json()["error"] == "not-found"  # before the token check
+    # pages keep their own answers
+    page = desk.client().get("/no-such-page")
+    assert page.status_code == 404
+    assert not page.headers["content-type"].startswith("application/json")
+
+
+def test_an_unknown_assignee_is_422_for_a_manager_and_403_names_it_for_a_rep(desk: Desk):
+    body = {"case": "C-7", "sop": SOP, "assignee": "zed"}
+    manager = desk.api("mia").post("/api/cases", json=body)
+    assert manager.status_code == 422 and "'zed' is not a user" in manager.json()["message"]
+    rep = desk.api("alice").post("/api/cases", json=body)
+    assert rep.status_code == 403
+    assert "not for 'zed'" in rep.json()["message"]
+
+
+def test_priority_changes_through_the_api_with_the_rights_of_ticking(desk: Desk):
+    open_case(desk)
+    api = desk.api("alice")
+    r = api.post("/api/cases/C-1/priority", json={"priority": "critical"})
+    assert r.status_code == 200, r.text
+    assert r.json()["priority"] == "critical"
+    assert api.post("/api/cases/C-1/priority", json={"priority": "critical"}).status_code == 409
+    unknown = api.post("/api/cases/C-1/priority", json={"priority": "urgent"})
+    assert unknown.status_code == 422 and "unknown priority" in unknown.json()["message"]
+    assert api.post("/api/cases/C-1/priority", json={}).status_code == 422
+    bob = desk.api("bob").post("/api/cases/C-1/priority", json={"priority": "low"})
+    assert bob.status_code == 403
+    shown = json.loads(desk.project.run("show", "C-1", "--format", "json").stdout)
+    assert shown["priority"] == "critical"

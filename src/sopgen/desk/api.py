@@ -2,19 +2,24 @@
 
 Answers are the case plan JSON of `sopgen case show --format json`; errors are
 `{"error": CODE, "message": TEXT}` with 400 (malformed), 401 (no or bad token),
-403 (not allowed for this role), 404 (no such case), 409 (a case id already
-used, a step already done or not done) and 422 (valid JSON, invalid content).
+403 (not allowed for this role), 404 (no such case or endpoint), 405 (a method
+the endpoint lacks), 409 (a case id already used, a step already done or not
+done) and 422 (valid JSON, invalid content, or a field the endpoint does not
+take: a misspelt `recieved` is refused, not ignored). `http_error` makes
+Starlette's own 404/405 answers under /api JSON too.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from sopgen.cases.cli import case_json
@@ -41,8 +46,63 @@ def error(status: int, code: str, message: str) -> JSONResponse:
 Handler = Callable[[Request, Desk, User], Any]
 
 
-def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Token check, error mapping, and the service call off the event loop."""
+def is_api(request: Request) -> bool:
+    path = request.url.path
+    return path == "/api" or path.startswith("/api/")
+
+
+HTTP_CODES = {404: "not-found", 405: "method-not-allowed"}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (no such route, a method the route lacks): JSON under /api,
+    as the API's other errors; plain text elsewhere, as Starlette answers by default."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if not is_api(request):
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=headers)
+    if exc.status_code == 404:
+        message = f"no API endpoint {request.url.path} (see the README's JSON API table)"
+    elif exc.status_code == 405:
+        allow = headers.get("allow", headers.get("Allow", ""))
+        message = f"{request.method} is not allowed on {request.url.path}" + (
+            f" (allowed: {allow})" if allow else ""
+        )
+    else:
+        message = str(exc.detail)
+    code = HTTP_CODES.get(exc.status_code, "error")
+    return JSONResponse(
+        {"error": code, "message": message}, status_code=exc.status_code, headers=headers
+    )
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """An unexpected failure: JSON under /api, plain text elsewhere (the traceback goes to
+    the server's log, never to the client)."""
+    if is_api(request):
+        return error(500, "internal", "the desk failed to answer; see the server's log")
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+def unknown_fields(body: dict[str, Any], accepted: Collection[str]) -> str | None:
+    """The message for fields the endpoint does not take, or None."""
+    unknown = [key for key in body if key not in accepted]
+    if not unknown:
+        return None
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, list(accepted), n=1)
+        parts.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    names = ", ".join(accepted) if accepted else "none"
+    noun = "field" if len(unknown) == 1 else "fields"
+    return f"unknown {noun} {', '.join(parts)}; this endpoint takes: {names}"
+
+
+def endpoint(
+    handler: Handler, fields: Collection[str] = ()
+) -> Callable[[Request], Awaitable[Response]]:
+    """Token check, the body's fields (`fields`, nothing else), error mapping, and the
+    service call off the event loop."""
 
     async def route(request: Request) -> Response:
         desk = desk_of(request)
@@ -59,6 +119,9 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                     return error(400, "malformed", "the request body is not valid JSON")
                 if not isinstance(body, dict):
                     return error(400, "malformed", "the request body must be a JSON object")
+                refused = unknown_fields(body, fields)
+                if refused:
+                    return error(422, "invalid", refused)
         request.state.body = body or {}
 
         def work() -> Any:
@@ -106,7 +169,11 @@ def open_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
     sop_id = _text(body, "sop", required=True)
     assignee = _text(body, "assignee")
     if not allowed(user, Action.OPEN_FOR, assignee=assignee):
-        raise ApiError(403, "forbidden", "a rep opens cases for themselves or for nobody")
+        raise ApiError(
+            403,
+            "forbidden",
+            f"you are a rep: a rep opens cases for themselves or for nobody, not for '{assignee}'",
+        )
     now = desk.clock()
     received_text = _text(body, "received")
     received = (
@@ -196,12 +263,34 @@ def list_cases(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
     }
 
 
+def change_priority(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
+    """Change a case's priority: body `{"priority": P, "at": TS?}` (default: now); the same
+    rights as ticking and holding."""
+    case_id = request.path_params["case"]
+    _case_for_work(desk, user, case_id)
+    now = desk.clock()
+    body = request.state.body
+    priority = _text(body, "priority", required=True)
+    assert priority is not None
+    at_text = _text(body, "at")
+    at = now if at_text is None else parse_timestamp(at_text, desk.config.zone, "priority time")
+    case = desk.cases.change_priority(case_id, priority, at, now)
+    return 200, case_json(case, desk.config, now)
+
+
+OPEN_FIELDS = ("case", "sop", "received", "assignee", "summary", "priority")
+
 routes = [
-    Route("/api/cases", endpoint(open_case), methods=["POST"]),
+    Route("/api/cases", endpoint(open_case, OPEN_FIELDS), methods=["POST"]),
     Route("/api/cases", endpoint(list_cases), methods=["GET"]),
     Route("/api/cases/{case}", endpoint(get_case), methods=["GET"]),
-    Route("/api/cases/{case}/steps/{step}/done", endpoint(done), methods=["POST"]),
+    Route("/api/cases/{case}/steps/{step}/done", endpoint(done, ("at",)), methods=["POST"]),
     Route("/api/cases/{case}/steps/{step}/reopen", endpoint(reopen), methods=["POST"]),
-    Route("/api/cases/{case}/hold", endpoint(hold), methods=["POST"]),
-    Route("/api/cases/{case}/resume", endpoint(resume), methods=["POST"]),
+    Route("/api/cases/{case}/hold", endpoint(hold, ("at", "reason")), methods=["POST"]),
+    Route("/api/cases/{case}/resume", endpoint(resume, ("at",)), methods=["POST"]),
+    Route(
+        "/api/cases/{case}/priority",
+        endpoint(change_priority, ("priority", "at")),
+        methods=["POST"],
+    ),
 ]

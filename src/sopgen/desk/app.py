@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -128,7 +129,11 @@ def create_app(
         templates=environment(root),
     )
     routes: list[BaseRoute] = [*feeds.routes, *api.routes, *pages.routes]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: api.http_error, Exception: api.server_error},
+    )
     app.state.desk = desk
     app.state.rendered_cases = feeds.RenderedCases()
     app.state.feed_bodies = feeds.FeedBodies()
