@@ -218,3 +218,39 @@ def test_a_link_from_before_derived_links_keeps_working_until_replaced(desk: Des
     new = link_on_my_work(alice)
     assert desk.client().get(f"/feeds/{new}.ics").status_code == 200
     assert desk.client().get(f"/feeds/{legacy}.ics").status_code == 404
+
+
+def test_serve_remind_and_user_token_take_the_desks_address_from_one_place(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+):
+    from sopgen.cases.mail import case_link
+
+    def token_output(*extra: str) -> str:
+        args = ["--root", str(desk.root), "user", "token", "alice", *extra]
+        result = desk.project.runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    monkeypatch.delenv("SOPGEN_BASE_URL", raising=False)
+    token = link_on_my_work(desk.signed_in("alice"))
+    unknown = token_output()
+    assert f"calendar feed: /feeds/{token}.ics" in unknown  # no made-up address
+    assert "--base-url, SOPGEN_BASE_URL or reminders.base_url" in unknown
+    assert "127.0.0.1:8000" not in unknown
+
+    config = desk.root / "sopgen.yaml"
+    config.write_text(config.read_text() + "reminders:\n  base_url: http://127.0.0.1:8765/\n")
+    app = create_app(desk.root, clock=desk.clock)
+    desk.app.state.desk.store.close()  # type: ignore[attr-defined]
+    desk.app = app
+    my_work = desk.signed_in("alice").get("/").text
+    link = f"http://127.0.0.1:8765/feeds/{token}.ics"
+    assert link in my_work
+    assert f"calendar feed: {link}" in token_output()  # the same link as My work
+    assert app.state.desk.config.reminders.base_url == "http://127.0.0.1:8765"  # type: ignore[attr-defined]
+    assert case_link(app.state.desk.config, "C-1") == "http://127.0.0.1:8765/cases/C-1"  # type: ignore[attr-defined]
+
+    monkeypatch.setenv("SOPGEN_BASE_URL", "https://desk.example/")  # the variable wins
+    assert f"calendar feed: https://desk.example/feeds/{token}.ics" in token_output()
+    assert case_link(app.state.desk.config, "C-1") == "https://desk.example/cases/C-1"  # type: ignore[attr-defined]
+    assert f"https://x.example/feeds/{token}.ics" in token_output("--base-url", "https://x.example")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from sopgen.cases.baseurl import desk_base_url
 from sopgen.cases.errors import CaseError
 from sopgen.model import Config, Smtp
 from sopgen.render.environment import environment
@@ -39,7 +40,7 @@ class Outgoing:
 
 
 def case_link(config: Config, case_id: str) -> str | None:
-    base = config.reminders.base_url
+    base = desk_base_url(None, config)
     return f"{base}/cases/{quote(case_id, safe='')}" if base else None
 
 

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sopgen.businesstime import BusinessCalendar
+from sopgen.cases.baseurl import desk_base_url
 from sopgen.cases.output import CaseFiles
 from sopgen.cases.secretkey import SecretKey
 from sopgen.cases.service import CaseService
@@ -125,7 +126,7 @@ def create_app(
         cases=CaseService(store, library, CaseFiles(root, config)),
         users=UserService(store, secret),
         clock=clock or system_clock(config.zone),
-        base_url=base_url.rstrip("/") if base_url else None,
+        base_url=desk_base_url(base_url, config),
         templates=environment(root),
     )
     routes: list[BaseRoute] = [*feeds.routes, *api.routes, *pages.routes]
@@ -141,16 +142,12 @@ def create_app(
 
 
 ROOT_VARIABLE = "SOPGEN_DESK_ROOT"
-BASE_URL_VARIABLE = "SOPGEN_BASE_URL"
 
 
 def app_from_environment() -> Starlette:
     """The desk of SOPGEN_DESK_ROOT (default: the working directory), for uvicorn's worker
     processes (`sopgen serve --workers N`, or `uvicorn --factory`)."""
-    return create_app(
-        Path(os.environ.get(ROOT_VARIABLE) or "."),
-        base_url=os.environ.get(BASE_URL_VARIABLE) or None,
-    )
+    return create_app(Path(os.environ.get(ROOT_VARIABLE) or "."))  # SOPGEN_BASE_URL, etc.
 
 
 def not_found() -> Response:

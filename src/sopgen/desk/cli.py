@@ -20,8 +20,6 @@ from sopgen.problems import InputError
 if TYPE_CHECKING:
     from sopgen.cases.users import UserService
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-
 
 @contextmanager
 def _users(app: App) -> Iterator[tuple[UserService, datetime]]:
@@ -40,10 +38,6 @@ def _users(app: App) -> Iterator[tuple[UserService, datetime]]:
         fail(exc.message, exc.hint)
     finally:
         store.close()
-
-
-def resolve_base_url(given: str | None) -> str:
-    return (given or os.environ.get("SOPGEN_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
 def _read_password() -> str:
@@ -142,7 +136,8 @@ def disable(app: App, login: str) -> None:
 @click.option(
     "--base-url",
     metavar="URL",
-    help="The desk's address (default: SOPGEN_BASE_URL or http://127.0.0.1:8000).",
+    help="The desk's public address, as for sopgen serve (default: SOPGEN_BASE_URL, else "
+    "reminders.base_url in sopgen.yaml; without one the feed's path is printed).",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -155,13 +150,13 @@ def token(app: App, login: str, rotate: bool, base_url: str | None, fmt: str) ->
     --rotate); the feed URL every time, as it is derived from the server's
     secret key (SOPGEN_SECRET_KEY or .sopgen/secret.key).
     """
+    from sopgen.cases.baseurl import HOW_TO_SET, desk_base_url
+
+    base = desk_base_url(base_url, app.library().config)
     with _users(app) as (users, _now):
         issued = users.issue_tokens(login, rotate=rotate)
-        url = (
-            f"{resolve_base_url(base_url)}/feeds/{issued.feed_token}.ics"
-            if issued.feed_token
-            else None
-        )
+        path = f"/feeds/{issued.feed_token}.ics" if issued.feed_token else None
+        url = f"{base or ''}{path}" if path else None
         if fmt == "json":
             click.echo(
                 json.dumps(
@@ -176,8 +171,10 @@ def token(app: App, login: str, rotate: bool, base_url: str | None, fmt: str) ->
             )
             return
         click.echo(f"tokens for {issued.login} (keep them secret):")
-        if url:
+        if url and base:
             click.echo(f"  calendar feed: {url}")
+        elif url:
+            click.echo(f"  calendar feed: {url}  (on the desk's address; {HOW_TO_SET})")
         else:
             click.echo(
                 "  calendar feed: issued by an earlier sopgen, which cannot show it again; "
@@ -216,7 +213,7 @@ def rekey(app: App) -> None:
     "--base-url",
     metavar="URL",
     help="The desk's public address, for feed links (default: SOPGEN_BASE_URL, else "
-    "the address each request came to).",
+    "reminders.base_url in sopgen.yaml, else the address each request came to).",
 )
 @click.option(
     "--workers",
@@ -230,9 +227,11 @@ def serve(app: App, host: str, port: int, base_url: str | None, workers: int) ->
     """Run the case desk (pages, calendar feeds and the JSON API) until interrupted."""
     import uvicorn
 
-    from sopgen.desk.app import BASE_URL_VARIABLE, ROOT_VARIABLE, create_app
+    from sopgen.cases.baseurl import VARIABLE as BASE_URL_VARIABLE
+    from sopgen.cases.baseurl import desk_base_url
+    from sopgen.desk.app import ROOT_VARIABLE, create_app
 
-    base = base_url or os.environ.get(BASE_URL_VARIABLE)
+    base = desk_base_url(base_url, app.library().config)
     try:
         desk = create_app(app.root, base_url=base)  # checks config, library and store now
     except CaseError as exc:
