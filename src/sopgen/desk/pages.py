@@ -37,7 +37,7 @@ from sopgen.desk.auth import (
     set_session_cookie,
     signin_csrf,
 )
-from sopgen.desk.wording import relative
+from sopgen.desk.wording import on_the_clock, relative
 from sopgen.problems import InputError
 from sopgen.render.view import brand
 
@@ -210,7 +210,7 @@ async def signin(request: Request) -> Response:
             429,
             signin_csrf=token,
             next=nxt,
-            error=f"Too many failed sign-ins. Try again in {seconds} seconds.",
+            error=f"Too many failed sign-ins. Try again in {seconds} second{'s' * (seconds != 1)}.",
         )
         response.headers["Retry-After"] = str(seconds)
         _signin_cookie(response, request, token)
@@ -307,7 +307,7 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
                 if p.done or case.cancelled
                 else "clock stopped"
                 if status == "on-hold"
-                else relative(desk.calendar, p.due, ctx.now),
+                else relative(desk.calendar, p.due, ctx.now, elapsed=on_the_clock(p)),
                 status=status,
                 status_label=STATUS_LABEL[status],
                 done=human(p.done, zone) if p.done else None,
@@ -391,7 +391,7 @@ def cases_page(ctx: Ctx) -> Response:
             "due": human(s.next.due, zone),
             "relative": "clock stopped"
             if s.status == "on-hold"
-            else relative(ctx.desk.calendar, s.next.due, ctx.now),
+            else relative(ctx.desk.calendar, s.next.due, ctx.now, elapsed=on_the_clock(s.next)),
             "status": s.status,
             "status_label": STATUS_LABEL[s.status],
             "open": s.open_steps,

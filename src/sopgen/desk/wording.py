@@ -1,8 +1,12 @@
 """How the desk words a deadline for people: "in 3 business hours", "overdue by 1 day".
 
 Pure: a business calendar, a deadline and `now` in; text out. Time still to
-go is counted in business time (what a rep can work with); time overdue in
-plain elapsed time (what the customer has waited).
+go of a business-time step (business hours or days, Immediate) is counted in
+business time (what a rep can work with), and when none is left before the
+deadline because the business is closed, the deadline is named ("due at the
+next opening, Mon 09:00"); a step timed on the clock (hours, days, weeks:
+`elapsed=True`) is counted in real time ("in 17 hours"). Time overdue is plain
+elapsed time (what the customer has waited). Nothing not yet due is "due now".
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sopgen.businesstime import BusinessCalendar
+from sopgen.cases.plan import PlannedStep
+from sopgen.timeframe import Kind
 
 HORIZON_DAYS = 400
 """Deadlines further away than this are worded in calendar days (no business-day count)."""
@@ -21,12 +27,22 @@ def business_time_between(calendar: BusinessCalendar, start: datetime, end: date
     return calendar.business_time(start, end)
 
 
+def on_the_clock(step: PlannedStep) -> bool:
+    """A step timed in minutes, hours, days or weeks (not business time, not Immediate)."""
+    return step.within.kind in (Kind.ELAPSED, Kind.CALENDAR)
+
+
 def _count(n: int, unit: str) -> str:
     return f"{n} {unit}{'s' * (n != 1)}"
 
 
-def relative(calendar: BusinessCalendar, due: datetime, now: datetime) -> str:
-    """`due` seen from `now`: "in 3 business hours", "in 2 business days", "overdue by 1 day"."""
+def relative(
+    calendar: BusinessCalendar, due: datetime, now: datetime, *, elapsed: bool = False
+) -> str:
+    """`due` seen from `now`: "in 3 business hours", "in 2 business days", "overdue by 1 day";
+    with `elapsed` (a step timed on the clock) "in 17 hours", "in 3 days"."""
+    if due == now:
+        return "due now"
     if due < now:
         late = now - due
         if late < timedelta(hours=1):
@@ -36,9 +52,14 @@ def relative(calendar: BusinessCalendar, due: datetime, now: datetime) -> str:
         return "overdue by " + _count(late.days, "day")
     if (due - now).days > HORIZON_DAYS:
         return "in " + _count((due - now).days, "day")
+    if elapsed:
+        return "in " + _real_time(due - now)
     left = business_time_between(calendar, now, due)
-    if left == timedelta(0):
-        return "due now (outside business hours)" if due > now else "due now"
+    if left == timedelta(0):  # closed from now until the deadline
+        when = _weekday_time(calendar, due, now)
+        if due == calendar.next_opening(now):
+            return f"due at the next opening, {when}"
+        return f"due {when} (outside business hours)"
     if left < timedelta(hours=1):
         return "in " + _count(max(1, round(left.total_seconds() / 60)), "business minute")
     workday = _workday(calendar)
@@ -51,6 +72,23 @@ def relative(calendar: BusinessCalendar, due: datetime, now: datetime) -> str:
         day += timedelta(days=1)
         days += calendar.is_business_day(day)
     return "in " + _count(max(1, days), "business day")
+
+
+def _real_time(left: timedelta) -> str:
+    """Time on the clock, rounded: minutes below an hour, hours below two days, then days."""
+    if left < timedelta(hours=1):
+        return _count(max(1, int(left.total_seconds() // 60)), "minute")
+    if left < timedelta(days=2):
+        return _count(round(left.total_seconds() / 3600), "hour")
+    return _count(round(left.total_seconds() / 86400), "day")
+
+
+def _weekday_time(calendar: BusinessCalendar, due: datetime, now: datetime) -> str:
+    """ "Mon 09:00" within the coming week, "Mon 7 Dec 09:00" further away."""
+    local = due.astimezone(calendar.zone)
+    if due - now < timedelta(days=6):
+        return local.strftime("%a %H:%M")
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
 def _workday(calendar: BusinessCalendar) -> timedelta:
