@@ -327,3 +327,51 @@ def test_two_desks_on_one_database_share_sessions_and_state(desk: Desk):
         assert "Done Mon 23 Nov 2026 10:00 CET" in alice.get("/cases/C-1").text
     finally:
         other.state.desk.store.close()
+
+
+def test_refusals_speak_to_desk_users_not_to_the_command_line(desk: Desk):
+    open_via_api(desk, "C-1", "alice")
+    alice = desk.signed_in("alice")
+    page = alice.get("/cases/C-1").text
+    # a completion time before the case was received: back on the case page, value kept
+    early = alice.post(
+        "/cases/C-1/steps/intake.receive/done",
+        data={"csrf": csrf_of(page), "at": "2026-11-19T10:00"},
+    )
+    assert early.status_code == 422
+    assert "cannot be done" in early.text and "before case C-1 was received" in early.text
+    assert "check the time given" in early.text
+    assert "--at" not in early.text and "That did not work" not in early.text
+    assert 'value="2026-11-19T10:00"' in early.text  # the form keeps what was typed
+    assert 'id="step-intake.receive"' in early.text  # the case page, not a dead end
+    # the same step twice: the hint says what to do here
+    alice.post("/cases/C-1/steps/intake.receive/done", data={"csrf": csrf_of(page)})
+    twice = alice.post("/cases/C-1/steps/intake.receive/done", data={"csrf": csrf_of(page)})
+    assert twice.status_code == 409 and "reopen the step" in twice.text
+    assert "sopgen case" not in twice.text
+    # a duplicate case id links to the case page
+    form = alice.get("/cases/new").text
+    dup = alice.post("/cases/new", data={"csrf": csrf_of(form), "case": "C-1", "sop": SOP})
+    assert dup.status_code == 409 and 'href="/cases/C-1"' in dup.text
+    assert "sopgen case show" not in dup.text
+    # a received time before the SOP took effect: no --allow-draft on the desk
+    effective = alice.post(
+        "/cases/new",
+        data={"csrf": csrf_of(form), "case": "C-2", "sop": SOP, "received": "2020-01-01T10:00"},
+    )
+    assert effective.status_code == 422 and "takes effect" in effective.text
+    assert (
+        "--allow-draft" not in effective.text and "on or after the effective date" in effective.text
+    )
+
+
+def test_api_errors_carry_no_command_line_hints(desk: Desk):
+    open_via_api(desk, "C-1", "alice")
+    api = desk.api("alice")
+    missing = api.get("/api/cases/NOPE").json()["message"]
+    assert "sopgen" not in missing and "list of open cases" in missing
+    api.post("/api/cases/C-1/steps/receive/done")
+    again = api.post("/api/cases/C-1/steps/receive/done").json()["message"]
+    assert "sopgen" not in again and "reopen the step" in again
+    dup = desk.api("mia").post("/api/cases", json={"case": "C-1", "sop": SOP}).json()["message"]
+    assert "sopgen" not in dup

@@ -206,6 +206,7 @@ class CaseService:
                     f"case id '{case_id}' is already used",
                     f"choose another id, or see the case with: sopgen case show {case_id}",
                     CONFLICT,
+                    web_hint="choose another id, or open the existing case",
                 )
             assignee = _known_assignee(session, assignee)
             self._add_snapshot(session, snapshot, now)
@@ -227,6 +228,7 @@ class CaseService:
                     f"case id '{case_id}' is already used",
                     f"choose another id, or see the case with: sopgen case show {case_id}",
                     CONFLICT,
+                    web_hint="choose another id, or open the existing case",
                 ) from None
             staged.write_many([case])
         return case
@@ -247,6 +249,7 @@ class CaseService:
                     f"({human(done[step.key], self.config.zone)})",
                     f"to change its time, undo it first: sopgen case reopen {case_id} {step.key}",
                     CONFLICT,
+                    web_hint="to change its time, undo it first (reopen the step)",
                 )
             self._check_time(
                 at, now, "completion time", record.received, f"case {case_id} was received",
@@ -326,6 +329,7 @@ class CaseService:
             raise CaseError(
                 f"{refused} at {human(at, zone)}, before {since} ({human(earliest, zone)})",
                 f"check the --at time; without --at the {what} is now",
+                web_hint=f"check the time given; without one the {what} is now",
             )
         _not_future(at, now, f"{what} (--at)", zone)
 
@@ -1012,6 +1016,7 @@ class CaseService:
                 "that are approved or effective",
                 f"release it first (status: effective in {entry.file}), or open a trial case "
                 "with --allow-draft",
+                web_hint="open cases under a released SOP, or ask whoever maintains the SOPs",
             )
         try:
             raw = entry.path.read_bytes()
@@ -1073,7 +1078,10 @@ class CaseService:
         record = session.scalars(query).one_or_none()
         if record is None:
             raise CaseError(
-                f"no case '{case_id}'", "list open cases with: sopgen case list", NOT_FOUND
+                f"no case '{case_id}'",
+                "list open cases with: sopgen case list",
+                NOT_FOUND,
+                web_hint="check the case id against the list of open cases",
             )
         return record
 
@@ -1250,6 +1258,7 @@ def _still_open(record: CaseRecord, what: str) -> None:
             f"case {record.id} is complete (every step is done); {what}",
             f"reopen a step first if work goes on: sopgen case reopen {record.id} STEP",
             CONFLICT,
+            web_hint="reopen a step first if work goes on",
         )
 
 
@@ -1378,6 +1387,7 @@ def in_force_at(sop: Sop, received: datetime, zone: ZoneInfo) -> None:
             f"{sop.version} takes effect ({sop.effective.isoformat()})",
             "give the time the complaint arrived (on or after the effective date), or open "
             "a trial case with --allow-draft",
+            web_hint="give the time the complaint arrived (on or after the effective date)",
         )
 
 

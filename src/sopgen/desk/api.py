@@ -137,7 +137,8 @@ def endpoint(
         except CaseError as exc:
             status = STATUS_OF_KIND.get(exc.kind, 422)
             code = {404: "not-found", 409: "conflict"}.get(status, "invalid")
-            message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+            hint = exc.people_hint
+            message = exc.message + (f" ({hint})" if hint else "")
             return error(status, code, message)
         except InputError as exc:
             return error(422, "invalid", "; ".join(p.message for p in exc.problems))

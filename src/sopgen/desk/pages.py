@@ -140,7 +140,7 @@ def page(handler: Callable[[Ctx], Response]) -> Callable[[Request], Any]:
                 signed,
                 title="That did not work",
                 message=exc.message,
-                hint=exc.hint,
+                hint=exc.people_hint,
             )
         except InputError as exc:
             return render(
@@ -417,7 +417,16 @@ def case_page(ctx: Ctx) -> Response:
     return _case_view(ctx, case)
 
 
-def _case_view(ctx: Ctx, case: Case, status: int = 200, error: str | None = None) -> Response:
+def _case_view(
+    ctx: Ctx,
+    case: Case,
+    status: int = 200,
+    error: str | None = None,
+    hint: str | None = None,
+    kept: dict[str, str] | None = None,
+) -> Response:
+    """The case page; after a refused action, with the message, its hint and the values
+    the user sent (`kept`: which form, and its fields) so nothing is typed twice."""
     config = ctx.desk.config
     zone = config.zone
     following = case.next_step()
@@ -454,6 +463,8 @@ def _case_view(ctx: Ctx, case: Case, status: int = 200, error: str | None = None
         cancelled=human(case.cancelled_at, zone) if case.cancelled_at else None,
         now_local=ctx.now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         error=error,
+        hint=hint,
+        kept=kept or {},
     )
 
 
@@ -468,12 +479,33 @@ def _when(ctx: Ctx, name: str, what: str) -> datetime:
     return ctx.now if not text else parse_timestamp(text, ctx.desk.config.zone, what)
 
 
+def _on_case(ctx: Ctx, case: Case, form: str, action: Callable[[], object]) -> Response | None:
+    """Do `action`; when the service refuses, the case page again with the message, a hint
+    for people (not the command line's) and the form's values kept."""
+    try:
+        action()
+    except (CaseError, InputError) as exc:
+        if isinstance(exc, CaseError):
+            status = {NOT_FOUND: 404, CONFLICT: 409}.get(exc.kind, 422)
+            message, hint = exc.message, exc.people_hint
+        else:
+            status, message, hint = 422, "; ".join(p.message for p in exc.problems), None
+        kept = {"form": form, **{k: ctx.field(k) for k in ("at", "reason", "priority")}}
+        return _case_view(ctx, case, status, message, hint, kept)
+    return None
+
+
 @page
 def tick(ctx: Ctx) -> Response:
     case = _workable(ctx)
     step = ctx.request.path_params["step"]
-    ctx.desk.cases.done(case.id, step, _when(ctx, "at", "completion time"), ctx.now)
-    return back(f"/cases/{quote(case.id)}#step-{quote(step)}")
+    refused = _on_case(
+        ctx,
+        case,
+        f"tick-{step}",
+        lambda: ctx.desk.cases.done(case.id, step, _when(ctx, "at", "completion time"), ctx.now),
+    )
+    return refused or back(f"/cases/{quote(case.id)}#step-{quote(step)}")
 
 
 @page
@@ -499,24 +531,39 @@ def hold(ctx: Ctx) -> Response:
     if not reason:
         why = "Say why the case goes on hold (e.g. waiting for the customer's photos)."
         return _case_view(ctx, case, 422, why)
-    ctx.desk.cases.hold(case.id, _when(ctx, "at", "hold time"), ctx.now, reason)
-    return back(f"/cases/{quote(case.id)}#clock")
+    refused = _on_case(
+        ctx,
+        case,
+        "hold",
+        lambda: ctx.desk.cases.hold(case.id, _when(ctx, "at", "hold time"), ctx.now, reason),
+    )
+    return refused or back(f"/cases/{quote(case.id)}#clock")
 
 
 @page
 def resume(ctx: Ctx) -> Response:
     case = _workable(ctx)
-    ctx.desk.cases.resume(case.id, _when(ctx, "at", "resume time"), ctx.now)
-    return back(f"/cases/{quote(case.id)}#clock")
+    refused = _on_case(
+        ctx,
+        case,
+        "resume",
+        lambda: ctx.desk.cases.resume(case.id, _when(ctx, "at", "resume time"), ctx.now),
+    )
+    return refused or back(f"/cases/{quote(case.id)}#clock")
 
 
 @page
 def priority(ctx: Ctx) -> Response:
     case = _workable(ctx)
-    ctx.desk.cases.change_priority(
-        case.id, ctx.field("priority"), _when(ctx, "at", "priority change time"), ctx.now
+    refused = _on_case(
+        ctx,
+        case,
+        "priority",
+        lambda: ctx.desk.cases.change_priority(
+            case.id, ctx.field("priority"), _when(ctx, "at", "priority change time"), ctx.now
+        ),
     )
-    return back(f"/cases/{quote(case.id)}#clock")
+    return refused or back(f"/cases/{quote(case.id)}#clock")
 
 
 @page
@@ -533,7 +580,11 @@ def open_form(ctx: Ctx) -> Response:
 
 
 def _open_view(
-    ctx: Ctx, status: int = 200, error: str | None = None, hint: str | None = None
+    ctx: Ctx,
+    status: int = 200,
+    error: str | None = None,
+    hint: str | None = None,
+    existing: str | None = None,
 ) -> Response:
     library = ctx.desk.library
     sops = [
@@ -557,6 +608,7 @@ def _open_view(
         v=values,
         error=error,
         hint=hint,
+        existing=existing,
         now_local=ctx.now.astimezone(ctx.desk.config.zone).strftime("%Y-%m-%dT%H:%M"),
     )
 
@@ -575,7 +627,10 @@ def open_case(ctx: Ctx) -> Response:
             ctx.field("summary") or None,
         )
     except CaseError as exc:
-        return _open_view(ctx, 409 if exc.kind == CONFLICT else 422, exc.message, exc.hint)
+        existing = ctx.field("case") if exc.kind == CONFLICT else None
+        return _open_view(
+            ctx, 409 if exc.kind == CONFLICT else 422, exc.message, exc.people_hint, existing
+        )
     return back(f"/cases/{quote(case.id)}")
 
 
@@ -658,7 +713,7 @@ def add_user(ctx: Ctx) -> Response:
             people=ctx.desk.users.list(),
             roles=ROLES,
             error=exc.message,
-            hint=exc.hint,
+            hint=exc.people_hint,
         )
     return back("/users")
 
