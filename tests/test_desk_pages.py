@@ -110,7 +110,7 @@ def test_a_rep_works_own_and_unassigned_cases_only(desk: Desk):
     open_via_api(desk, "C-2", None)
     alice = desk.signed_in("alice")
     page = alice.get("/cases/C-1")
-    assert page.status_code == 200 and "assigned to bob" in page.text
+    assert page.status_code == 200 and "assigned to Bob" in page.text
     assert "Mark done" not in page.text
     csrf = csrf_of(page.text)
     r = alice.post("/cases/C-1/steps/receive/done", data={"csrf": csrf})
@@ -259,7 +259,8 @@ def test_dashboard_shows_overdue_counts_and_an_on_time_chart(desk: Desk):
     api.post("/api/cases/C-1/steps/record/done", json={"at": "2026-11-23T09:59"})
     open_via_api(desk, "C-2", "bob")  # received Friday: its intake is overdue
     html = desk.signed_in("mia").get("/dashboard").text
-    assert "<svg" in html and "SOP-CS-001 intake.receive" in html
+    assert "<svg" in html and "SOP-CS-001 A1" in html  # the checklist's label, not the id
+    assert "intake.receive" not in html
     assert "100 % (1)" in html
     assert re.search(r">bob</a></td><td>\d+</td>", html)
     assert ">alice</a>" not in html
@@ -375,3 +376,42 @@ def test_api_errors_carry_no_command_line_hints(desk: Desk):
     assert "sopgen" not in again and "reopen the step" in again
     dup = desk.api("mia").post("/api/cases", json={"case": "C-1", "sop": SOP}).json()["message"]
     assert "sopgen" not in dup
+
+
+def test_cases_table_shows_labels_names_and_keeps_ids_and_dates_whole(desk: Desk):
+    open_via_api(desk, "C-1", "alice")
+    html = desk.signed_in("bob").get("/cases").text
+    row = re.search(r'<tr class="s-[a-z-]+">.*?</tr>', html, re.S)
+    assert row
+    cells = row.group(0)
+    assert '<td data-label="SOP" class="nowrap">SOP-CS-001</td>' in cells
+    assert re.search(r'<span class="nowrap">\w{3} \d\d \w{3} 2026 \d\d:\d\d CET</span>', cells)
+    assert '<span title="alice">Alice</span>' in cells  # the name, the login on hover
+    assert re.search(r'title="intake\.record">A2</a>', cells)  # not the raw step id
+    assert ".nowrap { white-space: nowrap; }" in desk.client().get("/desk.css").text
+
+
+def test_the_case_page_names_the_assignee_and_shows_server_paths_to_admins_only(desk: Desk):
+    open_via_api(desk, "C-1", "alice")
+    rep = desk.signed_in("bob").get("/cases/C-1").text
+    assert "output/cases" not in rep
+    assert "Alice" in rep and "assigned to Alice" in rep
+    assert "output/cases/C-1/" in desk.signed_in("ada").get("/cases/C-1").text
+
+
+def test_the_open_form_sets_a_priority(desk: Desk):
+    alice = desk.signed_in("alice")
+    form = alice.get("/cases/new").text
+    assert '<option value="normal" selected>normal</option>' in form
+    assert '<option value="critical" >critical</option>' in form
+    r = alice.post(
+        "/cases/new",
+        data={"csrf": csrf_of(form), "case": "C-9", "sop": SOP, "priority": "critical"},
+    )
+    assert r.status_code == 303, r.text
+    assert desk.api("alice").get("/api/cases/C-9").json()["priority"] == "critical"
+    bad = alice.post(
+        "/cases/new", data={"csrf": csrf_of(form), "case": "C-8", "sop": SOP, "priority": "zzz"}
+    )
+    assert bad.status_code == 422 and "unknown priority" in bad.text
+    assert '<option value="zzz"' not in bad.text

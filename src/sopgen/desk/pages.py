@@ -381,13 +381,17 @@ def cases_page(ctx: Ctx) -> Response:
         status=status if status in STATUS_LABEL else None,
     )
     zone = ctx.desk.config.zone
+    names = {u.login: u.name for u in ctx.desk.users.list()}
     rows = [
         {
             "case": s.case.id,
             "sop": s.case.sop.id,
             "assignee": s.case.assignee,
+            "assignee_name": names.get(s.case.assignee or "", s.case.assignee),
             "summary": s.case.summary,
-            "next": s.next.key,
+            "next": f"{s.next.section.letter}{s.next.step.number}",
+            "next_key": s.next.key,
+            "next_text": " ".join(ctx.desk.config.fill(s.next.step.do).split()),
             "due": human(s.next.due, zone),
             "relative": "clock stopped"
             if s.status == "on-hold"
@@ -437,6 +441,9 @@ def _case_view(
         status,
         ctx.signed,
         case=case,
+        assignee_name=next(
+            (u.name for u in ctx.desk.users.list() if u.login == case.assignee), case.assignee
+        ),
         title=config.fill(case.sop.title),
         received=human(case.received, zone),
         rows=step_rows(ctx, case),
@@ -595,9 +602,11 @@ def _open_view(
     people = [u for u in ctx.desk.users.list() if not u.disabled]
     if not ctx.user.manages:
         people = [u for u in people if u.login == ctx.user.login]
-    values = {k: ctx.field(k) for k in ("case", "sop", "received", "assignee", "summary")}
+    fields = ("case", "sop", "received", "assignee", "summary", "priority")
+    values = {k: ctx.field(k) for k in fields}
     if ctx.form is None:
         values["assignee"] = ctx.user.login
+    values["priority"] = values["priority"] or "normal"
     return render(
         ctx.request,
         "open.html.j2",
@@ -609,6 +618,7 @@ def _open_view(
         error=error,
         hint=hint,
         existing=existing,
+        priorities=ctx.desk.config.priorities,
         now_local=ctx.now.astimezone(ctx.desk.config.zone).strftime("%Y-%m-%dT%H:%M"),
     )
 
@@ -625,6 +635,7 @@ def open_case(ctx: Ctx) -> Response:
             ctx.now,
             assignee,
             ctx.field("summary") or None,
+            ctx.field("priority") or None,
         )
     except CaseError as exc:
         existing = ctx.field("case") if exc.kind == CONFLICT else None
@@ -635,6 +646,17 @@ def open_case(ctx: Ctx) -> Response:
 
 
 # --------------------------------------------------------------------------- dashboard
+
+
+def _step_label(desk: Desk, key: tuple[str, ...]) -> str:
+    """(SOP id, step key) as people read it: "SOP-CS-001 A1" (the key when the SOP is gone)."""
+    sop_id, step_key = key[0], key[-1]
+    sop = desk.library.sops.get(sop_id)
+    for section in sop.procedure if sop else ():
+        for step in section.steps:
+            if step.key == step_key:
+                return f"{sop_id} {section.letter}{step.number}"
+    return " ".join(key)
 
 
 @page
@@ -657,7 +679,7 @@ def dashboard(ctx: Ctx) -> Response:
         a, b = periods[30].get(key), periods[90].get(key)
         chart.append(
             {
-                "label": " ".join(key),
+                "label": _step_label(ctx.desk, key),
                 "share30": a.on_time_share if a else None,
                 "n30": a.completed if a else 0,
                 "share90": b.on_time_share if b else None,
