@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
 import pytest
+from argon2 import PasswordHasher
+from starlette.testclient import TestClient
 
+from casekit import Project, project_fixture  # noqa: F401 - the `project` fixture
 from deskkit import Desk, desk_fixture  # noqa: F401 - the `desk` fixture
 from icscheck import bytes_errors, calendar_errors, require
+from sopgen.cases.secretkey import SecretKey
+from sopgen.cases.store import Store
+from sopgen.cases.users import UserService, token_hash
+from sopgen.desk.app import create_app
 
 JS = Path(__file__).parent / "js"
 SOP = "SOP-CS-001"
@@ -214,3 +222,40 @@ def test_a_case_on_hold_is_on_hold_in_the_feed_lists_and_pages(desk: Desk):
     assert "badge-on-hold" in mine and "clock stopped" in mine
     case_page = page.get("/cases/C-1").text
     assert "badge-on-hold" in case_page and "badge-overdue" not in case_page
+
+
+def test_on_either_store_a_tick_in_the_same_second_changes_the_feed(project: Project):
+    """SQLite and PostgreSQL: the feed's one lookup reads what the driver gives (text
+    times on SQLite, timestamptz on PostgreSQL); a tick and its undo within the same
+    second (a frozen clock) still give a new ETag and the events' new SEQUENCE."""
+    store = Store(project.url)
+    users = UserService(store, SecretKey(project.root))
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    users.add("alice", "Alice", "rep", "correct horse battery", datetime(2026, 11, 23, tzinfo=UTC))
+    token = users.issue_tokens("alice").feed_token
+    assert token is not None
+    store.close()
+    for case in ("C-1", "C-2"):
+        assert project.run("open", case, "--sop", SOP, "--assignee", "alice").exit_code == 0
+    app = create_app(project.root)
+    client = TestClient(app)
+    url = f"/feeds/{token}.ics"
+    first = client.get(url)
+    receive = project.uid("C-1", "intake.receive")
+    assert first.status_code == 200 and receive in events(first.content)
+    assert client.get(url, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    assert project.run("done", "C-1", "receive").exit_code == 0
+    assert project.run("reopen", "C-1", "receive").exit_code == 0
+    again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200 and again.headers["etag"] != first.headers["etag"]
+    assert (
+        events(again.content)[receive]["SEQUENCE"] == events(first.content)[receive]["SEQUENCE"] + 2
+    )
+    # what the feed kept rendered is keyed by the versions the lookup gives: the same
+    # versions as the cases read whole, so an unchanged case is not rendered again
+    desk = app.state.desk
+    rows = desk.cases.feed_rows(token_hash(token))
+    assert rows is not None and [c for c, _ in rows.versions()] == ["C-1", "C-2"]
+    whole = desk.cases.cases_with_versions(["C-1", "C-2"])
+    assert rows.versions() == [(case.id, version) for case, version in whole]
+    desk.store.close()

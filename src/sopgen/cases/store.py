@@ -60,6 +60,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     create_engine,
@@ -71,8 +72,15 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 
 from sopgen.cases.errors import CaseError
@@ -82,7 +90,7 @@ if sys.platform != "win32":
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test
@@ -199,7 +207,8 @@ class CaseRecord(Base):
             postgresql_where=text("closed_at IS NULL"),
             sqlite_where=text("closed_at IS NULL"),
         ),
-        Index("ix_cases_assignee", "assignee"),
+        # a feed's open cases, in id order, from the index alone (revision 0011)
+        Index("ix_cases_feed", "assignee", "closed_at", "id", "updated_at"),
     )
 
     def done(self) -> dict[str, datetime]:
@@ -261,6 +270,9 @@ class EventState(Base):
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     case: Mapped[CaseRecord] = relationship(back_populates="events")
+
+    # a case's SEQUENCE sum (a feed's ETag) from the index alone (revision 0011)
+    __table_args__ = (Index("ix_calendar_events_sequence", "case_id", "sequence"),)
 
 
 class CaseNote(Base):
@@ -387,6 +399,7 @@ class Store:
         self._engine: Engine | None = None
         self._checked = False
         self._installation: str | None = None
+        self._compiled: dict[int, tuple[Select[Any], SQLCompiler]] = {}
 
     @classmethod
     def for_project(
@@ -509,6 +522,41 @@ class Store:
                 f"cannot use the case store {self.display}: {exc.orig or exc}",
                 "check the database URL (SOPGEN_DATABASE_URL or database: in sopgen.yaml); "
                 "if another sopgen is busy with the store, try again",
+            ) from None
+
+    def driver_rows(self, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
+        """The rows of one SELECT straight from the database driver, in the statement's
+        own (implicit) transaction: no ORM session, no BEGIN/ROLLBACK round trips and
+        no type conversion (SQLite gives times as text). For the hottest reads only
+        (a calendar feed's lookup); compiled once per statement."""
+        self._ensure_schema()
+        kept = self._compiled.get(id(statement))
+        if kept is None:
+            compiled = statement.compile(dialect=self.engine.dialect)
+            assert isinstance(compiled, SQLCompiler)
+            kept = self._compiled[id(statement)] = (statement, compiled)
+        query = kept[1]
+        values = query.construct_params(params)
+        if query.positiontup is not None:  # qmark/format drivers (sqlite3)
+            args: Any = tuple(values[name] for name in query.positiontup)
+        else:
+            args = values
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(query.string, args)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+            finally:
+                connection.close()  # back to the pool, rolled back
+        except (DBAPIError, driver_error) as exc:  # pragma: no cover - the database went away
+            raise CaseError(
+                f"cannot use the case store {self.display}: {exc}",
+                "check the database URL (SOPGEN_DATABASE_URL or database: in sopgen.yaml)",
             ) from None
 
     @property

@@ -4,18 +4,24 @@ The body is the case calendar writer's (`sopgen.cases.calendar`: the same
 UIDs, SEQUENCE and text as each case's `deadlines.ics`) over the user's open
 cases. It depends only on the store's state, never on the clock, so:
 
-- one cheap query gives each open case's version; the ETag is the hash of
-  those versions (and the feed's name), and a matching If-None-Match gets
-  304 without rendering anything;
+- one statement, answered from indexes and read straight from the database
+  driver (`CaseService.feed_rows`), gives the token's user and each open
+  case's last change, SEQUENCE sum and completions; the ETag is the hash of
+  those rows (and the feed's name), and a matching If-None-Match gets 304
+  without rendering anything;
 - rendered events are kept per (case, version) in a bounded in-process
   cache, so a feed re-renders only the cases that changed, and whole bodies
   per ETag, so an unchanged feed is not even assembled again. Both caches are
   derived from the store alone: any instance may serve any request.
-- the token and the versions are read in one read transaction. On SQLite
-  (a local file, WAL: readers never wait for writers) that lookup runs on the
-  event loop itself; a hop to a worker thread per request cost more than the
-  query under load (50 clients: threads queueing for the GIL). Rendering
-  cases that changed, and every lookup on a database server, run in a thread.
+- the token and the cases are read by that one statement, so they agree. On
+  SQLite (a local file, WAL: readers never wait for writers) the lookup runs
+  on the event loop itself; a hop to a worker thread per request cost more
+  than the query under load (50 clients: threads queueing for the GIL).
+  Rendering cases that changed, and every lookup on a database server, run
+  in a thread;
+- the route is a plain ASGI app: no Request/Response objects for the desk's
+  most frequent request. Served from kept bodies, a request costs about a
+  third of a millisecond of CPU in process (bench/bench_desk.py).
 
 An unknown, rotated or disabled token gets the same bare 404 as any unknown path.
 """
@@ -26,16 +32,19 @@ import gzip
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sopgen.cases.calendar import assemble_feed, feed_events
-from sopgen.desk.app import Desk, desk_of, not_found
+from sopgen.cases.service import FeedRows
+from sopgen.cases.users import token_hash
+from sopgen.desk.app import Desk, not_found
 
-CACHE_CONTROL = "private, max-age=0, must-revalidate"
+CACHE_CONTROL = b"private, max-age=0, must-revalidate"
+CONTENT_TYPE = b"text/calendar; charset=utf-8"
 GZIP_LEVEL = 6  # once per feed version: a 420 kB feed of 40 cases becomes 15 kB
 FEED_FORMAT = "feed-1"  # raise when what a feed shows for the same state changes
 
@@ -92,22 +101,26 @@ class FeedBodies:
                 self._bytes -= len(gone)
 
 
-def _etag(name: str, versions: list[tuple[str, str]]) -> str:
-    digest = hashlib.sha256(repr((FEED_FORMAT, name, versions)).encode("utf-8")).hexdigest()
-    return f'"{digest[:32]}"'
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store says of a feed now: its name, ETag and open cases."""
+
+    name: str
+    etag: str
+    rows: FeedRows
 
 
-def feed_state(desk: Desk, token: str) -> tuple[str, str, list[tuple[str, str]]] | None:
-    """(feed name, ETag, case versions) for a valid token; None for any other."""
+def feed_state(desk: Desk, token: str) -> FeedState | None:
+    """The state of the feed of a valid token; None for any other token. One statement
+    (`CaseService.feed_rows`), looked up by the token's hash."""
     if not token or len(token) > 200:
         return None
-    with desk.store.read() as session:  # one transaction: the user and their cases agree
-        user = desk.users.by_feed_token(token, session)
-        if user is None:
-            return None
-        versions = desk.cases.open_case_versions(user.login, session)
-    name = f"sopgen: {user.name} ({desk.config.company})"
-    return name, _etag(name, versions), versions
+    rows = desk.cases.feed_rows(token_hash(token))
+    if rows is None:
+        return None
+    name = f"sopgen: {rows.name} ({desk.config.company})"
+    digest = hashlib.sha256(repr((FEED_FORMAT, name, rows.cases)).encode("utf-8")).hexdigest()
+    return FeedState(name, f'"{digest[:32]}"', rows)
 
 
 def feed_body(
@@ -161,11 +174,11 @@ def _reply(
     desk: Desk,
     cache: RenderedCases,
     bodies: FeedBodies,
-    state: tuple[str, str, list[tuple[str, str]]],
+    state: FeedState,
     if_none_match: str,
     gzip_ok: bool,
 ) -> tuple[int, str, bytes]:
-    name, etag, versions = state
+    etag = state.etag
     tag = _gzip_etag(etag) if gzip_ok else etag
     tags = _tags(if_none_match)
     if etag in tags or _gzip_etag(etag) in tags:  # the same feed, in either coding
@@ -175,25 +188,33 @@ def _reply(
     if body is None:
         plain = bodies.get(("", etag))
         if plain is None:
-            plain = feed_body(desk, cache, name, versions)
+            plain = feed_body(desk, cache, state.name, state.rows.versions())
             bodies.put(("", etag), plain)
         body = gzip.compress(plain, GZIP_LEVEL, mtime=0) if gzip_ok else plain
         bodies.put(key, body)
     return 200, tag, body
 
 
-async def feed(request: Request) -> Response:
-    desk = desk_of(request)
-    cache: RenderedCases = request.app.state.rendered_cases
-    bodies: FeedBodies = request.app.state.feed_bodies
-    token = request.path_params["token"]
-    if_none_match = request.headers.get("if-none-match", "")
-    gzip_ok = accepts_gzip(request.headers.get("accept-encoding", ""))
+async def feed(scope: Scope, receive: Receive, send: Send) -> None:
+    """The route's ASGI app. Plain ASGI, not a Starlette endpoint: no Request or
+    Response objects for the desk's most frequent request (a calendar client polling)."""
+    app = scope["app"]
+    desk: Desk = app.state.desk
+    cache: RenderedCases = app.state.rendered_cases
+    bodies: FeedBodies = app.state.feed_bodies
+    token: str = scope["path_params"]["token"]
+    if_none_match = accept_encoding = ""
+    for header, value in scope["headers"]:
+        if header == b"if-none-match":
+            if_none_match = value.decode("latin-1")
+        elif header == b"accept-encoding":
+            accept_encoding = value.decode("latin-1")
+    gzip_ok = accepts_gzip(accept_encoding)
     if desk.store.sqlite:
         state = feed_state(desk, token)  # a local read: cheaper here than a thread hop
         if state is None:
             status, etag, body = 404, "", b""
-        elif _ready(bodies, state[1], if_none_match, gzip_ok):
+        elif _ready(bodies, state.etag, if_none_match, gzip_ok):
             status, etag, body = _reply(desk, cache, bodies, state, if_none_match, gzip_ok)
         else:  # cases to render: a worker thread, so other requests go on meanwhile
             status, etag, body = await run_in_threadpool(
@@ -204,13 +225,22 @@ async def feed(request: Request) -> Response:
             answer, desk, cache, token, if_none_match, bodies, gzip_ok
         )
     if status == 404:
-        return not_found()
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if status == 304:
-        return Response(status_code=304, headers=headers)
-    if gzip_ok:
-        headers["Content-Encoding"] = "gzip"
-    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+        await not_found()(scope, receive, send)
+        return
+    headers = [
+        (b"etag", etag.encode("latin-1")),
+        (b"cache-control", CACHE_CONTROL),
+        (b"vary", b"Accept-Encoding"),
+    ]
+    if status == 200:
+        headers += [
+            (b"content-type", CONTENT_TYPE),
+            (b"content-length", str(len(body)).encode("latin-1")),
+        ]
+        if gzip_ok:
+            headers.append((b"content-encoding", b"gzip"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def accepts_gzip(header: str) -> bool:
@@ -238,4 +268,15 @@ def _tags(header: str) -> set[str]:
     return {t for t in tags if t}
 
 
-routes = [Route("/feeds/{token}.ics", feed, methods=["GET", "HEAD"])]
+class _PlainAsgi:
+    """Starlette wraps a plain function as a Request → Response endpoint; an object is
+    mounted as the ASGI app it is."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+routes = [Route("/feeds/{token}.ics", _PlainAsgi(feed), methods=["GET", "HEAD"])]
