@@ -20,6 +20,7 @@ from sopgen.cases.secretkey import SecretKey
 from sopgen.cases.store import Store
 from sopgen.cases.users import UserService, token_hash
 from sopgen.desk.app import create_app
+from sopgen.desk.feeds import RenderedCases
 
 JS = Path(__file__).parent / "js"
 SOP = "SOP-CS-001"
@@ -259,3 +260,18 @@ def test_on_either_store_a_tick_in_the_same_second_changes_the_feed(project: Pro
     whole = desk.cases.cases_with_versions(["C-1", "C-2"])
     assert rows.versions() == [(case.id, version) for case, version in whole]
     desk.store.close()
+
+
+def test_rendered_events_are_kept_within_a_byte_bound_least_recently_used_out():
+    kept = RenderedCases(max_bytes=25_000)
+    for n in range(3):
+        kept.put((f"C-{n}", "v1"), bytes([65 + n]) * 10_000)
+    assert kept.get(("C-0", "v1")) is None  # a third 10 kB block went over 25 kB
+    assert kept.bytes == 20_000 and len(kept) == 2
+    assert kept.get(("C-1", "v1")) == b"B" * 10_000  # used: now the most recent
+    kept.put(("C-3", "v1"), b"D" * 10_000)
+    assert kept.get(("C-2", "v1")) is None and kept.get(("C-1", "v1")) is not None
+    kept.put(("C-4", "v1"), b"E" * 40_000)  # alone over the bound: kept, the rest out
+    assert len(kept) == 1 and kept.get(("C-4", "v1")) == b"E" * 40_000
+    kept.put(("C-4", "v2"), b"F")
+    assert kept.get(("C-4", "v1")) is None and kept.bytes == 1

@@ -49,56 +49,58 @@ GZIP_LEVEL = 6  # once per feed version: a 420 kB feed of 40 cases becomes 15 kB
 FEED_FORMAT = "feed-1"  # raise when what a feed shows for the same state changes
 
 
-class RenderedCases:
-    """Rendered feed events per (case id, version): bounded, least recently used out."""
+class _Kept:
+    """Bytes per key, bounded in count and in bytes, least recently used out (the
+    newest entry stays even when it alone is over the byte bound). Thread-safe."""
 
-    def __init__(self, size: int = 20_000):
-        self.size = size
-        self._blocks: OrderedDict[tuple[str, str], bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> bytes | None:
-        with self._lock:
-            block = self._blocks.get(key)
-            if block is not None:
-                self._blocks.move_to_end(key)
-            return block
-
-    def put(self, key: tuple[str, str], block: bytes) -> None:
-        with self._lock:
-            self._blocks[key] = block
-            self._blocks.move_to_end(key)
-            while len(self._blocks) > self.size:
-                self._blocks.popitem(last=False)
-
-
-class FeedBodies:
-    """Whole feed bodies per (content coding, ETag), bounded in bytes, least recently
-    used out. The ETag names the feed and its cases' versions, so a body kept here is
-    the body the store's state gives."""
-
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
+    def __init__(self, max_bytes: int, size: int):
         self.max_bytes = max_bytes
-        self._bodies: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str]) -> bytes | None:
         with self._lock:
-            body = self._bodies.get(key)
-            if body is not None:
-                self._bodies.move_to_end(key)
-            return body
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
 
-    def put(self, key: tuple[str, str], body: bytes) -> None:
+    def put(self, key: tuple[str, str], value: bytes) -> None:
         with self._lock:
-            old = self._bodies.pop(key, None)
+            old = self._items.pop(key, None)
             self._bytes -= len(old) if old is not None else 0
-            self._bodies[key] = body
-            self._bytes += len(body)
-            while self._bytes > self.max_bytes and len(self._bodies) > 1:
-                _, gone = self._bodies.popitem(last=False)
+            self._items[key] = value
+            self._bytes += len(value)
+            while len(self._items) > 1 and (
+                self._bytes > self.max_bytes or len(self._items) > self.size
+            ):
+                _, gone = self._items.popitem(last=False)
                 self._bytes -= len(gone)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class RenderedCases(_Kept):
+    """Rendered feed events per (case id, version): about 10 kB a case of 10 steps, so
+    the default bounds keep some 6,000 cases."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024, size: int = 20_000):
+        super().__init__(max_bytes, size)
+
+
+class FeedBodies(_Kept):
+    """Whole feed bodies per (content coding, ETag). The ETag names the feed and its
+    cases' versions, so a body kept here is the body the store's state gives."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024, size: int = 100_000):
+        super().__init__(max_bytes, size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,8 @@ def answer(
     state = feed_state(desk, token)
     if state is None:
         return 404, "", b""
-    return _reply(desk, cache, bodies or FeedBodies(0), state, if_none_match, gzip_ok)
+    kept = bodies if bodies is not None else FeedBodies(0)
+    return _reply(desk, cache, kept, state, if_none_match, gzip_ok)
 
 
 def _gzip_etag(etag: str) -> str:
