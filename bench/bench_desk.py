@@ -97,24 +97,23 @@ def in_process_feed(root: Path, token: str, rounds: int = 20) -> tuple[float, fl
     """Median seconds to make one feed's body in process: rendering its cases (empty
     caches), and from its cases' events rendered before (the body not kept)."""
     from sopgen.desk.app import create_app
-    from sopgen.desk.feeds import RenderedCases, feed_body, feed_state
+    from sopgen.desk.feeds import FeedCaches, feed_body, feed_state
 
     app = create_app(root)
     desk = app.state.desk
     cold, warm = [], []
     for _ in range(rounds):
-        cache = RenderedCases()
-        desk.cases._snapshots.clear()
+        caches = FeedCaches(desk.config)  # nothing rendered yet
         start = time.perf_counter()
         state = feed_state(desk, token)
         assert state is not None
-        body = feed_body(desk, cache, state.name, state.rows.versions())
+        body = feed_body(desk, caches, state.name, state.rows.versions())
         cold.append(time.perf_counter() - start)
         assert body.count(b"BEGIN:VEVENT") > 0
         start = time.perf_counter()
         state = feed_state(desk, token)
         assert state is not None
-        feed_body(desk, cache, state.name, state.rows.versions())
+        feed_body(desk, caches, state.name, state.rows.versions())
         warm.append(time.perf_counter() - start)
     desk.store.close()
     return statistics.median(cold), statistics.median(warm)

@@ -4,8 +4,10 @@ the `icalendar` package and Mozilla's ical.js (what Thunderbird uses)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -249,6 +251,68 @@ def test_fast_writer_matches_icalendar_byte_for_byte(tmp_path: Path):
     assert render_ics(case, config) == build_calendar(case, config).to_ical()
     stamp = datetime(2027, 1, 1, tzinfo=UTC)
     assert render_ics(case, config, stamp) == build_calendar(case, config, stamp).to_ical()
+
+
+def _open_events(ics: bytes) -> list[bytes]:
+    """The VEVENT blocks of a calendar whose step is still to do (as a feed holds them)."""
+    blocks = re.findall(rb"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", ics, re.S)
+    return [b for b in blocks if b"TRANSP:OPAQUE\r\n" in b]
+
+
+def test_feed_events_are_the_files_open_events_byte_for_byte(tmp_path: Path):
+    """A feed's events are written apart from deadlines.ics (with the texts of a SOP
+    snapshot's steps shared across cases); they are the file's open events exactly,
+    with shared texts or fresh ones, for cases whose ids fold lines differently."""
+    from casekit import make_project
+    from sopgen.cases.calendar import StepTexts, feed_events, render_ics
+    from sopgen.cases.service import CaseService
+    from sopgen.cases.store import Store
+    from sopgen.library import load_library
+
+    project = make_project(tmp_path / "repo")
+    library = load_library(project.root)
+    config = library.config
+    assert config is not None
+    service = CaseService(Store(f"sqlite:///{tmp_path / 'c.db'}"), library)
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=config.zone)
+    received = datetime(2026, 11, 20, 18, 5, tzinfo=config.zone)
+    weird = {"assignee": "Jörg ✔ <b>;,\\", "summary": "one\ntwo; with, commas \\ ü" * 3}
+    cases = [
+        service.open("U-1", SOP, received, now, **weird),
+        service.open("U-2026-000000042", SOP, received, now),
+        service.open("U-3", "SOP-CS-003", received, now, summary="short"),
+    ]
+    cases[0] = service.done("U-1", "receive", now - timedelta(minutes=5), now)
+    shared = StepTexts(config)
+    for case in cases + cases:  # the second round from texts the first one made
+        expected = _open_events(render_ics(case, config))
+        assert expected and len(expected) < len(case.steps) + (case.id != "U-1")
+        assert feed_events(case, config, shared) == b"".join(expected), case.id
+        assert feed_events(case, config) == b"".join(expected), case.id
+    # another snapshot of the same SOP (same step keys, other text): its own texts
+    revised = replace(cases[1], sop=replace(cases[1].sop, title="A revised title"))
+    expected = b"".join(_open_events(render_ics(revised, config)))
+    assert b"A revised title" in expected
+    assert feed_events(revised, config, shared) == expected
+    cancelled = service.cancel("U-3", "withdrawn", now)
+    assert feed_events(cancelled, config, shared) == b""
+    service.store.close()
+
+
+def test_fold_matches_icalendar_for_plain_ascii_lines():
+    """The fold's fast path for ASCII lines (most calendar lines) cuts where icalendar does."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from icalendar.parser.content_line import Contentline
+
+    from sopgen.cases.calendar import fold
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("ab\\^,;: N")), min_size=60, max_size=400))
+    def check(text: str) -> None:
+        assert fold(text.encode()) == Contentline(text).to_ical()
+
+    check()
 
 
 def test_fold_matches_icalendar():

@@ -275,3 +275,25 @@ def test_rendered_events_are_kept_within_a_byte_bound_least_recently_used_out():
     assert len(kept) == 1 and kept.get(("C-4", "v1")) == b"E" * 40_000
     kept.put(("C-4", "v2"), b"F")
     assert kept.get(("C-4", "v1")) is None and kept.bytes == 1
+
+
+def test_a_feeds_first_render_reads_each_case_as_show_does(project: Project):
+    """The feed reads the cases it renders as plain rows (not ORM objects): each is the
+    case `show` gives, with holds (over and running), done steps and a summary, on
+    SQLite and PostgreSQL; its version is the one the feed's lookup gives."""
+    for case in ("C-1", "C-2", "C-3"):
+        opened = project.run("open", case, "--sop", SOP, "--received", "2026-11-20T18:05")
+        assert opened.exit_code == 0, opened.output
+    assert project.run("done", "C-1", "receive", "--at", "2026-11-23T09:00").exit_code == 0
+    assert project.run("hold", "C-1", "--at", "2026-11-23T09:10", "--reason", "x").exit_code == 0
+    assert project.run("resume", "C-1", "--at", "2026-11-23T09:40").exit_code == 0
+    assert project.run("hold", "C-2", "--at", "2026-11-23T09:30").exit_code == 0
+    app = create_app(project.root)
+    service = app.state.desk.cases
+    read = service.cases_with_versions(["C-3", "C-1", "C-2", "C-404"])
+    assert [case.id for case, _ in read] == ["C-1", "C-2", "C-3"]
+    for case, _ in read:
+        assert case == service.show(case.id), case.id
+    assert read[0][0].holds and read[1][0].on_hold and read[0][0].steps[0].done
+    assert len({version for _, version in read}) == 3
+    app.state.desk.store.close()

@@ -58,8 +58,9 @@ except ImportError:  # pragma: no cover - another icalendar layout: the public w
 
 from sopgen import __version__
 from sopgen.cases.model import Case, EventInfo
+from sopgen.cases.plan import PlannedStep
 from sopgen.cases.timestamps import human
-from sopgen.model import Config
+from sopgen.model import Config, Sop
 
 PRODID = f"-//sopgen//sopgen {__version__}//EN"
 DONE_MARK = "✔ Done: "
@@ -205,13 +206,121 @@ def render_feed(cases: Sequence[Case], config: Config, name: str) -> bytes:
     return assemble_feed(name, [feed_events(case, config) for case in cases])
 
 
-def feed_events(case: Case, config: Config) -> bytes:
-    """The folded VEVENTs of a case's open steps, each line ending in CRLF (a feed's part)."""
+def feed_events(case: Case, config: Config, texts: StepTexts | None = None) -> bytes:
+    """The folded VEVENTs of a case's open steps, each line ending in CRLF (a feed's part).
+
+    The bytes `event_fields` and `_event_lines` give for those steps (a test holds
+    them equal to the case's `deadlines.ics`), written straight from the case:
+    what every case of the same SOP snapshot and step says alike comes from
+    `texts` (made once, shared across cases), and a case's own times once per case.
+    """
+    if case.cancelled:  # every step is done or cancelled: none is open
+        return b""
+    texts = texts if texts is not None else StepTexts(config)
+    shared = texts.of(case.sop)
+    zone = config.zone
+    written = _utc(case.updated_at)
+    stamp = b"DTSTAMP:" + _time(written)  # DTSTAMP: the case's last change
+    created = b"CREATED:" + _time(_utc(case.opened_at))
+    own = ""
+    if case.assignee:
+        own += f"\nAssignee: {case.assignee}"
+    if case.summary:
+        own += f"\nSummary: {case.summary}"
+    lead = config.calendar_lead
+    trigger = -config.calendar_reminder
+    trigger_line = b"TRIGGER:" + vDuration(trigger).to_ical()
     out: list[bytes] = []
-    for f in event_fields(case, config):
-        if not f.done:
-            out += _event_lines(f)
-    return b"".join(fold(line) + b"\r\n" for line in out)
+    for planned in case.steps:
+        if planned.done is not None:
+            continue
+        step = shared.get(planned.key)
+        if step is None:
+            step = texts.add(case.sop, planned)
+        info = case.events.get(planned.key)
+        due = _utc(planned.due)
+        due_text = human(planned.due, zone)
+        summary = f"[{case.id}]{step.summary_tail}"
+        description = (
+            f"Case: {case.id}\n{step.description}\nTimeframe: {planned.within.text}"
+            f"\nDue: {due_text}"
+            f"\nDue soon from: {human(planned.due_soon_from(config.due_soon), zone)}{own}"
+        )
+        start = due - lead
+        modified = info.modified_at if info is not None else case.updated_at
+        out += (
+            b"BEGIN:VEVENT",
+            fold(b"SUMMARY:" + _text(summary)),
+            b"DTSTART:" + _time(start),
+            b"DTEND:" + _time(due),
+            stamp,
+            fold(b"UID:" + _text(event_uid(case.id, planned.key, case.installation))),
+            b"SEQUENCE:" + str(info.sequence if info is not None else 0).encode(),
+            step.categories,
+            created,
+            fold(b"DESCRIPTION:" + _text(description)),
+            b"LAST-MODIFIED:" + _time(_utc(modified)),
+            b"STATUS:CONFIRMED",
+            b"TRANSP:OPAQUE",
+        )
+        # an alarm whose moment had passed when the case last changed would fire at once
+        if start + trigger > written:
+            out += (
+                b"BEGIN:VALARM",
+                b"ACTION:DISPLAY",
+                fold(b"DESCRIPTION:" + _text(f"Due {due_text}: {summary}")),
+                trigger_line,
+                b"END:VALARM",
+            )
+        out.append(b"END:VEVENT")
+    out.append(b"")
+    return b"\r\n".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _StepText:
+    """What every case's event of one step says alike."""
+
+    summary_tail: str  # after "[case id]"
+    description: str  # the SOP, Step and Responsible lines
+    categories: bytes  # the whole folded CATEGORIES line
+
+
+class StepTexts:
+    """The texts of each SOP snapshot's steps as events show them, made once and shared
+    by every case planned from that snapshot (keyed by the `Sop` object itself, which
+    the case service keeps one of per snapshot). Bounded: past `size` snapshots it
+    starts afresh. Safe to share between threads (at worst two make the same text)."""
+
+    def __init__(self, config: Config, size: int = 1000):
+        self.config = config
+        self.size = size
+        self._sops: dict[int, tuple[Sop, dict[str, _StepText]]] = {}
+
+    def of(self, sop: Sop) -> dict[str, _StepText]:
+        kept = self._sops.get(id(sop))
+        if kept is None or kept[0] is not sop:
+            if len(self._sops) >= self.size:
+                self._sops = {}
+            kept = self._sops[id(sop)] = (sop, {})
+        return kept[1]
+
+    def add(self, sop: Sop, planned: PlannedStep) -> _StepText:
+        config = self.config
+        step = planned.step
+        text = " ".join(config.fill(step.do).split())
+        role = config.role_name(step.responsible)
+        made = _StepText(
+            summary_tail=f" {text.rstrip('.')} ({role})",
+            description=(
+                f"SOP: {sop.id} {config.fill(sop.title)} (version {sop.version})\n"
+                f"Step {planned.section.letter}{step.number} ({step.key}): {text}\n"
+                f"Responsible: {role}"
+            ),
+            categories=fold(b"CATEGORIES:" + _categories(("sopgen", sop.id))),
+        )
+        self.of(sop)[planned.key] = made
+        return made
 
 
 def assemble_feed(name: str, parts: Sequence[bytes]) -> bytes:
@@ -275,10 +384,8 @@ def _categories(categories: tuple[str, ...]) -> bytes:
 
 def _time(moment: datetime) -> bytes:
     """A UTC time as `YYYYMMDDTHHMMSSZ` (`moment` is already in UTC)."""
-    m = moment
-    return (
-        f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}Z"
-    ).encode()
+    t = moment.isoformat()  # YYYY-MM-DDTHH:MM:SS…, the year always four digits
+    return f"{t[0:4]}{t[5:7]}{t[8:10]}T{t[11:13]}{t[14:16]}{t[17:19]}Z".encode()
 
 
 def fold(line: bytes, limit: int = 75) -> bytes:
@@ -290,6 +397,15 @@ def fold(line: bytes, limit: int = 75) -> bytes:
     size = limit - 1
     parts = []
     start = 0
+    if line.isascii():  # one byte a character: cut every `size`, or one before an escape
+        while len(line) - start > size:
+            cut = start + size
+            if line[cut - 1] in _ESCAPE_BYTES:
+                cut -= 1
+            parts.append(line[start:cut])
+            start = cut
+        parts.append(line[start:])
+        return b"\r\n ".join(parts)
     while len(line) - start > size:
         cut = start + size
         while line[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: cut before its lead
@@ -300,6 +416,9 @@ def fold(line: bytes, limit: int = 75) -> bytes:
         start = cut
     parts.append(line[start:])
     return b"\r\n ".join(parts)
+
+
+_ESCAPE_BYTES = frozenset(b"\\^")
 
 
 def _chars(line: bytes, start: int, end: int) -> int:

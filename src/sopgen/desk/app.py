@@ -136,8 +136,7 @@ def create_app(
         exception_handlers={HTTPException: api.http_error, Exception: api.server_error},
     )
     app.state.desk = desk
-    app.state.rendered_cases = feeds.RenderedCases()
-    app.state.feed_bodies = feeds.FeedBodies()
+    app.state.feeds = feeds.FeedCaches(config)
     return app
 
 

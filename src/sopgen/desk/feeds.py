@@ -38,10 +38,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sopgen.cases.calendar import assemble_feed, feed_events
+from sopgen.cases.calendar import StepTexts, assemble_feed, feed_events
 from sopgen.cases.service import FeedRows
 from sopgen.cases.users import token_hash
 from sopgen.desk.app import Desk, not_found
+from sopgen.model import Config
 
 CACHE_CONTROL = b"private, max-age=0, must-revalidate"
 CONTENT_TYPE = b"text/calendar; charset=utf-8"
@@ -103,6 +104,17 @@ class FeedBodies(_Kept):
         super().__init__(max_bytes, size)
 
 
+class FeedCaches:
+    """What feeds keep between requests, all of it derived from the store's state alone
+    (so any instance may serve any request): rendered events per case version, whole
+    bodies per ETag, and the texts each SOP snapshot's steps share across cases."""
+
+    def __init__(self, config: Config):
+        self.rendered = RenderedCases()
+        self.bodies = FeedBodies()
+        self.texts = StepTexts(config)
+
+
 @dataclass(frozen=True, slots=True)
 class FeedState:
     """What the store says of a feed now: its name, ETag and open cases."""
@@ -125,9 +137,9 @@ def feed_state(desk: Desk, token: str) -> FeedState | None:
     return FeedState(name, f'"{digest[:32]}"', rows)
 
 
-def feed_body(
-    desk: Desk, cache: RenderedCases, name: str, versions: list[tuple[str, str]]
-) -> bytes:
+def feed_body(desk: Desk, caches: FeedCaches, name: str, versions: list[tuple[str, str]]) -> bytes:
+    """The feed's calendar: each case's events as kept for its version, or rendered now."""
+    cache = caches.rendered
     parts: dict[str, bytes] = {}
     missing = []
     for case_id, version in versions:
@@ -138,27 +150,21 @@ def feed_body(
             parts[case_id] = block
     if missing:
         for case, version in desk.cases.cases_with_versions(missing):
-            block = feed_events(case, desk.config)
+            block = feed_events(case, desk.config, caches.texts)
             cache.put((case.id, version), block)
             parts[case.id] = block
     return assemble_feed(name, [parts[case_id] for case_id, _ in versions if case_id in parts])
 
 
 def answer(
-    desk: Desk,
-    cache: RenderedCases,
-    token: str,
-    if_none_match: str,
-    bodies: FeedBodies | None = None,
-    gzip_ok: bool = False,
+    desk: Desk, caches: FeedCaches, token: str, if_none_match: str, gzip_ok: bool = False
 ) -> tuple[int, str, bytes]:
     """(status, ETag, body) for a feed request: 404, 304 or 200; the body gzipped when
     `gzip_ok` (the ETag then ends in -gzip: it names that representation)."""
     state = feed_state(desk, token)
     if state is None:
         return 404, "", b""
-    kept = bodies if bodies is not None else FeedBodies(0)
-    return _reply(desk, cache, kept, state, if_none_match, gzip_ok)
+    return _reply(desk, caches, state, if_none_match, gzip_ok)
 
 
 def _gzip_etag(etag: str) -> str:
@@ -174,24 +180,20 @@ def _ready(bodies: FeedBodies, etag: str, if_none_match: str, gzip_ok: bool) -> 
 
 
 def _reply(
-    desk: Desk,
-    cache: RenderedCases,
-    bodies: FeedBodies,
-    state: FeedState,
-    if_none_match: str,
-    gzip_ok: bool,
+    desk: Desk, caches: FeedCaches, state: FeedState, if_none_match: str, gzip_ok: bool
 ) -> tuple[int, str, bytes]:
     etag = state.etag
     tag = _gzip_etag(etag) if gzip_ok else etag
     tags = _tags(if_none_match)
     if etag in tags or _gzip_etag(etag) in tags:  # the same feed, in either coding
         return 304, tag, b""
+    bodies = caches.bodies
     key = ("gzip" if gzip_ok else "", etag)
     body = bodies.get(key)
     if body is None:
         plain = bodies.get(("", etag))
         if plain is None:
-            plain = feed_body(desk, cache, state.name, state.rows.versions())
+            plain = feed_body(desk, caches, state.name, state.rows.versions())
             bodies.put(("", etag), plain)
         body = gzip.compress(plain, GZIP_LEVEL, mtime=0) if gzip_ok else plain
         bodies.put(key, body)
@@ -203,8 +205,7 @@ async def feed(scope: Scope, receive: Receive, send: Send) -> None:
     Response objects for the desk's most frequent request (a calendar client polling)."""
     app = scope["app"]
     desk: Desk = app.state.desk
-    cache: RenderedCases = app.state.rendered_cases
-    bodies: FeedBodies = app.state.feed_bodies
+    caches: FeedCaches = app.state.feeds
     token: str = scope["path_params"]["token"]
     if_none_match = accept_encoding = ""
     for header, value in scope["headers"]:
@@ -217,15 +218,15 @@ async def feed(scope: Scope, receive: Receive, send: Send) -> None:
         state = feed_state(desk, token)  # a local read: cheaper here than a thread hop
         if state is None:
             status, etag, body = 404, "", b""
-        elif _ready(bodies, state.etag, if_none_match, gzip_ok):
-            status, etag, body = _reply(desk, cache, bodies, state, if_none_match, gzip_ok)
+        elif _ready(caches.bodies, state.etag, if_none_match, gzip_ok):
+            status, etag, body = _reply(desk, caches, state, if_none_match, gzip_ok)
         else:  # cases to render: a worker thread, so other requests go on meanwhile
             status, etag, body = await run_in_threadpool(
-                _reply, desk, cache, bodies, state, if_none_match, gzip_ok
+                _reply, desk, caches, state, if_none_match, gzip_ok
             )
     else:
         status, etag, body = await run_in_threadpool(
-            answer, desk, cache, token, if_none_match, bodies, gzip_ok
+            answer, desk, caches, token, if_none_match, gzip_ok
         )
     if status == 404:
         await not_found()(scope, receive, send)
