@@ -352,6 +352,19 @@ PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[Heal
 
 
 @PROPERTY
+@given(calendars, anchors, timeframes(), st.floats(0.05, 1.0))
+def test_a_due_soon_mark_from_a_given_deadline_is_the_one_computed_afresh(
+    cal: BusinessCalendar, anchor: datetime, tf: Timeframe, share: float
+) -> None:
+    """A planned step hands its deadline to held_deadline (saving a second walk of the
+    calendar); the mark is the same, and never after the deadline."""
+    due = cal.deadline(anchor, tf)
+    mark = cal.held_deadline(anchor, tf, (), share, nominal=due)
+    assert mark == cal.held_deadline(anchor, tf, (), share)
+    assert utc(anchor) <= utc(mark) <= utc(due) and mark.tzinfo is cal.zone
+
+
+@PROPERTY
 @given(calendars, anchors, timeframes())
 def test_deadline_is_aware_in_company_zone_and_never_before_anchor(
     cal: BusinessCalendar, anchor: datetime, tf: Timeframe

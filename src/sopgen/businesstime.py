@@ -294,6 +294,7 @@ class BusinessCalendar:
         tf: Timeframe,
         holds: Sequence[tuple[datetime, datetime]] = (),
         share: float = 1.0,
+        nominal: datetime | None = None,
     ) -> datetime:
         """When a step is due if the clock stops during `holds` (rules: module docstring).
 
@@ -302,10 +303,13 @@ class BusinessCalendar:
         asks instead for the instant at which that share of the step's budget is
         spent (the due-soon mark); `Immediate` has no budget, so every share of
         it is its deadline. Without holds and with share 1 this is `deadline`.
+        `nominal`, when given, must be `deadline(anchor, tf)`: a caller that has
+        it already (a planned step without holds) saves computing it again.
         """
         if not 0 < share <= 1:
             raise ValueError(f"share {share} is not in (0, 1]")
-        nominal = self.deadline(anchor, tf)
+        if nominal is None:
+            nominal = self.deadline(anchor, tf)
         if not holds and share == 1:
             return nominal
         start = _utc(anchor)

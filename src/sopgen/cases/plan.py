@@ -81,7 +81,11 @@ class PlannedStep:
             return self.anchor.astimezone(self.due.tzinfo)
         if self.calendar is None:
             raise ValueError("a share-of-window due-soon needs the plan's calendar")
-        return self.calendar.held_deadline(self.anchor, self.within, self.holds, due_soon)
+        # without holds the step's deadline is the plain one: no need to compute it again
+        nominal = None if self.holds else self.due
+        return self.calendar.held_deadline(
+            self.anchor, self.within, self.holds, due_soon, nominal=nominal
+        )
 
     def status(self, now: datetime, due_soon: timedelta | float) -> str:
         """`done` when done by the deadline, `done-late` when done after it; else
