@@ -46,7 +46,7 @@ from sopgen.model import Config
 
 CACHE_CONTROL = b"private, max-age=0, must-revalidate"
 CONTENT_TYPE = b"text/calendar; charset=utf-8"
-GZIP_LEVEL = 6  # once per feed version: a 420 kB feed of 40 cases becomes 15 kB
+GZIP_LEVEL = 3  # once per feed version: 410 kB of 40 cases become 14 kB in ~1 ms (6: 12 kB, 3 ms)
 FEED_FORMAT = "feed-1"  # raise when what a feed shows for the same state changes
 
 
