@@ -24,7 +24,17 @@ from itertools import islice
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, bindparam, false, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -626,46 +636,17 @@ class CaseService:
         zone = self.config.zone
         found = []
         with self.store.read() as session:
-            for case_id, step, done_at in session.execute(
-                select(Completion.case_id, Completion.step, Completion.done_at).where(
-                    Completion.case_id.in_(ids)
-                )
-            ):
+            for case_id, step, done_at in session.execute(_CASES_DONE, {"ids": ids}):
                 done.setdefault(case_id, {})[step] = done_at
             for case_id, step, sequence, modified_at in session.execute(
-                select(
-                    EventState.case_id, EventState.step, EventState.sequence, EventState.modified_at
-                ).where(EventState.case_id.in_(ids))
+                _CASES_EVENTS, {"ids": ids}
             ):
                 events.setdefault(case_id, {})[step] = EventInfo(sequence, modified_at)
-            for case_id, held_at, resumed_at, reason in session.execute(
-                select(CaseHold.case_id, CaseHold.held_at, CaseHold.resumed_at, CaseHold.reason)
-                .where(CaseHold.case_id.in_(ids))
-                .order_by(CaseHold.case_id, CaseHold.held_at)
-            ):
+            for case_id, held_at, resumed_at, reason in session.execute(_CASES_HOLDS, {"ids": ids}):
                 holds.setdefault(case_id, []).append((held_at, resumed_at, reason))
-            for case_id, since, priority in session.execute(
-                select(CasePriority.case_id, CasePriority.since, CasePriority.priority)
-                .where(CasePriority.case_id.in_(ids))
-                .order_by(CasePriority.case_id, CasePriority.id)
-            ):
+            for case_id, since, priority in session.execute(_CASES_PRIORITIES, {"ids": ids}):
                 changes.setdefault(case_id, []).append((since, priority))
-            rows = session.execute(
-                select(
-                    CaseRecord.id,
-                    CaseRecord.snapshot,
-                    CaseRecord.received,
-                    CaseRecord.assignee,
-                    CaseRecord.summary,
-                    CaseRecord.opened_at,
-                    CaseRecord.updated_at,
-                    CaseRecord.legacy_uids,
-                    CaseRecord.cancelled_at,
-                    CaseRecord.cancel_reason,
-                )
-                .where(CaseRecord.id.in_(ids))
-                .order_by(CaseRecord.id)
-            ).all()
+            rows = session.execute(_CASES_ROWS, {"ids": ids}).all()
             for row in rows:
                 case_id = row.id
                 sop = self._snapshot(session, row.snapshot)
@@ -1490,6 +1471,42 @@ _FEED_ROWS = (
         CaseRecord, and_(CaseRecord.assignee == UserRecord.login, CaseRecord.closed_at.is_(None))
     )
     .where(UserRecord.feed_token_hash == bindparam("token_hash"), UserRecord.disabled == false())
+    .order_by(CaseRecord.id)
+)
+
+
+# built once: what a feed's first render reads of the cases it renders (`cases_with_versions`)
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_CASES_DONE = select(Completion.case_id, Completion.step, Completion.done_at).where(
+    Completion.case_id.in_(_IDS)
+)
+_CASES_EVENTS = select(
+    EventState.case_id, EventState.step, EventState.sequence, EventState.modified_at
+).where(EventState.case_id.in_(_IDS))
+_CASES_HOLDS = (
+    select(CaseHold.case_id, CaseHold.held_at, CaseHold.resumed_at, CaseHold.reason)
+    .where(CaseHold.case_id.in_(_IDS))
+    .order_by(CaseHold.case_id, CaseHold.held_at)
+)
+_CASES_PRIORITIES = (
+    select(CasePriority.case_id, CasePriority.since, CasePriority.priority)
+    .where(CasePriority.case_id.in_(_IDS))
+    .order_by(CasePriority.case_id, CasePriority.id)
+)
+_CASES_ROWS = (
+    select(
+        CaseRecord.id,
+        CaseRecord.snapshot,
+        CaseRecord.received,
+        CaseRecord.assignee,
+        CaseRecord.summary,
+        CaseRecord.opened_at,
+        CaseRecord.updated_at,
+        CaseRecord.legacy_uids,
+        CaseRecord.cancelled_at,
+        CaseRecord.cancel_reason,
+    )
+    .where(CaseRecord.id.in_(_IDS))
     .order_by(CaseRecord.id)
 )
 
