@@ -9,10 +9,12 @@ cases. It depends only on the store's state, never on the clock, so:
   case's last change, SEQUENCE sum and completions; the ETag is the hash of
   those rows (and the feed's name), and a matching If-None-Match gets 304
   without rendering anything;
-- rendered events are kept per (case, version) in a bounded in-process
-  cache, so a feed re-renders only the cases that changed, and whole bodies
-  per ETag, so an unchanged feed is not even assembled again. Both caches are
-  derived from the store alone: any instance may serve any request.
+- rendered events are kept per (case, version) and whole bodies per ETag
+  (`FeedCaches`, each bounded in count and bytes), so a feed re-renders only
+  the cases that changed and an unchanged feed is not even assembled again;
+  a case's first render reads it as plain rows and writes its events with
+  the texts its SOP snapshot's steps share across cases (`StepTexts`). All
+  of it is derived from the store alone: any instance may serve any request;
 - the token and the cases are read by that one statement, so they agree. On
   SQLite (a local file, WAL: readers never wait for writers) the lookup runs
   on the event loop itself; a hop to a worker thread per request cost more
@@ -20,8 +22,8 @@ cases. It depends only on the store's state, never on the clock, so:
   Rendering cases that changed, and every lookup on a database server, run
   in a thread;
 - the route is a plain ASGI app: no Request/Response objects for the desk's
-  most frequent request. Served from kept bodies, a request costs about a
-  third of a millisecond of CPU in process (bench/bench_desk.py).
+  most frequent request. Served from kept bodies, a request costs about
+  0.4 ms of the server's CPU (bench/bench_desk.py).
 
 An unknown, rotated or disabled token gets the same bare 404 as any unknown path.
 """
@@ -47,7 +49,7 @@ from sopgen.model import Config
 CACHE_CONTROL = b"private, max-age=0, must-revalidate"
 CONTENT_TYPE = b"text/calendar; charset=utf-8"
 GZIP_LEVEL = 3  # once per feed version: 410 kB of 40 cases become 14 kB in ~1 ms (6: 12 kB, 3 ms)
-FEED_FORMAT = "feed-1"  # raise when what a feed shows for the same state changes
+FEED_FORMAT = "feed-2"  # raise when a feed's bytes for the same state change (2: gzip 3)
 
 
 class _Kept:
