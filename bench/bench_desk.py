@@ -74,7 +74,9 @@ def setup(root: Path, users: int, cases: int) -> list[str]:
     for u in range(users):
         login = f"u{u:03d}"
         people.add(login, f"User {u}", "rep", "bench password 1", now)
-        tokens.append(people.issue_tokens(login).feed_token)
+        token = people.issue_tokens(login).feed_token
+        assert token is not None  # derived from the secret key: always there for a new user
+        tokens.append(token)
     for s, sop in enumerate(SOPS):
         rows = [
             ImportRow(
