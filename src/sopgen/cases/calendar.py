@@ -210,12 +210,20 @@ def feed_events(case: Case, config: Config, texts: StepTexts | None = None) -> b
     """The folded VEVENTs of a case's open steps, each line ending in CRLF (a feed's part).
 
     The bytes `event_fields` and `_event_lines` give for those steps (a test holds
-    them equal to the case's `deadlines.ics`), written straight from the case:
+    them equal to the case's `deadlines.ics`), written straight from the case
+    (a case on hold, whose events are marked, the general way):
     what every case of the same SOP snapshot and step says alike comes from
     `texts` (made once, shared across cases), and a case's own times once per case.
     """
     if case.cancelled:  # every step is done or cancelled: none is open
         return b""
+    if case.on_hold is not None:  # rare: marked events, written the file's general way
+        return b"".join(
+            fold(line) + b"\r\n"
+            for f in event_fields(case, config)
+            if not f.done
+            for line in _event_lines(f)
+        )
     texts = texts if texts is not None else StepTexts(config)
     shared = texts.of(case.sop)
     zone = config.zone
