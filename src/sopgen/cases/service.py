@@ -613,8 +613,9 @@ class CaseService:
     def feed_rows(self, feed_token_hash: str) -> FeedRows | None:
         """The user whose feed token hashes to `feed_token_hash` (None when nobody's does,
         or they are disabled) with their open cases, in case id order: one statement
-        (so the user and the cases agree), answered from indexes (revision 0011) and
-        read straight from the driver, since a feed request makes it every time."""
+        (so the user and the cases agree), its SEQUENCE sums answered from an index
+        (revision 0011), read straight from the driver: a feed request makes it every
+        time."""
         rows = self.store.driver_rows(_FEED_ROWS, {"token_hash": feed_token_hash})
         if not rows:
             return None

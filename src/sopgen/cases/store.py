@@ -207,8 +207,7 @@ class CaseRecord(Base):
             postgresql_where=text("closed_at IS NULL"),
             sqlite_where=text("closed_at IS NULL"),
         ),
-        # a feed's open cases, in id order, from the index alone (revision 0011)
-        Index("ix_cases_feed", "assignee", "closed_at", "id", "updated_at"),
+        Index("ix_cases_assignee", "assignee"),
     )
 
     def done(self) -> dict[str, datetime]:
