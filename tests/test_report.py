@@ -270,3 +270,37 @@ def test_bad_dates_are_usage_errors(history: Path) -> None:
         cli, ["--root", str(history), "report", "--since", "2026-12-01", "--until", "2026-11-01"]
     )
     assert result.exit_code == 1 and "is after" in result.output
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_html_report_fits_a_phone_and_keeps_ids_whole(
+    history: Path, tmp_path: Path, width: int
+) -> None:
+    import shutil
+
+    from test_document_layout import BROKEN, CHROMIUM
+
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    out = tmp_path / "r.html"
+    run(history, "--since", "2026-11-01", "--output", str(out))
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 844})
+            page.goto(out.as_uri())
+            # the page never scrolls sideways (a wide table scrolls in its own box)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert page.evaluate(BROKEN) == []  # SOP-CS-001 on one line
+            # the charts scale with the page and their labels stay readable: an 11 pt
+            # label of a 5-inch chart is at least 10 px high at phone width
+            chart = page.evaluate(
+                "(() => { const s = document.querySelector('figure svg');"
+                " return [s.getBoundingClientRect().width, s.viewBox.baseVal.width]; })()"
+            )
+            shown, drawn = chart
+            assert drawn == 360  # 5 in at 72 pt per inch
+            assert 11 * 96 / 72 * shown / (drawn * 96 / 72) >= 10
+        finally:
+            browser.close()

@@ -79,7 +79,9 @@ def _chart(groups: tuple[Group, ...], title: str) -> str:
 
     Drawn on a bare `Figure` with the SVG canvas (no pyplot, no GUI backend), and
     laid out by hand rather than by `tight_layout`, which drew every chart twice:
-    the left margin fits the longest label at 8 pt (about 0.55 em per character).
+    the left margin fits the longest label at LABEL_PT (about 0.55 em per character).
+    The figure is 5 inches wide with 11 pt labels, so that scaled down to a phone's
+    width (the SVG's viewBox scales with the page) its text stays about 11 px high.
     """
     from matplotlib import rcParams  # lazily: only the HTML report draws
     from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -88,25 +90,31 @@ def _chart(groups: tuple[Group, ...], title: str) -> str:
     rcParams["svg.fonttype"] = "path"  # text as paths: no font needed
     rcParams["svg.hashsalt"] = "sopgen"  # the same ids in every run
     labels = [" ".join(g.key) for g in groups]
+    firsts = {g.key[0] for g in groups}
+    if len(firsts) == 1 and all(len(g.key) > 1 for g in groups):  # one SOP: say it once
+        labels = [" ".join(g.key[1:]) for g in groups]
+        title = f"{title}, {firsts.pop()}"
     shares = [100 * g.on_time_share for g in groups]
-    width, height = 7.5, 0.9 + 0.32 * max(1, len(groups))
+    label_pt = 11
+    width, height = 5.0, 1.0 + 0.38 * max(1, len(groups))
     figure = Figure(figsize=(width, height))
     FigureCanvasSVG(figure)
-    label_inches = 0.15 + max(len(label) for label in labels) * 8 * 0.55 / 72
+    label_inches = 0.15 + max(len(label) for label in labels) * label_pt * 0.55 / 72
     figure.subplots_adjust(
-        left=min(0.6, label_inches / width),
-        right=0.93,
-        top=1 - 0.4 / height,
-        bottom=0.5 / height,
+        left=min(0.7, label_inches / width),
+        right=0.9,
+        top=1 - 0.45 / height,
+        bottom=0.6 / height,
     )
     axes = figure.add_subplot()
     bars = axes.barh(range(len(groups)), shares, color="#1f4e79")
-    axes.set_yticks(range(len(groups)), labels, fontsize=8)
+    axes.set_yticks(range(len(groups)), labels, fontsize=label_pt)
     axes.set_ylim(len(groups) - 0.5, -0.6)  # first group on top, no empty rows
     axes.set_xlim(0, 100)
-    axes.set_xlabel("on time, %", fontsize=8)
-    axes.set_title(title, fontsize=10, loc="left")
-    axes.bar_label(bars, [f"{s:.0f} %" for s in shares], fontsize=7, padding=2)
+    axes.set_xlabel("on time, %", fontsize=label_pt)
+    axes.tick_params(axis="x", labelsize=label_pt - 1)
+    figure.suptitle(title, x=0.02, y=1 - 0.08 / height, ha="left", va="top", fontsize=label_pt + 1)
+    axes.bar_label(bars, [f"{s:.0f} %" for s in shares], fontsize=label_pt - 1, padding=2)
     axes.spines[["top", "right"]].set_visible(False)
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None})
