@@ -396,6 +396,7 @@ def test_the_case_page_names_the_assignee_and_shows_server_paths_to_admins_only(
     rep = desk.signed_in("bob").get("/cases/C-1").text
     assert "output/cases" not in rep
     assert "Alice" in rep and "assigned to Alice" in rep
+    assert 'open, next: <a href="#step-intake.record" title="intake.record">A2</a>' in rep
     assert "output/cases/C-1/" in desk.signed_in("ada").get("/cases/C-1").text
 
 
