@@ -261,7 +261,7 @@ def test_dashboard_shows_overdue_counts_and_an_on_time_chart(desk: Desk):
     html = desk.signed_in("mia").get("/dashboard").text
     assert "<svg" in html and "SOP-CS-001 A1" in html  # the checklist's label, not the id
     assert "intake.receive" not in html
-    assert "100 % (1)" in html
+    assert "100 % of 1</text>" in html  # share of the steps done, as in the report
     assert re.search(r">bob</a></td><td>\d+</td>", html)
     assert ">alice</a>" not in html
 

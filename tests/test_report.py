@@ -255,9 +255,16 @@ def test_csv_and_html_formats(history: Path, tmp_path: Path) -> None:
     assert len(rows) == len(data["by_step"]) + len(data["by_assignee"]) + len(data["by_priority"])
     assert {r["group"] for r in rows} == {"step", "assignee", "priority"}
     out = tmp_path / "r.html"
-    result = run(history, "--since", "2026-11-01", "--output", str(out))
-    assert "wrote" in result.stdout
+    result = run(history, "--since", "2026-11-01", "--until", "2026-11-29", "--output", str(out))
+    assert "wrote" in result.stdout and "done 2026-11-01 to 2026-11-29)" in result.stdout
     html = out.read_text()
+    # the page names the same period as the command, the last day included (issue #11)
+    assert "steps done from 2026-11-01 to 2026-11-29 ·" in html and "to before" not in html
+    # the figure after a share is the number of steps done, labelled, as on the dashboard
+    same = run(history, "--since", "2026-11-01", "--until", "2026-11-29", "--format", "json")
+    first = json.loads(same.stdout)["by_step"][0]
+    assert '<th scope="col">On time, % of done</th>' in html
+    assert f"% of {first['completed']}</td>" in html and "% (" not in html
     assert html.count("<svg") == 3  # one chart per grouping, inline
     assert "<script" not in html and "http://" not in html.split("<svg")[0]
     assert "<text" not in html  # text drawn as paths: no font needed to print it

@@ -137,7 +137,9 @@ def report_html(report: Report, config: Config, root: Path) -> str:
         )
     }
     template = environment(root).get_template("report.html.j2")
-    return template.render(company=config.company, r=data, charts=charts)
+    # the period's last day, as the CLI says it (`until` is the midnight after it)
+    last_day = (report.until.astimezone(config.zone) - timedelta(days=1)).date().isoformat()
+    return template.render(company=config.company, r=data, charts=charts, last_day=last_day)
 
 
 def _day(text: str | None, what: str) -> date | None:
