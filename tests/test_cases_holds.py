@@ -276,3 +276,74 @@ def test_pages_run_through_the_running_cases_then_the_held_ones(project: Project
     ]
     assert pages == [["R-1", "R-2"], ["R-3", "H-1"], ["H-2"], []]
     assert [r["case"] for r in listed(project)] == ["R-1", "R-2", "R-3", "H-1", "H-2"]
+
+
+def test_a_back_dated_hold_cannot_turn_a_late_step_on_time(project: Project) -> None:
+    # issue #11: done ~30 h late, then a hold dated back over its deadline erased the lateness
+    open_friday_evening(project)
+    sunday = "2026-11-22T01:21"
+    done = project.run("done", CASE, "record", now=sunday)
+    assert done.exit_code == 0, done.output
+    record = next(s for s in show(project, sunday)["steps"] if s["step"] == "intake.record")
+    assert record["due"] == "2026-11-20T19:05:00+01:00" and record["status"] == "done-late"
+    before = project.state()
+    for args in [
+        ("hold", CASE, "--at", "2026-11-20T18:10", "--reason", "x"),
+        ("priority", CASE, "high", "--at", "2026-11-20T18:10"),
+    ]:
+        result = project.run(*args, now=sunday)
+        assert result.exit_code == 1, (args, result.output)
+        assert "before step intake.record was done (Sun 22 Nov 2026 01:21 CET)" in result.output
+        assert "hint: give an --at time from Sun 22 Nov 2026 01:21 CET on" in result.output
+        assert "Traceback" not in result.output
+        assert project.state() == before, args
+    # from the completion on, a hold is fine, and the done step stays late
+    held = project.run("hold", CASE, "--at", "2026-11-22T01:21", now=sunday)
+    assert held.exit_code == 0, held.output
+    assert project.run("resume", CASE, now="2026-11-23T10:00").exit_code == 0
+    record = next(s for s in show(project)["steps"] if s["step"] == "intake.record")
+    assert record["due"] == "2026-11-20T19:05:00+01:00" and record["status"] == "done-late"
+
+
+def test_a_resume_cannot_be_dated_before_a_step_done_during_the_hold(project: Project) -> None:
+    open_friday_evening(project)
+    assert project.run("hold", CASE, "--at", "2026-11-23 09:00").exit_code == 0
+    done = project.run(
+        "done", CASE, "investigate", "--at", "2026-11-23T11:00", now="2026-11-23T11:00"
+    )
+    assert done.exit_code == 0, done.output
+    before = project.state()
+    # resuming at 10:00 would shrink the hold the done step counted (09:00-11:00)
+    early = project.run("resume", CASE, "--at", "2026-11-23T10:00", now="2026-11-23T12:00")
+    assert early.exit_code == 1, early.output
+    assert "cannot resume at Mon 23 Nov 2026 10:00 CET, before step resolution.investigate" in (
+        early.output
+    )
+    assert project.state() == before
+    assert (
+        project.run("resume", CASE, "--at", "2026-11-23T11:00", now="2026-11-23T12:00").exit_code
+        == 0
+    )
+    assert due(project, "resolution.investigate") == "2026-12-01T11:00:00+01:00"
+
+
+def test_done_at_a_time_inside_a_past_hold_counts_the_hold_up_to_then(project: Project) -> None:
+    open_friday_evening(project)
+    assert project.run("hold", CASE, "--at", "2026-11-23 09:00").exit_code == 0
+    assert (
+        project.run("resume", CASE, "--at", "2026-11-23T13:00", now="2026-11-23T13:00").exit_code
+        == 0
+    )
+    # done at 11:00 (inside the hold): two business hours on hold by then, as if ticked then
+    done = project.run(
+        "done", CASE, "investigate", "--at", "2026-11-23T11:00", now="2026-11-23T14:00"
+    )
+    assert done.exit_code == 0, done.output
+    assert due(project, "resolution.investigate", now="2026-11-23T14:00") == (
+        "2026-12-01T11:00:00+01:00"
+    )
+    # reopened, the step is open again and sees the whole hold (four business hours)
+    assert project.run("reopen", CASE, "investigate", now="2026-11-23T14:00").exit_code == 0
+    assert due(project, "resolution.investigate", now="2026-11-23T14:00") == (
+        "2026-12-01T13:00:00+01:00"
+    )

@@ -9,6 +9,7 @@ clock is pinned at Monday 23 Nov 2026 10:00.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,6 +71,9 @@ def test_open_with_a_priority_uses_its_timeframe(prio: Project) -> None:
 def test_raising_the_priority_mid_case_replans_open_steps_from_the_received_time(
     prio: Project,
 ) -> None:
+    """The README's worked example ("Priorities"), on its SOP snippet (TARGETS)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert f"        {TARGETS}\n" in readme and "Wednesday\n25th 17:00" in readme
     open_case(prio, "P-1")
     result = prio.run("priority", "P-1", "high", "--at", "2026-11-23T09:30")
     assert result.exit_code == 0, result.output
@@ -78,9 +82,17 @@ def test_raising_the_priority_mid_case_replans_open_steps_from_the_received_time
     assert step(prio, "P-1")["due"] == "2026-11-25T17:00:00+01:00"
     data = show(prio, "P-1")
     assert data["priority"] == "high"
-    assert data["priorities"] == [{"from": "2026-11-23T09:30:00+01:00", "priority": "high"}]
+    # the history starts with the priority the case was opened with (issue #11)
+    assert data["priorities"] == [
+        {"from": "2026-11-20T18:05:00+01:00", "priority": "normal"},
+        {"from": "2026-11-23T09:30:00+01:00", "priority": "high"},
+    ]
     text = prio.run("show", "P-1").stdout
-    assert "priority high (high from Mon 23 Nov 2026 09:30 CET)" in text
+    assert (
+        "priority high (normal from Fri 20 Nov 2026 18:05 CET, high from Mon 23 Nov 2026 09:30 CET)"
+        in text
+    )
+    assert "sets no targets per priority" not in result.stdout
     # steps without per-priority targets do not move
     assert step(prio, "P-1", "resolution.plan")["due"] == "2026-12-02T17:00:00+01:00"
 
@@ -105,7 +117,10 @@ def test_bad_priorities_are_refused_and_change_nothing(prio: Project) -> None:
     before = prio.state()
     for args, message in [
         (("priority", "P-1", "urgent"), "unknown priority 'urgent'"),
-        (("priority", "P-1", "normal"), "already has priority normal"),
+        (
+            ("priority", "P-1", "normal"),
+            "hint: to change it, name another priority: critical, high, low",
+        ),
         (("priority", "P-1", "high", "--at", "2026-11-20T18:00"), "cannot change at"),
         (("priority", "P-1", "high", "--at", "2026-11-24T10:00"), "lies in the future"),
         (("priority", "P-404", "high"), "no case 'P-404'"),
@@ -184,3 +199,15 @@ def test_import_maps_a_priority_column_by_columns_and_position(prio: Project) ->
     assert prio.run("show", "J-2").exit_code != 0  # all or nothing: J-2 stayed out too
     result = prio.run("import", str(bare), "--sop", "SOP-CS-001", "--columns", "priority=5")
     assert show(prio, "J-2")["priority"] == "high"
+
+
+def test_a_priority_change_on_an_sop_without_targets_says_no_deadline_moves(
+    project: Project,
+) -> None:
+    open_case(project, "P-1")  # the shipped SOP-CS-001: one timeframe per step
+    before = {s["step"]: s["due"] for s in show(project, "P-1")["steps"]}
+    result = project.run("priority", "P-1", "critical")
+    assert result.exit_code == 0, result.output
+    assert "SOP-CS-001 sets no targets per priority; deadlines unchanged" in result.stdout
+    assert "deadline moved" not in result.stdout
+    assert {s["step"]: s["due"] for s in show(project, "P-1")["steps"]} == before

@@ -106,6 +106,7 @@ def test_the_priority_form_plans_with_that_prioritys_timeframes(desk: Desk):
     open_case(desk, "C-1", "alice")
     alice = desk.signed_in("alice")
     page = alice.get("/cases/C-1").text
+    assert "sets no targets per priority" not in page
     options = re.findall(r'<option value="([a-z]+)"', page.split('action="/cases/C-1/priority"')[1])
     assert options == ["critical", "high", "normal", "low"]  # from sopgen.yaml
     bad = alice.post("/cases/C-1/priority", data={"csrf": csrf_of(page), "priority": "urgent"})
@@ -118,11 +119,22 @@ def test_the_priority_form_plans_with_that_prioritys_timeframes(desk: Desk):
     page = alice.get("/cases/C-1").text
     data = shown(desk, "C-1")
     assert data["priority"] == "high"
-    assert "high from Mon 23 Nov 2026 09:30 CET" in page
+    # the history starts with the priority the case was opened with (issue #11)
+    assert (
+        "<li>normal from Fri 20 Nov 2026 18:05 CET</li><li>high from Mon 23 Nov 2026 09:30 CET"
+        in page
+    )
     assert "<dt>Priority</dt><dd>high</dd>" in page
     on_page = deadlines_on_page(page)
     assert on_page == open_deadlines(data)
     assert on_page["resolution.investigate"] == "2026-11-25T17:00:00+01:00"  # 2 business days
+
+
+def test_the_priority_form_says_when_the_sop_sets_no_targets_per_priority(desk: Desk):
+    open_case(desk, "C-1", "alice")  # the shipped SOP-CS-001: one timeframe per step
+    page = desk.signed_in("alice").get("/cases/C-1").text
+    form = page.split('action="/cases/C-1/priority"')[1].split("</form>")[0]
+    assert "SOP-CS-001 sets no targets per priority; a change moves no deadline." in form
 
 
 @pytest.mark.parametrize(

@@ -267,6 +267,11 @@ class Sop:
         for section in self.procedure:
             yield from section.steps
 
+    @property
+    def has_priority_targets(self) -> bool:
+        """Whether any step gives a timeframe per priority (else a priority moves nothing)."""
+        return any(step.within_by for step in self.steps())
+
     def step(self, ref: str) -> Step | None:
         """Find a step the way people name it: `section.step`, the bare step id (ids are
         unique per SOP), or the label the documents and checklists show (`A3`: section

@@ -300,6 +300,8 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
         updated = s.service.change_priority(case_id, priority, when, s.now)
         _write_pdf(s, updated, pdf)
         click.echo(f"priority: {case_id} is {priority} from {human(when, s.config.zone)}")
+        if not updated.sop.has_priority_targets:
+            click.echo(f"  {updated.sop.id} sets no targets per priority; deadlines unchanged")
         _print_moves(s, updated, "")
         _print_next(s, updated)
 

@@ -306,7 +306,12 @@ class CaseService:
             _still_open(record, "its priority stays")
             current = record.priorities[-1].priority if record.priorities else "normal"
             if priority == current:
-                raise CaseError(f"case {case_id} already has priority {priority}", None, CONFLICT)
+                others = [p for p in self.config.priorities if p != priority]
+                raise CaseError(
+                    f"case {case_id} already has priority {priority}, so nothing changes",
+                    "to change it, name another priority: " + ", ".join(others),
+                    CONFLICT,
+                )
             since = record.received
             if record.priorities:
                 since = max(since, record.priorities[-1].since)
@@ -314,6 +319,9 @@ class CaseService:
                 at, now, "priority change time", since, "it was received or last changed",
                 f"the priority of case {case_id} cannot change",
             )  # fmt: skip
+            self._after_completions(
+                record, at, f"the priority of case {case_id} cannot change", "--at"
+            )
             record.priorities.append(CasePriority(priority=priority, since=at, recorded_at=now))
             return self._save(session, record, now)
 
@@ -342,6 +350,25 @@ class CaseService:
                 web_hint=f"check the time given; without one the {what} is now",
             )
         _not_future(at, now, f"{what} (--at)", zone)
+
+    def _after_completions(
+        self, record: CaseRecord, at: datetime, refused: str, option: str
+    ) -> None:
+        """Refuse a hold, resume or priority change dated before the case's latest step
+        completion: a done step keeps the deadline it had when it was ticked, so what
+        happened before a completion can no longer be rewritten (README "Holds")."""
+        latest = max(record.completions, key=lambda c: c.done_at.astimezone(UTC), default=None)
+        if latest is None or at.astimezone(UTC) >= latest.done_at.astimezone(UTC):
+            return
+        zone = self.config.zone
+        raise CaseError(
+            f"{refused} at {human(at, zone)}, before step {latest.step} was done "
+            f"({human(latest.done_at, zone)}): that would change the deadline of a step "
+            "already done",
+            f"give an {option} time from {human(latest.done_at, zone)} on: a step already "
+            "done keeps the deadline it had when it was ticked",
+            CONFLICT,
+        )
 
     def _known_priority(self, priority: str) -> None:
         if priority not in self.config.priorities:
@@ -377,6 +404,7 @@ class CaseService:
                     f"{case_id}, which ended {human(last, zone)}",
                     "give an --at time after the previous hold ended",
                 )
+            self._after_completions(record, at, f"case {case_id} cannot go on hold", "--at")
             record.holds.append(CaseHold(held_at=at, reason=reason, recorded_at=now))
             return self._save(session, record, now)
 
@@ -396,6 +424,7 @@ class CaseService:
                 at, now, "resume time", running.held_at, "its hold began",
                 f"case {case_id} cannot resume",
             )  # fmt: skip
+            self._after_completions(record, at, f"case {case_id} cannot resume", "--at")
             running.resumed_at = at
             running.resume_recorded_at = now
             return self._save(session, record, now)
@@ -1220,7 +1249,7 @@ class CaseService:
                 if events is None
                 else events
             ),
-            priorities=tuple((p.since.astimezone(zone), p.priority) for p in record.priorities),
+            priorities=tuple((t.astimezone(zone), p) for t, p in _shown_priorities(record)),
             holds=tuple(
                 Hold(
                     h.held_at.astimezone(zone),
@@ -1256,6 +1285,15 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def _priorities(record: CaseRecord) -> list[tuple[datetime, str]]:
     """The case's priority history, from `normal` at the received time on."""
     return _history(record.received, [(p.since, p.priority) for p in record.priorities])
+
+
+def _shown_priorities(record: CaseRecord) -> list[tuple[datetime, str]]:
+    """The priority history a reader sees: from the priority the case was opened with
+    (`normal` unless `open --priority` gave one) on; none when it never changed."""
+    changes = [(p.since, p.priority) for p in record.priorities]
+    if changes and changes[0][0].astimezone(UTC) > record.received.astimezone(UTC):
+        return [(record.received, "normal"), *changes]
+    return changes
 
 
 def _history(

@@ -467,6 +467,7 @@ def _case_view(
         on_hold=human(case.on_hold.start, zone) if case.on_hold else None,
         priorities=[(human(t, zone), p) for t, p in case.priorities],
         all_priorities=config.priorities,
+        priority_targets=case.sop.has_priority_targets,
         cancelled=human(case.cancelled_at, zone) if case.cancelled_at else None,
         now_local=ctx.now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         error=error,
