@@ -71,3 +71,12 @@ def test_holiday_dates_come_from_the_cache(tmp_path: Path, monkeypatch: pytest.M
     assert regions.holiday_dates("DE", "BE", 2026, tmp_path) == dates
     with pytest.raises(AssertionError, match="asked the holidays package again"):
         regions.holiday_dates("DE", "BE", 2027, tmp_path)  # another year is another question
+
+
+@pytest.mark.parametrize("entry", ['["2026-02-30"]', '["Christmas"]', "[20261225]", "7"])
+def test_a_damaged_holiday_entry_is_asked_again(tmp_path: Path, entry: str) -> None:
+    right = regions.holiday_dates("DE", "BE", 2026, tmp_path)
+    cached = json.loads((tmp_path / regions.DATES_FILE).read_text())
+    cached["answers"]["DE/BE/2026"] = json.loads(entry)
+    (tmp_path / regions.DATES_FILE).write_text(json.dumps(cached))
+    assert regions.holiday_dates("DE", "BE", 2026, tmp_path) == right

@@ -105,7 +105,9 @@ def holiday_dates(
         DATES_FILE,
         f"{country}/{subdivision or ''}/{year}",
         lambda: sorted(d.isoformat() for d in ask_dates(country, subdivision, year)),
-        lambda answer: [str(d) for d in answer],
+        # a damaged entry fails here, inside the cache's own error handling, and is
+        # asked again: deadlines never rest on a date the cache could not read
+        lambda answer: [date.fromisoformat(d).isoformat() for d in answer],
         cache_dir,
     )
     return frozenset(date.fromisoformat(d) for d in dates)
