@@ -41,18 +41,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from dbkit import Cluster, Server, _pg_bin  # noqa: E402
+from dbkit import Cluster, Server, _pg_bin, statements  # noqa: E402
 from sopgen.cases.errors import CaseError  # noqa: E402
 from sopgen.cases.service import CaseService  # noqa: E402
 from sopgen.cases.store import (  # noqa: E402
@@ -234,21 +233,6 @@ def fill(root: Path, url: str, total: int, existing: int) -> None:
     store.close()
 
 
-@contextmanager
-def captured(store: Store) -> Iterator[list[tuple[str, Any]]]:
-    """The SQL statements (with their parameters) run on `store` inside the block."""
-    seen: list[tuple[str, Any]] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", grab)
-    try:
-        yield seen
-    finally:
-        event.remove(store.engine, "before_cursor_execute", grab)
-
-
 def timed(call: Callable[[], Any], repeat: int = 20) -> tuple[list[float], Any]:
     times, result = [], None
     for _ in range(repeat):
@@ -283,7 +267,7 @@ def listing(root: Path, url: str, cases: int) -> bool:
         (f"desk/case list: first page of {PAGE} open", lambda: service.list_open(NOW, limit=PAGE)),
     ]
     for label, call in checks:
-        with captured(service.store) as seen:
+        with statements(service.store.engine) as seen:
             times, result = timed(call)
         shown = result if isinstance(result, int) else f"{len(result)} cases"
         median = statistics.median(times) * 1000

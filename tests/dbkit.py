@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
@@ -255,3 +255,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"install postgresql (setup.sh does) or set {ENV_URL}; CI=true makes this a failure"
         )
+
+
+@contextlib.contextmanager
+def statements(engine: Any) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements run on `engine` inside the block, with their parameters
+    (for the query-plan checks in tests/test_migrations.py and bench/bench_team.py)."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic import command as alembic
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 
 from casekit import (  # noqa: F401 - `project`
     FIXTURES,
@@ -29,7 +26,7 @@ from casekit import (  # noqa: F401 - `project`
     make_project,
     project_fixture,
 )
-from dbkit import CaseDb
+from dbkit import CaseDb, statements
 from sopgen.cases import migrate
 from sopgen.cases.errors import CaseError
 from sopgen.cases.service import CaseService
@@ -238,21 +235,6 @@ def test_revision_0010_indexes_open_cases_by_deadline_and_downgrades(
     store.close()
 
 
-@contextmanager
-def statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
-    """The SQL statements run on `store` inside the block, with their parameters."""
-    seen: list[tuple[str, Any]] = []
-
-    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(store.engine, "before_cursor_execute", grab)
-    try:
-        yield seen
-    finally:
-        event.remove(store.engine, "before_cursor_execute", grab)
-
-
 def test_lists_of_open_cases_read_the_index_in_order_without_sorting(
     case_db: CaseDb, tmp_path: Path
 ):
@@ -291,7 +273,7 @@ def test_lists_of_open_cases_read_the_index_in_order_without_sorting(
         lambda: service.list_open(at, limit=50),  # case list, the desk's lists
         lambda: service.list_open(at, due_within=timedelta(hours=4), limit=50),
     ):
-        with statements(store) as seen:
+        with statements(store.engine) as seen:
             assert len(call()) == 50
         [(sql, parameters)] = [(s, p) for s, p in seen if "ORDER BY cases.next_due" in s]
         with store.engine.connect() as conn:
