@@ -343,7 +343,7 @@ def test_an_invalid_sop_refuses_the_build_and_leaves_the_output_as_it_was(
         assert result.exit_code == 1
         assert problem in result.stderr
         assert result.stderr.splitlines()[-2:] == [
-            "sopgen: error: nothing built: 1 invalid file(s) the build needs: sops/sop-cs-005.yaml",
+            "sopgen: error: nothing built: 1 invalid file the build needs: sops/sop-cs-005.yaml",
             "    hint: fix the errors above ('sopgen validate' lists them); "
             "output/ was left as it was",
         ]
@@ -380,7 +380,7 @@ def test_building_named_sops_needs_only_them_and_what_they_reference(tmp_path: P
     code, output = run(root, "--html", "SOP-CS-003")
     assert code == 1  # the library still holds invalid input
     assert problem in output
-    assert "1 file(s) written" in output
+    assert "1 file written" in output
     assert "index.html was left as it was" in output
     assert "Revised" in (root / "output" / "html" / "SOP-CS-003.html").read_text()
     assert (root / "output" / "html" / "index.html").read_bytes() == index

@@ -51,11 +51,11 @@ def mtimes(root: Path) -> dict[str, int]:
 def test_unchanged_build_parses_nothing_and_writes_nothing(repo: Path) -> None:
     first = build(repo)
     assert first.returncode == 0, first.stderr
-    assert "9 file(s) written" in first.stderr
+    assert "9 files written" in first.stderr
     before = mtimes(repo)
     again = build(repo)
     assert again.returncode == 0
-    assert "0 file(s) written, 9 up to date" in again.stderr
+    assert "0 files written, 9 up to date" in again.stderr
     assert "not parsed" in again.stderr
     assert mtimes(repo) == before
 
@@ -152,16 +152,16 @@ def test_a_changed_sopgen_module_rebuilds_every_document(repo: Path, tmp_path: P
     pages = len(list((repo / "sops").glob("*.yaml")))
     first = build_with_copy(src, repo)
     assert first.returncode == 0, first.stderr
-    assert f"{pages + 1} file(s) written" in first.stderr
+    assert f"{pages + 1} files written" in first.stderr
 
     # nothing that shapes the output changes: a module touched, a file outside the package
     module = src / "sopgen" / "model.py"
     os.utime(module)
     (checkout / "NOTES.txt").write_text("not part of sopgen\n")
-    assert "0 file(s) written" in build_with_copy(src, repo).stderr
+    assert "0 files written" in build_with_copy(src, repo).stderr
 
     # a comment in any module: every document is rendered again, without --force
     module.write_text(module.read_text() + "\n# a comment\n")
     again = build_with_copy(src, repo)
     assert again.returncode == 0, again.stderr
-    assert f"{pages} file(s) written, 1 up to date" in again.stderr  # the index is unchanged
+    assert f"{pages} files written, 1 up to date" in again.stderr  # the index is unchanged

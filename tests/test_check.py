@@ -126,7 +126,7 @@ def errors(stderr: str) -> list[str]:
 def test_unchanged_library_passes(repo: Path) -> None:
     code, err = check(repo)
     assert code == 0, err
-    assert "ok: 1 SOP file(s) checked since HEAD" in err
+    assert "ok: 1 SOP file checked since HEAD" in err
 
 
 def test_edited_step_without_version_bump_fails_at_version_line(repo: Path) -> None:
@@ -265,4 +265,4 @@ def test_new_sop_needs_no_earlier_version(repo: Path) -> None:
     (repo / "sops" / "sop-t-002.yaml").write_text(text)
     code, err = check(repo)
     assert code == 0, err
-    assert "2 SOP file(s) checked" in err
+    assert "2 SOP files checked" in err

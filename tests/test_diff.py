@@ -73,7 +73,7 @@ def redline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(cli, ["--root", str(root), "diff"])
     assert result.exit_code == 0, result.output
     assert "SOP-CS-001: version 1.2 → 1.3" in result.stderr
-    assert "1 redline(s) written" in result.stderr
+    assert "1 redline written" in result.stderr
     return root
 
 

@@ -311,3 +311,22 @@ def test_the_html_report_fits_a_phone_and_keeps_ids_whole(
             assert 11 * 96 / 72 * shown / (drawn * 96 / 72) >= 10
         finally:
             browser.close()
+
+
+def test_one_step_done_is_counted_in_the_singular(tmp_path: Path) -> None:
+    """ "1 steps done" read like a typo in the first week; every count agrees with its noun."""
+    root = tmp_path / "one"
+    make_project(root)
+    library = load_library(root, None)
+    assert library.config is not None
+    zone = library.config.zone
+    now = datetime.fromisoformat(NOW).replace(tzinfo=zone)
+    service = CaseService(Store.for_project(root, None, {}), library)
+    service.open("ONE-1", SOP, now - timedelta(days=2), now, None, None, None)
+    service.done("ONE-1", next(library.sops[SOP].steps()).key, now - timedelta(days=1), now)
+    service.store.close()
+    out = tmp_path / "one.html"
+    said = run(root, "--output", str(out)).stdout
+    assert "(1 step done " in said and "1 steps" not in said
+    html = out.read_text()
+    assert "· 1 step, " in html and "1 steps" not in html

@@ -164,7 +164,7 @@ def test_valid_repository_passes(repo: Path) -> None:
         "sops/sop-t-001.yaml:26:13: warning: step A2 (record) has no Accountable role",
         "sops/sop-t-001.yaml:38:13: warning: step B2 (plan) has no Accountable role",
     ]
-    assert "3 warnings in 1 file; 2 SOP file(s) checked" in result.stderr
+    assert "3 warnings in 1 file; 2 SOP files checked" in result.stderr
     for step, role in (("receive", "cs-rep"), ("record", "cs-rep"), ("plan", "relevant-dept")):
         edit(
             repo,
@@ -172,7 +172,7 @@ def test_valid_repository_passes(repo: Path) -> None:
             f"id: {step}\n        accountable: {role}\n        do:",
         )
     result = validate(repo)
-    assert "ok: sopgen.yaml and 2 SOP file(s) are valid" in result.stderr
+    assert "ok: sopgen.yaml and 2 SOP files are valid" in result.stderr
 
 
 def test_example_library_validates_clean() -> None:
@@ -580,7 +580,7 @@ def test_all_problems_in_one_run(repo: Path) -> None:
     assert result.code == 1
     assert result.stderr.count(": error: ") >= 3
     assert "sops/sop-t-002.yaml:" in result.stderr
-    assert "2 SOP file(s) checked" in result.stderr
+    assert "2 SOP files checked" in result.stderr
 
 
 def test_schema_errors_do_not_hide_dates_timeframes_and_roles(repo: Path) -> None:

@@ -17,7 +17,7 @@ from click.shell_completion import CompletionItem
 
 from sopgen import __version__
 from sopgen.clock import ClockError
-from sopgen.console import App, fail, find_root, pass_app, report, summary
+from sopgen.console import App, counted, fail, find_root, pass_app, report, summary
 from sopgen.problems import InputError, has_errors
 
 
@@ -147,11 +147,16 @@ def validate(app: App, files: tuple[Path, ...], fmt: str) -> None:
     if fmt == "text":
         checked = len(library.entries)
         if problems:
-            click.echo(f"{summary(problems)}; {checked} SOP file(s) checked", err=True)
+            click.echo(f"{summary(problems)}; {counted(checked, 'SOP file')} checked", err=True)
         elif files and not sop_files:
             click.echo(f"ok: {CONFIG_FILE} is valid", err=True)
         else:
-            click.echo(f"ok: {CONFIG_FILE} and {checked} SOP file(s) are valid", err=True)
+            click.echo(
+                f"ok: {CONFIG_FILE} and {counted(checked, 'SOP file')} "
+                + ("is" if checked == 1 else "are")
+                + " valid",
+                err=True,
+            )
     raise SystemExit(1 if has_errors(problems) else 0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sopgen import schema
-from sopgen.console import App, fail, pass_app, report, summary
+from sopgen.console import App, counted, fail, pass_app, report, summary
 from sopgen.gitrev import GitError, Repo
 from sopgen.library import SOPS_DIR
 from sopgen.problems import Problem, has_errors
@@ -68,10 +68,11 @@ def check(app: App, rev: str) -> None:
     report(problems)
     checked = len(library.entries)
     if has_errors(problems):
-        click.echo(f"{summary(problems)}; {checked} SOP file(s) checked since {rev}", err=True)
+        files = counted(checked, "SOP file")
+        click.echo(f"{summary(problems)}; {files} checked since {rev}", err=True)
         raise SystemExit(1)
     click.echo(
-        f"ok: {checked} SOP file(s) checked since {rev} ({commit[:10]}); "
+        f"ok: {counted(checked, 'SOP file')} checked since {rev} ({commit[:10]}); "
         f"{changed} changed, all released",
         err=True,
     )

@@ -9,7 +9,7 @@ import click
 from sopgen import schema
 from sopgen.assets import templates_dir
 from sopgen.cli_check import sops_at
-from sopgen.console import App, fail, pass_app
+from sopgen.console import App, counted, fail, pass_app
 from sopgen.files import write_atomic
 from sopgen.gitrev import GitError, Repo
 from sopgen.library import Entry
@@ -130,6 +130,6 @@ def diff(app: App, args: tuple[str, ...]) -> None:
             f"{DIFF_DIR / sop_id}.html, {DIFF_DIR / sop_id}.pdf",
             err=True,
         )
-    click.echo(f"{written} redline(s) written to {DIFF_DIR}/", err=True)
+    click.echo(f"{counted(written, 'redline')} written to {DIFF_DIR}/", err=True)
     if failed:
         raise SystemExit(1)

@@ -76,16 +76,21 @@ def report(problems: list[Problem], *, json_output: bool = False) -> None:
             click.echo(f"    hint: {problem.hint}", err=True)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`n` and `noun` in the right number, as every count the CLI prints: "1 step", "2 steps"."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def summary(problems: list[Problem]) -> str:
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
     files = len({p.file for p in problems})
     parts = []
     if errors:
-        parts.append(f"{errors} error{'s' * (errors != 1)}")
+        parts.append(counted(errors, "error"))
     if warnings:
-        parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
-    return f"{' and '.join(parts)} in {files} file{'s' * (files != 1)}"
+        parts.append(counted(warnings, "warning"))
+    return f"{' and '.join(parts)} in {counted(files, 'file')}"
 
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> None:

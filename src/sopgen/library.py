@@ -79,7 +79,8 @@ def unknown_sop(library: Library, sop_ids: Sequence[str]) -> tuple[str, str]:
     hint = f"SOPs in this library: {known}"
     broken = [e for e in library.entries if e.sop is None and e.problems]
     if broken:
-        hint += f"; {len(broken)} SOP file(s) could not be read: run sopgen validate"
+        n = len(broken)
+        hint += f"; {n} SOP file{'s' * (n != 1)} could not be read: run sopgen validate"
     return f"unknown SOP {names}", hint
 
 

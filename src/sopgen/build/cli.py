@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from sopgen.build import stamp as build_stamp
-from sopgen.console import App, ProgressDisplay, fail, pass_app, report
+from sopgen.console import App, ProgressDisplay, counted, fail, pass_app, report
 from sopgen.problems import Problem
 from sopgen.render.pdf import PDF_VARIANTS
 
@@ -90,7 +90,7 @@ def build(
     if result.refused:  # nothing written, so no stamp either: output/ is as it was
         report(result.problems)
         fail(
-            f"nothing built: {len(result.refused)} invalid file(s) the build needs: "
+            f"nothing built: {counted(len(result.refused), 'invalid file')} the build needs: "
             + ", ".join(result.refused),
             "fix the errors above ('sopgen validate' lists them); output/ was left as it was",
         )
@@ -124,7 +124,7 @@ def _finish(
     problems: list[Problem], written: int, up_to_date: int, exit_code: int, index_kept: bool
 ) -> None:
     report(problems)
-    click.echo(f"{written} file(s) written, {up_to_date} up to date", err=True)
+    click.echo(f"{counted(written, 'file')} written, {up_to_date} up to date", err=True)
     if index_kept:
         click.echo(
             "sopgen: note: output/html/index.html was left as it was: it lists every SOP, "

@@ -25,7 +25,7 @@ from rich.text import Text
 from sopgen import clock
 from sopgen.cases.commanderrors import reports_case_errors
 from sopgen.cases.timestamps import human, iso, parse_timestamp
-from sopgen.console import App, ProgressDisplay, fail, pass_app, report
+from sopgen.console import App, ProgressDisplay, counted, fail, pass_app, report
 from sopgen.model import Config, parse_duration
 from sopgen.problems import InputError
 
@@ -181,7 +181,8 @@ def open_(
         _write_pdf(s, opened, pdf)
         click.echo(
             f"opened case {opened.id} under {opened.sop.id} version {opened.sop_version} "
-            f"({len(opened.steps)} steps), received {human(opened.received, s.config.zone)}"
+            f"({counted(len(opened.steps), 'step')}), "
+            f"received {human(opened.received, s.config.zone)}"
             + (f", priority {opened.priority}" if priority else "")
         )
         _print_case(s, opened)
@@ -409,7 +410,7 @@ def list_(
                     style="dim",
                 )
                 if shown
-                else Text(f"page {page} is past the last of {total:,} {what}", style="dim")
+                else Text(f"page {page} is past the last page of {what}", style="dim")
             )
 
 
@@ -473,8 +474,8 @@ def refresh(app: App, case_ids: tuple[str, ...]) -> None:
         moved = sum(len(r.case.changed) for r in results)
         what = "open case" if not case_ids else "case"
         click.echo(
-            f"refreshed {len(results)} {what}{'s' * (len(results) != 1)}: "
-            f"{changed} with changed files, {moved} deadline{'s' * (moved != 1)} moved"
+            f"refreshed {counted(len(results), what)}: "
+            f"{changed} with changed files, {counted(moved, 'deadline')} moved"
         )
 
 
@@ -535,7 +536,7 @@ def cancel(app: App, case_id: str, reason: str) -> None:
         _write_pdf(s, cancelled, False)
         left = sum(1 for p in cancelled.steps if p.done is None)
         click.echo(
-            f"cancelled case {cancelled.id}: {left} open step{'s' * (left != 1)} cancelled "
+            f"cancelled case {cancelled.id}: {counted(left, 'open step')} cancelled "
             f"in {_folder(s, cancelled.id)}/deadlines.ics (import it again to clear them)"
         )
 
@@ -611,14 +612,14 @@ def import_(
         bad = len({p.line for p in result.problems})
         if result.problems and all_or_nothing:
             click.echo(
-                f"imported no cases: {bad} bad row{'s' * (bad != 1)} in {file} (--all-or-nothing)",
+                f"imported no cases: {counted(bad, 'bad row')} in {file} (--all-or-nothing)",
                 err=True,
             )
         else:
             count = len(result.case_ids)
             click.echo(
-                f"imported {count} case{'s' * (count != 1)} under {result.sop}"
-                + (f"; {bad} bad row{'s' * (bad != 1)} skipped" if bad else "")
+                f"imported {counted(count, 'case')} under {result.sop}"
+                + (f"; {counted(bad, 'bad row')} skipped" if bad else "")
             )
         if result.problems:
             raise SystemExit(1)
@@ -759,7 +760,7 @@ def _print_next(s: CaseCommand, updated: Case) -> None:
     else:
         open_count = len(updated.open_steps())
         click.echo(
-            f"{open_count} step{'s' * (open_count != 1)} open; next: {following.key} "
+            f"{counted(open_count, 'step')} open; next: {following.key} "
             f"due {human(following.due, s.config.zone)}"
         )
 

@@ -8,7 +8,7 @@ import click
 
 from sopgen.cases.commanderrors import reports_case_errors
 from sopgen.cases.errors import CaseError
-from sopgen.console import App, fail, pass_app
+from sopgen.console import App, counted, fail, pass_app
 from sopgen.problems import InputError
 
 _errors = reports_case_errors
@@ -126,7 +126,7 @@ def export(app: App, file: str) -> None:
         raise CaseError(f"cannot write {file}: {exc.strerror or exc}") from None
     finally:
         store.close()
-    click.echo(f"exported {count} rows from {store.display}", err=True)
+    click.echo(f"exported {counted(count, 'row')} from {store.display}", err=True)
 
 
 @db.command("import")

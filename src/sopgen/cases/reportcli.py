@@ -20,7 +20,7 @@ import click
 from sopgen import clock
 from sopgen.cases.report import Group, Report
 from sopgen.cases.timestamps import iso
-from sopgen.console import App, fail, pass_app
+from sopgen.console import App, counted, fail, pass_app
 from sopgen.console import report as report_problems
 from sopgen.files import write_atomic
 from sopgen.model import Config
@@ -208,4 +208,4 @@ def report(app: App, since: str | None, until: str | None, fmt: str, output: Pat
         path = output or app.root / "output" / "report.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, report_html(found, config, app.root))
-        click.echo(f"wrote {path} ({found.completed} steps done {first} to {last})")
+        click.echo(f"wrote {path} ({counted(found.completed, 'step')} done {first} to {last})")

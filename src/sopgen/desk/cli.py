@@ -14,7 +14,7 @@ import click
 
 from sopgen import clock
 from sopgen.cases.errors import CaseError
-from sopgen.console import App, fail, pass_app
+from sopgen.console import App, counted, fail, pass_app
 from sopgen.problems import InputError
 
 if TYPE_CHECKING:
@@ -201,8 +201,8 @@ def rekey(app: App) -> None:
     with _users(app) as (users, _now):
         count = users.rekey()
         click.echo(
-            f"the case store now uses this secret key; {count} calendar link"
-            f"{'s' if count != 1 else ''} replaced (users find the new one on My work)"
+            f"the case store now uses this secret key; {counted(count, 'calendar link')} "
+            "replaced (users find the new one on My work)"
         )
 
 
