@@ -5,6 +5,7 @@ is wrong ("not a real date", "now" in the company zone)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -145,10 +146,22 @@ def test_now_is_shown_in_the_company_zone_without_microseconds(
     result = project.run("open", "X-1", "--sop", SOP, "--received", "2099-01-01T10:00")
     assert result.exit_code == 1
     message = result.stderr
-    assert "lies in the future (now is " in message
+    assert "received time Thu 01 Jan 2099 10:00 CET lies in the future (now is " in message
     now = message.split("(now is ", 1)[1].split(")", 1)[0]
-    assert now.endswith(("+01:00", "+02:00")), now  # Berlin, not UTC
-    assert "." not in now, now  # to the second
+    # Berlin, not UTC; to the minute, as people read times elsewhere (not ISO 8601)
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d CES?T", now), now
+
+
+def test_a_future_at_reads_like_every_other_time(project: Project):
+    """`--at` ahead of the clock: both times as `case show` prints them, not raw ISO 8601."""
+    assert project.run("open", "F-1", "--sop", SOP, "--received", "2026-11-20T18:05").exit_code == 0
+    result = project.run("done", "F-1", "intake.receive", "--at", "2026-11-24T09:30")
+    assert result.exit_code == 1
+    assert (
+        "the completion time (--at) Tue 24 Nov 2026 09:30 CET lies in the future "
+        "(now is Mon 23 Nov 2026 10:00 CET)"
+    ) in result.stderr
+    assert "+01:00" not in result.stderr
 
 
 def test_sop_ids_in_any_case(project: Project):

@@ -67,7 +67,7 @@ from sopgen.cases.store import (
     UserRecord,
     insert_missing,
 )
-from sopgen.cases.timestamps import FUTURE_TOLERANCE, human, iso
+from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
 from sopgen.library import Library, unknown_sop
 from sopgen.model import Config, Sop, Step, make_sop
 from sopgen.problems import InputError, Problem, has_errors
@@ -1481,10 +1481,11 @@ def in_force_at(sop: Sop, received: datetime, zone: ZoneInfo) -> None:
 
 
 def _not_future(moment: datetime, now: datetime, what: str, zone: ZoneInfo) -> None:
-    """Refuse a time ahead of the clock; both shown in the company zone, to the second."""
+    """Refuse a time ahead of the clock; both shown as every other time for people
+    (company zone, to the minute: a refused time is more than FUTURE_TOLERANCE ahead)."""
     if moment > now + FUTURE_TOLERANCE:
         raise CaseError(
-            f"the {what} {iso(moment, zone)} lies in the future (now is {iso(now, zone)})",
+            f"the {what} {human(moment, zone)} lies in the future (now is {human(now, zone)})",
             "give a time that has already happened",
         )
 
