@@ -9,9 +9,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sopgen.library import load_library
-from sopgen.render import html, markdown, view
+from sopgen.render import barchart, html, markdown, view
 from sopgen.render.pdf import FetchRefused, check_url, render_pdf
 
 REPO = Path(__file__).resolve().parent.parent
@@ -225,3 +227,17 @@ def test_render_pdf_fetches_nothing_outside(
         "file:///etc/passwd",
         "http://example.com/x.css",
     }
+
+
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=120))
+def test_chart_labels_take_at_most_two_lines_and_lose_only_their_end(text: str) -> None:
+    """Each line fits the chart's width; what is shown is the label's start, whitespace
+    runs as one space; a cut label ends in "…"."""
+    lines = barchart.label_lines(text)
+    flat = " ".join(text.split())
+    assert 1 <= len(lines) <= 2 and all(len(line) <= barchart.LINE_CHARS for line in lines)
+    shown = "".join(lines)
+    if shown.endswith("…") and not flat.endswith("…"):
+        shown = shown.removesuffix("…")
+    assert flat.replace(" ", "").startswith(shown.replace(" ", ""))
+    assert lines[-1].endswith("…") or shown.replace(" ", "") == flat.replace(" ", "")

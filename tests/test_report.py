@@ -27,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from casekit import make_project
+from chartkit import SVG_NS, charts
 from sopgen.cases.service import CaseService
 from sopgen.cases.store import Store
 from sopgen.cli import cli
@@ -265,9 +266,22 @@ def test_csv_and_html_formats(history: Path, tmp_path: Path) -> None:
     first = json.loads(same.stdout)["by_step"][0]
     assert '<th scope="col">On time, % of done</th>' in html
     assert f"% of {first['completed']}</td>" in html and "% (" not in html
-    assert html.count("<svg") == 3  # one chart per grouping, inline
-    assert "<script" not in html and "http://" not in html.split("<svg")[0]
-    assert "<text" not in html  # text drawn as paths: no font needed to print it
+    assert "<script" not in html and "http://" not in html.replace(SVG_NS, "")  # nothing fetched
+    # a chart per SOP, per assignee and per priority: each group a labelled bar as long as
+    # its on-time share, the share and count written after it as text
+    drawn = charts(html)
+    assert set(drawn) == {"On time per SOP step, " + SOP, "On time per assignee",
+                          "On time per priority"}  # fmt: skip
+    for group, name, key in (("by_step", "On time per SOP step, " + SOP, "step"),
+                             ("by_assignee", "On time per assignee", "assignee"),
+                             ("by_priority", "On time per priority", "priority")):  # fmt: skip
+        rows = json.loads(same.stdout)[group]
+        assert [(" ".join(label), value) for label, _, value in drawn[name]] == [
+            (g[key], [f"{100 * g['on_time_share']:.0f} % of {g['completed']}"]) for g in rows
+        ]
+        for (_, [width], _), g in zip(drawn[name], rows, strict=True):
+            assert width == pytest.approx(100 * g["on_time_share"], abs=0.01)
+    assert {w for rows in drawn.values() for _, [w], _ in rows} - {0.0, 100.0}  # not all, none
 
 
 def test_bad_dates_are_usage_errors(history: Path) -> None:
@@ -279,36 +293,85 @@ def test_bad_dates_are_usage_errors(history: Path) -> None:
     assert result.exit_code == 1 and "is after" in result.output
 
 
+HOSTILE = "</text><script>alert(1)</script>"
+LONG = "Maximiliane Alexandra von Hohenzollern-Sigmaringen (Beschwerdestelle Nord)"
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Steps done by assignees with a hostile and a very long name."""
+    project = make_project(tmp_path_factory.mktemp("labels") / "repo")
+    library = load_library(project.root, None)
+    assert library.config is not None
+    zone = library.config.zone
+    now = datetime.fromisoformat(NOW).replace(tzinfo=zone)
+    service = CaseService(Store.for_project(project.root, None, {}), library)
+    steps = [s.key for s in library.sops[SOP].steps()]
+    for n, who in enumerate([HOSTILE, LONG, "bob"]):
+        received = datetime(2026, 12, 1, 9, tzinfo=zone) + timedelta(days=n)
+        service.open(f"L-{n}", SOP, received, now, who)
+        for i, step in enumerate(steps[: 2 + n]):
+            service.done(f"L-{n}", step, received + timedelta(days=i * n), now)
+    service.store.close()
+    return project.root
+
+
+def test_chart_labels_are_inert_text_and_long_ones_wrap(labelled: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    run(labelled, "--since", "2026-12-01", "--output", str(out))
+    html = out.read_text()
+    assert "<script" not in html
+    assert "&lt;/text&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html  # also in the table
+    labels = [label for label, _, _ in charts(html)["On time per assignee"]]
+    assert [HOSTILE] in labels  # read back as the name it is: text, not markup
+    long = next(label for label in labels if label[0].startswith("Maximiliane"))
+    # two lines broken between words, the rest left to the table under the chart
+    assert len(long) == 2 and LONG.startswith(" ".join(long).removesuffix("…"))
+    assert long[0] == LONG[: len(long[0])] and LONG[len(long[0])] == " "
+    assert f"<td>{LONG}</td>" in html
+
+
+def test_the_html_report_is_the_same_file_every_time(history: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "1.html", tmp_path / "2.html"
+    for out in (first, second):
+        run(history, "--since", "2026-11-01", "--output", str(out))
+    assert first.read_bytes() == second.read_bytes()
+
+
 @pytest.mark.parametrize("width", [390, 1280])
 def test_the_html_report_fits_a_phone_and_keeps_ids_whole(
-    history: Path, tmp_path: Path, width: int
+    history: Path, labelled: Path, tmp_path: Path, width: int
 ) -> None:
     import shutil
 
+    from chartkit import LAYOUT
     from test_document_layout import BROKEN, CHROMIUM
 
     if shutil.which(CHROMIUM) is None:
         pytest.skip("needs Debian's chromium at /usr/bin/chromium")
     playwright = pytest.importorskip("playwright.sync_api")
-    out = tmp_path / "r.html"
-    run(history, "--since", "2026-11-01", "--output", str(out))
+    pages = []
+    for root in (history, labelled):
+        pages.append(tmp_path / f"{root.parent.name}.html")
+        run(root, "--since", "2026-11-01", "--output", str(pages[-1]))
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": width, "height": 844})
-            page.goto(out.as_uri())
-            # the page never scrolls sideways (a wide table scrolls in its own box)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width
-            assert page.evaluate(BROKEN) == []  # SOP-CS-001 on one line
-            # the charts scale with the page and their labels stay readable: an 11 pt
-            # label of a 5-inch chart is at least 10 px high at phone width
-            chart = page.evaluate(
-                "(() => { const s = document.querySelector('figure svg');"
-                " return [s.getBoundingClientRect().width, s.viewBox.baseVal.width]; })()"
-            )
-            shown, drawn = chart
-            assert drawn == 360  # 5 in at 72 pt per inch
-            assert 11 * 96 / 72 * shown / (drawn * 96 / 72) >= 10
+            for out in pages:
+                page.goto(out.as_uri())
+                # the page never scrolls sideways (a wide table scrolls in its own box)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                assert page.evaluate(BROKEN) == []  # SOP-CS-001 on one line
+                # the charts' text keeps its size at any width, fits and overlaps nothing;
+                # each bar's length is the share written after it
+                assert page.evaluate("document.querySelectorAll('svg.barchart').length") >= 3
+                assert page.evaluate(LAYOUT) == []
+                # printed, the bars keep their colour
+                page.emulate_media(media="print")
+                adjust = "getComputedStyle(document.querySelector('svg.barchart')).printColorAdjust"
+                assert page.evaluate(adjust) == "exact"
+                page.emulate_media(media="screen")
         finally:
             browser.close()
 

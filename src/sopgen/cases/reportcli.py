@@ -2,8 +2,8 @@
 and priority, for a period; as HTML (one self-contained file with SVG charts), CSV or
 JSON (what the desk's dashboard shows).
 
-matplotlib is imported only for the HTML report, with its SVG backend and text
-drawn as paths, so the file needs no font and prints the same everywhere.
+The HTML report's charts come from the Jinja macro the desk's dashboard uses
+(templates/barchart.svg.j2): text as text in the page's font, no plotting library.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sopgen.console import App, counted, fail, pass_app
 from sopgen.console import report as report_problems
 from sopgen.files import write_atomic
 from sopgen.model import Config
+from sopgen.render.barchart import Bar, Row
 
 
 def report_json(report: Report, config: Config) -> dict[str, Any]:
@@ -74,67 +75,22 @@ def report_csv(report: Report, config: Config) -> str:
     return out.getvalue()
 
 
-def _chart(groups: tuple[Group, ...], title: str) -> str:
-    """A horizontal bar chart of the on-time share of `groups`, as inline SVG.
-
-    Drawn on a bare `Figure` with the SVG canvas (no pyplot, no GUI backend), and
-    laid out by hand rather than by `tight_layout`, which drew every chart twice:
-    the left margin fits the longest label at LABEL_PT (about 0.55 em per character).
-    The figure is 5 inches wide with 11 pt labels, so that scaled down to a phone's
-    width (the SVG's viewBox scales with the page) its text stays about 11 px high.
-    """
-    from matplotlib import rcParams  # lazily: only the HTML report draws
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
-
-    rcParams["svg.fonttype"] = "path"  # text as paths: no font needed
-    rcParams["svg.hashsalt"] = "sopgen"  # the same ids in every run
-    labels = [" ".join(g.key) for g in groups]
-    firsts = {g.key[0] for g in groups}
-    if len(firsts) == 1 and all(len(g.key) > 1 for g in groups):  # one SOP: say it once
-        labels = [" ".join(g.key[1:]) for g in groups]
-        title = f"{title}, {firsts.pop()}"
-    shares = [100 * g.on_time_share for g in groups]
-    label_pt = 11
-    width, height = 5.0, 1.0 + 0.38 * max(1, len(groups))
-    figure = Figure(figsize=(width, height))
-    FigureCanvasSVG(figure)
-    label_inches = 0.15 + max(len(label) for label in labels) * label_pt * 0.55 / 72
-    figure.subplots_adjust(
-        left=min(0.7, label_inches / width),
-        right=0.9,
-        top=1 - 0.45 / height,
-        bottom=0.6 / height,
-    )
-    axes = figure.add_subplot()
-    bars = axes.barh(range(len(groups)), shares, color="#1f4e79")
-    axes.set_yticks(range(len(groups)), labels, fontsize=label_pt)
-    axes.set_ylim(len(groups) - 0.5, -0.6)  # first group on top, no empty rows
-    axes.set_xlim(0, 100)
-    axes.set_xlabel("on time, %", fontsize=label_pt)
-    axes.tick_params(axis="x", labelsize=label_pt - 1)
-    figure.suptitle(title, x=0.02, y=1 - 0.08 / height, ha="left", va="top", fontsize=label_pt + 1)
-    axes.bar_label(bars, [f"{s:.0f} %" for s in shares], fontsize=label_pt - 1, padding=2)
-    axes.spines[["top", "right"]].set_visible(False)
-    out = io.StringIO()
-    figure.savefig(out, format="svg", metadata={"Date": None})
-    svg = out.getvalue()
-    return svg[svg.index("<svg") :]
+def _rows(groups: tuple[Group, ...], labels: int = 0) -> list[Row]:
+    """Chart rows of `groups`, labelled by their keys from index `labels` on."""
+    return [Row(" ".join(g.key[labels:]), (Bar(g.on_time_share, g.completed),)) for g in groups]
 
 
 def report_html(report: Report, config: Config, root: Path) -> str:
-    from markupsafe import Markup
-
     from sopgen.render.environment import environment
 
     data = report_json(report, config)
-    charts = {
-        name: Markup(_chart(groups, title)) if groups else None
-        for name, groups, title in (
-            ("step", report.by_step, "On time per SOP step"),
-            ("assignee", report.by_assignee, "On time per assignee"),
-            ("priority", report.by_priority, "On time per priority"),
-        )
+    by_sop: dict[str, list[Group]] = {}
+    for g in report.by_step:
+        by_sop.setdefault(g.key[0], []).append(g)
+    charts = {  # (heading, rows) per chart: one chart per SOP, its steps by step id
+        "step": [(sop, _rows(tuple(groups), 1)) for sop, groups in by_sop.items()],
+        "assignee": [(None, _rows(report.by_assignee))],
+        "priority": [(None, _rows(report.by_priority))],
     }
     template = environment(root).get_template("report.html.j2")
     # the period's last day, as the CLI says it (`until` is the midnight after it)

@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from sopgen.assets import templates_dir
-from sopgen.render import markdown
+from sopgen.render import barchart, markdown
 
 
 @cache
@@ -34,6 +34,7 @@ def environment(root: Path) -> jinja2.Environment:
     )
     env.filters["md_escape"] = markdown.md_escape  # Markdown output (case checklists)
     env.filters["md_text"] = markdown.md_text
+    env.filters["label_lines"] = barchart.label_lines  # chart labels (barchart.svg.j2)
     return env
 
 
