@@ -213,3 +213,52 @@ def agree(desk: Desk, server: str, page, case_page: dict[str, str], feed: bool =
         assert in_feed[step] == datetime.fromisoformat(due), step
     assert re.match(r"https?://", here)
     page.goto(here)
+
+
+def test_the_dashboard_chart_reads_on_a_phone_and_on_a_desktop(
+    desk: Desk, server: str, tmp_path: Path
+):
+    """Steps of three SOPs done over three months, some late, some only before the last
+    30 days: the 30- and 90-day bars of each step, laid out as the report's charts."""
+    import random
+    from datetime import timedelta
+
+    from chartkit import LAYOUT
+    from sopgen.library import load_library
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    shots = Path(os.environ.get("SOPGEN_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    library = load_library(desk.root, None)
+    api = desk.api("mia")
+    rng = random.Random(7)
+    desk.clock.now += timedelta(days=70)  # Monday 1 Feb 2027
+    for n in range(12):
+        sop = ("SOP-CS-001", "SOP-CS-002", "SOP-CS-003")[n % 3]
+        received = datetime(2026, 11, 2, 9) + timedelta(days=7 * n)
+        body = {"case": f"D-{n}", "sop": sop, "received": received.isoformat(timespec="minutes")}
+        assert api.post("/api/cases", json=body).status_code == 201
+        for step in list(library.sops[sop].steps())[: 2 + n % 4]:
+            at = received + timedelta(hours=rng.choice([1, 2, 50, 200]))
+            done = api.post(f"/api/cases/D-{n}/steps/{step.key}/done",
+                            json={"at": at.isoformat(timespec="minutes")})  # fmt: skip
+            assert done.status_code == 200, done.text
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(server + "/signin")
+            page.fill("input[name=login]", "mia")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button:has-text('Sign in')")
+            page.wait_for_url(server + "/")
+            page.goto(server + "/dashboard")
+            assert page.locator("svg.barchart g.row").count() > 10
+            assert page.locator("svg.barchart text.none").count() > 0  # 90 days only
+            for name, (width, height) in WIDTHS.items():
+                page.set_viewport_size({"width": width, "height": height})
+                page.screenshot(path=str(shots / f"{name}-dashboard.png"), full_page=True)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                assert page.evaluate(LAYOUT) == []
+        finally:
+            browser.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from chartkit import charts
 from deskkit import PASSWORD, Desk, csrf_of, desk_fixture  # noqa: F401 - the `desk` fixture
 
 SOP = "SOP-CS-001"
@@ -257,11 +258,20 @@ def test_dashboard_shows_overdue_counts_and_an_on_time_chart(desk: Desk):
     api = desk.api("alice")
     api.post("/api/cases/C-1/steps/receive/done", json={"at": "2026-11-23T09:00"})  # on time
     api.post("/api/cases/C-1/steps/record/done", json={"at": "2026-11-23T09:59"})
+    open_via_api(desk, "C-3", None, received="2026-11-20T14:00")
+    api.post("/api/cases/C-3/steps/receive/done", json={"at": "2026-11-20T14:00"})
+    api.post("/api/cases/C-3/steps/record/done", json={"at": "2026-11-23T09:59"})  # late
     open_via_api(desk, "C-2", "bob")  # received Friday: its intake is overdue
     html = desk.signed_in("mia").get("/dashboard").text
-    assert "<svg" in html and "SOP-CS-001 A1" in html  # the checklist's label, not the id
     assert "intake.receive" not in html
-    assert "100 % of 1</text>" in html  # share of the steps done, as in the report
+    # per step, the checklist's label (not the id) over a bar for the last 30 and 90 days,
+    # each followed by the share of the steps done and their number, as in the report
+    [(name, rows)] = charts(html).items()
+    assert name == "Share of steps done by their deadline, last 30 and 90 days"
+    assert rows == [
+        (["SOP-CS-001 A1"], [100.0, 100.0], ["100 % of 2", "100 % of 2"]),
+        (["SOP-CS-001 A2"], [50.0, 50.0], ["50 % of 2", "50 % of 2"]),
+    ]
     assert re.search(r">bob</a></td><td>\d+</td>", html)
     assert ">alice</a>" not in html
 

@@ -39,6 +39,7 @@ from sopgen.desk.auth import (
 )
 from sopgen.desk.wording import on_the_clock, relative
 from sopgen.problems import InputError
+from sopgen.render.barchart import Bar, Row
 from sopgen.render.view import brand
 
 STATUS_LABEL = {
@@ -674,19 +675,24 @@ def dashboard(ctx: Ctx) -> Response:
     for days in (30, 90):
         found = ctx.desk.cases.report(ctx.now - timedelta(days=days), ctx.now)
         periods[days] = {g.key: g for g in found.by_step}
-    keys = sorted(set(periods[30]) | set(periods[90]))
-    chart = []
-    for key in keys:
-        a, b = periods[30].get(key), periods[90].get(key)
-        chart.append(
-            {
-                "label": _step_label(ctx.desk, key),
-                "share30": a.on_time_share if a else None,
-                "n30": a.completed if a else 0,
-                "share90": b.on_time_share if b else None,
-                "n90": b.completed if b else 0,
-            }
+    order: dict[tuple[str, ...], int] = {  # each SOP's steps in checklist order, not by id
+        (sop.id, step.key): n
+        for sop in ctx.desk.library.sops.values()
+        for n, step in enumerate(sop.steps())
+    }
+    keys = sorted(
+        set(periods[30]) | set(periods[90]), key=lambda k: (k[0], order.get(k, len(order)), k)
+    )
+    chart = [
+        Row(
+            _step_label(ctx.desk, key),
+            tuple(
+                Bar(g.on_time_share, g.completed) if g else Bar(None, 0)
+                for g in (periods[30].get(key), periods[90].get(key))
+            ),
         )
+        for key in keys
+    ]
     return render(
         ctx.request,
         "dashboard.html.j2",
