@@ -199,3 +199,42 @@ def test_a_responsible_role_without_responsibilities_is_a_warning(repo: Path) ->
         "warning: 'relevant-dept' is responsible for step resolution.investigate but has no "
         "entry under 'responsibilities'"
     ) in result.stderr
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def test_a_retention_without_a_unit_suggests_one(repo: Path) -> None:
+    edit(repo, "documentation: ", "retention: 5\ndocumentation: ")
+    result = validate(repo)
+    assert "retention must be text, not a number" in only_error(result)
+    assert "hint: add the unit (days, weeks, months or years), e.g. '5 years'" in result.stderr
+    assert "put the value in quotes" not in result.stderr  # "5" is not a period either
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "hint"),
+    [
+        ("retention", "5 yaers", "did you mean '5 years'?"),
+        ("retention", "1 yr", "did you mean '1 year'?"),
+        ("retention", '"5"', "add the unit (days, weeks, months or years), e.g. '5 years'"),
+        ("review_every", "12 mnths", "did you mean '12 months'?"),
+        ("review_every", "12", "add the unit (days, weeks, months or years), e.g. '12 months'"),
+    ],
+)
+def test_a_misspelt_period_gets_a_did_you_mean(
+    repo: Path, field: str, written: str, hint: str
+) -> None:
+    edit(repo, "review_every: 12 months\n", "")
+    edit(repo, "documentation: ", f"{field}: {written}\ndocumentation: ")
+    result = validate(repo)
+    assert field in only_error(result)
+    assert f"hint: {hint}" in result.stderr
+
+
+def test_a_duration_in_the_config_without_a_unit_suggests_one(repo: Path) -> None:
+    config = repo / "sopgen.yaml"
+    config.write_text(config.read_text() + "calendar:\n  lead: 30\n")
+    result = validate(repo)
+    assert "calendar.lead must be text, not a number" in only_error(result)
+    assert "hint: add the unit (minutes, hours or days), e.g. '30 minutes'" in result.stderr

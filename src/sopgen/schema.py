@@ -126,7 +126,11 @@ def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
         expected = _type_name(err.validator_value)
         actual = _type_name(_json_type(err.instance))
         hint = description
-        if expected == "text" and actual == "a number":
+        units = _quantity_units(schema)
+        if expected == "text" and actual == "a number" and units:  # retention: 5
+            example = _with_unit(str(err.instance), _example_unit(units, description))
+            hint = f"add the unit ({_or_list(units)}), e.g. {example}"
+        elif expected == "text" and actual == "a number" and _quoted_fits(schema, err.instance):
             hint = f'put the value in quotes, e.g. "{err.instance}"'
         yield at_value("wrong-type", f"{where} must be {expected}, not {actual}", hint)
         return
@@ -146,6 +150,14 @@ def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
             "bad-format",
             f"{where}: '{err.instance}' is not a time of day in the form HH:MM",
             f'write "0{err.instance}" (two digits for the hour, in quotes)',
+        )
+        return
+    units = _quantity_units(schema)
+    if validator_name == "pattern" and units and isinstance(err.instance, str):
+        yield at_value(
+            "bad-format",
+            f"{where}: '{err.instance}' is not in the expected form",
+            _quantity_hint(err.instance, units, description),
         )
         return
     if validator_name == "pattern":
@@ -232,3 +244,63 @@ def _type_name(json_type: Any) -> str:
     if isinstance(json_type, list):
         return " or ".join(names.get(str(t), str(t)) for t in json_type)
     return names.get(json_type, str(json_type))
+
+
+# --------------------------------------------------------------------------- quantities
+
+_QUANTITY = re.compile(r"\^\\s\*\\d\+\\s\+\(([a-z|]+)\)s\?\\s\*\$")
+"""A schema pattern of the form `^\\s*\\d+\\s+(day|week|month|year)s?\\s*$`: a number and a unit."""
+
+_UNIT_ABBREVIATIONS = {
+    "m": "minute", "min": "minute", "mins": "minute",
+    "h": "hour", "hr": "hour", "hrs": "hour",
+    "d": "day", "w": "week", "wk": "week", "wks": "week",
+    "mo": "month", "mos": "month", "mth": "month", "mths": "month",
+    "y": "year", "yr": "year", "yrs": "year",
+}  # fmt: skip
+
+
+def _quantity_units(schema: dict[str, Any]) -> tuple[str, ...]:
+    """The units a 'number and unit' field takes (periods, durations), read from its pattern."""
+    match = _QUANTITY.fullmatch(str(schema.get("pattern", "")))
+    return tuple(match[1].split("|")) if match else ()
+
+
+def _with_unit(amount: str, unit: str) -> str:
+    return f"'{amount} {unit}{'' if amount == '1' else 's'}'"
+
+
+def _or_list(units: tuple[str, ...]) -> str:
+    plural = [f"{unit}s" for unit in units]
+    return ", ".join(plural[:-1]) + f" or {plural[-1]}" if len(plural) > 1 else plural[0]
+
+
+def _example_unit(units: tuple[str, ...], description: str | None) -> str:
+    """The unit of the field's own example (`e.g. \\`3 years\\``), else its largest unit."""
+    example = re.search(r"`\d+\s+([a-z]+?)s?`", description or "")
+    return example[1] if example and example[1] in units else units[-1]
+
+
+def _quantity_hint(text: str, units: tuple[str, ...], description: str | None) -> str | None:
+    """`5 yaers` → did you mean '5 years'?; `5` → add the unit; else the field's description."""
+    match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\.?\s*", text)
+    if not match:
+        return description
+    amount, word = match[1], match[2].lower()
+    if not word:
+        example = _with_unit(amount, _example_unit(units, description))
+        return f"add the unit ({_or_list(units)}), e.g. {example}"
+    unit = _UNIT_ABBREVIATIONS.get(word) or word.removesuffix("s")
+    if unit not in units:
+        close = difflib.get_close_matches(word, [f"{u}s" for u in units] + list(units), 1, 0.7)
+        unit = close[0].removesuffix("s") if close else ""
+    if not unit:
+        example = _with_unit(amount, _example_unit(units, description))
+        return f"the unit is one of {_or_list(units)}, e.g. {example}"
+    return f"did you mean {_with_unit(amount, unit)}?"
+
+
+def _quoted_fits(schema: dict[str, Any], value: Any) -> bool:
+    """Whether quoting a number would satisfy the field (`version: 1.1`; not `retention: 5`)."""
+    pattern = schema.get("pattern")
+    return pattern is None or re.search(pattern, str(value)) is not None
