@@ -329,6 +329,16 @@ def test_chart_labels_are_inert_text_and_long_ones_wrap(labelled: Path, tmp_path
     assert len(long) == 2 and LONG.startswith(" ".join(long).removesuffix("…"))
     assert long[0] == LONG[: len(long[0])] and LONG[len(long[0])] == " "
     assert f"<td>{LONG}</td>" in html
+    # each SOP's chart under the SOP's id and title
+    title = load_library(labelled, None).sops[SOP].title
+    assert f'<h3><span class="nowrap">{SOP}</span> {title}</h3><figure>' in html
+
+
+def test_a_period_with_nothing_done_has_no_chart_but_says_so(labelled: Path, tmp_path: Path):
+    out = tmp_path / "r.html"
+    run(labelled, "--since", "2026-11-01", "--until", "2026-11-02", "--output", str(out))
+    html = out.read_text()
+    assert "<svg" not in html and html.count("No step was done in this period.") == 3
 
 
 def test_the_html_report_is_the_same_file_every_time(history: Path, tmp_path: Path) -> None:

@@ -80,15 +80,21 @@ def _rows(groups: tuple[Group, ...], labels: int = 0) -> list[Row]:
     return [Row(" ".join(g.key[labels:]), (Bar(g.on_time_share, g.completed),)) for g in groups]
 
 
-def report_html(report: Report, config: Config, root: Path) -> str:
+def report_html(
+    report: Report, config: Config, root: Path, titles: dict[str, str] | None = None
+) -> str:
+    """The HTML report; `titles` (SOP id to title) names each SOP's chart."""
     from sopgen.render.environment import environment
 
     data = report_json(report, config)
     by_sop: dict[str, list[Group]] = {}
     for g in report.by_step:
         by_sop.setdefault(g.key[0], []).append(g)
-    charts = {  # (heading, rows) per chart: one chart per SOP, its steps by step id
-        "step": [(sop, _rows(tuple(groups), 1)) for sop, groups in by_sop.items()],
+    charts = {  # (heading, rows) per chart: one per SOP (id, title), its steps by step id
+        "step": [
+            ((sop, (titles or {}).get(sop, "")), _rows(tuple(groups), 1))
+            for sop, groups in by_sop.items()
+        ],
         "assignee": [(None, _rows(report.by_assignee))],
         "priority": [(None, _rows(report.by_priority))],
     }
@@ -161,7 +167,8 @@ def report(app: App, since: str | None, until: str | None, fmt: str, output: Pat
     elif fmt == "csv":
         click.echo(report_csv(found, config), nl=False)
     else:
+        titles = {sop_id: sop.title for sop_id, sop in library.sops.items()}
         path = output or app.root / "output" / "report.html"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, report_html(found, config, app.root))
+        write_atomic(path, report_html(found, config, app.root, titles))
         click.echo(f"wrote {path} ({counted(found.completed, 'step')} done {first} to {last})")
