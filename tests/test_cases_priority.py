@@ -112,11 +112,13 @@ def test_bad_priorities_are_refused_and_change_nothing(prio: Project) -> None:
     bad_open = prio.run("open", "P-9", "--sop", "SOP-CS-001", "--priority", "urgent")
     assert bad_open.exit_code == 1
     assert "unknown priority 'urgent'" in bad_open.output
-    assert "critical, high, normal, low" in bad_open.output
+    assert "sopgen.yaml sets no priorities, so the defaults apply: critical, high, normal, low" in (
+        bad_open.output
+    )
     open_case(prio, "P-1")
     before = prio.state()
     for args, message in [
-        (("priority", "P-1", "urgent"), "unknown priority 'urgent'"),
+        (("priority", "P-1", "urgent"), "so the defaults apply: critical, high, normal, low;"),
         (
             ("priority", "P-1", "normal"),
             "hint: to change it, name another priority: critical, high, low",
@@ -195,7 +197,7 @@ def test_import_maps_a_priority_column_by_columns_and_position(prio: Project) ->
     result = prio.run("import", str(bare), "--sop", "SOP-CS-001", "--all-or-nothing")
     assert result.exit_code == 1
     assert f"{bare}:2:5: error: unknown priority 'urgent'" in result.stderr
-    assert "(priorities: in sopgen.yaml)" in result.stderr
+    assert "write one of critical, high, normal, low, or leave the cell empty" in result.stderr
     assert prio.run("show", "J-2").exit_code != 0  # all or nothing: J-2 stayed out too
     result = prio.run("import", str(bare), "--sop", "SOP-CS-001", "--columns", "priority=5")
     assert show(prio, "J-2")["priority"] == "high"

@@ -160,6 +160,7 @@ def test_open_with_a_priority(desk: Desk):
     assert r.status_code == 201 and r.json()["priority"] == "high"
     bad = open_case(desk, case="C-2", priority="urgent")
     assert bad.status_code == 422 and "unknown priority" in bad.json()["message"]
+    assert "sopgen.yaml sets no priorities, so the defaults apply" in bad.json()["message"]
 
 
 def test_the_api_names_steps_by_the_checklist_labels_too(desk: Desk):

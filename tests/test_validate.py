@@ -679,8 +679,23 @@ def test_within_per_priority_is_checked_with_positions(repo: Path) -> None:
     result = validate(repo)
     assert result.code == 1
     assert f"sops/sop-t-001.yaml:{line}:46: error: unknown priority 'urgent'" in result.stderr
-    assert "hint: priorities in sopgen.yaml: critical, high, normal, low" in result.stderr
+    assert (
+        "hint: sopgen.yaml sets no priorities, so the defaults apply: critical, high, normal, "
+        "low; to add one, list every priority under 'priorities:' in sopgen.yaml"
+    ) in result.stderr
     assert f"sops/sop-t-001.yaml:{line}:78: error: '5 bizdays' is not a timeframe" in result.stderr
+
+
+def test_an_unknown_priority_lists_the_ones_sopgen_yaml_sets(repo: Path) -> None:
+    config = repo / "sopgen.yaml"
+    config.write_text(config.read_text() + "priorities: [urgent, normal]\n")
+    edit(
+        repo, "        within: 5 business days\n", "        within: {high: 1 day, normal: 5 days}\n"
+    )
+    result = validate(repo)
+    assert "unknown priority 'high'" in result.stderr
+    assert "hint: priorities in sopgen.yaml: urgent, normal\n" in result.stderr
+    assert "defaults" not in result.stderr
 
 
 def test_within_per_priority_needs_normal_and_one_anchor(repo: Path) -> None:

@@ -258,7 +258,6 @@ def _check_priorities(
     document: Document, data: dict[str, Any], config: Config | None
 ) -> Iterator[Problem]:
     """A per-priority `within:` names priorities of sopgen.yaml, all with one anchor."""
-    known = config.priorities if config is not None else None
     for s_i, section in _items(data, "procedure"):
         for t_i, step in _items(section, "steps"):
             within = step.get("within") if isinstance(step, dict) else None
@@ -267,7 +266,7 @@ def _check_priorities(
             path: FieldPath = ("procedure", s_i, "steps", t_i, "within")
             anchors = {}
             for priority, text in within.items():
-                if known is not None and priority not in known:
+                if config is not None and priority not in config.priorities:
                     mark = document.source.key((*path, priority))
                     yield error(
                         document.file,
@@ -275,7 +274,7 @@ def _check_priorities(
                         mark.column,
                         "unknown-priority",
                         f"unknown priority '{priority}'",
-                        "priorities in sopgen.yaml: " + ", ".join(known),
+                        config.priorities_hint,
                     )
                 if isinstance(text, str):
                     with suppress(timeframe.TimeframeError):  # reported with the others

@@ -119,6 +119,10 @@ class BusinessHours:
     end: time
 
 
+DEFAULT_PRIORITIES = ("critical", "high", "normal", "low")
+"""The case priorities when sopgen.yaml lists none, most urgent first."""
+
+
 @dataclass(frozen=True)
 class Config:
     company: str
@@ -131,8 +135,10 @@ class Config:
     database: str | None = None
     calendar_lead: timedelta = timedelta(minutes=30)
     calendar_reminder: timedelta = timedelta(minutes=15)
-    priorities: tuple[str, ...] = ("critical", "high", "normal", "low")
+    priorities: tuple[str, ...] = DEFAULT_PRIORITIES
     """Case priorities, most urgent first; `normal` is the default and the fallback."""
+    priorities_set: bool = False
+    """Whether sopgen.yaml lists `priorities:` (else they are `DEFAULT_PRIORITIES`)."""
     due_soon: timedelta | float = 0.75
     """When an open step turns `due-soon`: a share of its window (`due_soon_at`, 0.75
     by default), or a fixed time before its deadline (`calendar.due_soon`, as in 0.1)."""
@@ -157,6 +163,18 @@ class Config:
     def fill(self, text: str) -> str:
         """Fill `{company}` in SOP text (plain replace: other braces stay as written)."""
         return text.replace("{company}", self.company)
+
+    @property
+    def priorities_hint(self) -> str:
+        """The hint for an unknown priority: which there are, and where they come from."""
+        names = ", ".join(self.priorities)
+        if self.priorities_set:
+            return f"priorities in sopgen.yaml: {names}"
+        return (
+            f"sopgen.yaml sets no priorities, so the defaults apply: {names}; to add one, "
+            "list every priority under 'priorities:' in sopgen.yaml, most urgent first "
+            "(normal is required)"
+        )
 
 
 # --------------------------------------------------------------------------- SOP
@@ -393,7 +411,8 @@ def make_config(
         holiday_subdivision=holidays.get("subdivision"),
         closed=frozenset(closed),
         roles=dict(data["roles"]),
-        priorities=tuple(data.get("priorities", ("critical", "high", "normal", "low"))),
+        priorities=tuple(data.get("priorities", DEFAULT_PRIORITIES)),
+        priorities_set="priorities" in data,
         database=data.get("database"),
         calendar_lead=parse_duration(cal.get("lead", "30 minutes")),
         calendar_reminder=parse_duration(cal.get("reminder", "15 minutes")),

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from sopgen.cases.errors import CaseError
 from sopgen.cases.model import CASE_ID_HINT, ImportRow, check_case_id, clean_text
 from sopgen.cases.timestamps import parse_timestamp
+from sopgen.model import DEFAULT_PRIORITIES
 from sopgen.problems import InputError, Problem, error
 
 MAX_BYTES = 200 * 1024 * 1024
@@ -43,7 +44,6 @@ MAX_BYTES = 200 * 1024 * 1024
 COLUMNS = ("case", "received", "assignee", "summary", "priority")
 REQUIRED = ("case", "received")
 DELIMITERS = ",;\t|"
-DEFAULT_PRIORITIES = ("critical", "high", "normal", "low")
 SAMPLE_CHARS = 64 * 1024
 """How much of the file the delimiter and header detection look at."""
 
@@ -527,6 +527,5 @@ def _priority(text: str | None, index: int | None, priorities: Sequence[str]) ->
     raise _CellError(
         index + 1,
         f"unknown priority '{text}'",
-        f"write one of {', '.join(priorities)} (priorities: in sopgen.yaml), "
-        "or leave the cell empty for normal",
+        f"write one of {', '.join(priorities)}, or leave the cell empty for normal",
     )

@@ -374,7 +374,7 @@ class CaseService:
         if priority not in self.config.priorities:
             raise CaseError(
                 f"unknown priority '{priority}'",
-                "priorities in sopgen.yaml: " + ", ".join(self.config.priorities),
+                self.config.priorities_hint,
             )
 
     # ------------------------------------------------------------------ hold / resume
