@@ -4,6 +4,7 @@ at 60 and 80 columns (stacked) and on wide terminals (tables)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,8 @@ def run_at(project: Project, width: int, *args: str) -> list[str]:
     too_long = [line for line in lines if len(line) > width]
     assert not too_long, f"lines wider than {width} columns: {too_long}"
     assert not any("…" in line for line in lines), "\n".join(lines)
+    padded = [line for line in lines if line != line.rstrip()]
+    assert not padded, f"lines ending in spaces: {padded}"
     return lines
 
 
@@ -90,3 +93,20 @@ def test_narrow_show_is_stacked_and_wide_show_is_a_table(opened: Project):
     assert "due  Mon 23 Nov 2026 09:00 CET" in [line.strip() for line in narrow]
     wide = run_at(opened, 160, "show", "C-2026-0042")
     assert any(line.startswith("┃") and "Due" in line for line in wide)
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 160])
+@pytest.mark.parametrize("color", [False, True])
+def test_no_line_ends_in_spaces(opened: Project, width: int, color: bool):
+    """Rich pads a stacked layout's lines to the width; copied into a mail or a diff, the
+    padding showed. In colour, the codes that end a style stay where they were."""
+    env = {"COLUMNS": str(width), "FORCE_COLOR": "1" if color else None}
+    for args in (["list"], ["list", "--status", "all"], *(["show", c] for c in CASES)):
+        result = opened.runner.invoke(cli, ["--root", str(opened.root), "case", *args], env=env)
+        assert result.exit_code == 0, result.output
+        out = result.stdout
+        assert ("\x1b[" in out) is color
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", out).splitlines()
+        assert plain and not [line for line in plain if line != line.rstrip()], args
+        if color:  # every style that was opened is closed again
+            assert out.count("\x1b[0m") >= 1

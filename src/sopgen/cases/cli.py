@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 from rich.console import Console
@@ -112,9 +113,35 @@ class DurationType(click.ParamType):
 
 
 def _console() -> Console:
-    """Rich output at the terminal's width (COLUMNS wins); piped, lines are not cut at 80."""
+    """Rich output at the terminal's width (COLUMNS wins); piped, lines are not cut at 80.
+    No line ends in spaces (rich pads every line of a padded or expanded layout to the
+    width; they showed in diffs, mails and copied text)."""
     piped = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
-    return Console(highlight=False, width=200 if piped else None)
+    out = cast("TextIO", _Unpadded(sys.stdout))
+    return Console(highlight=False, width=200 if piped else None, file=out)
+
+
+_TRAILING = re.compile(r"(?: |\x1b\[[0-9;]*m)+(?=\n)")
+_STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class _Unpadded:
+    """`out` with the spaces at the end of each line dropped; the colour codes among
+    them are kept, so a style still ends where it did."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.encoding = getattr(out, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        self.out.write(_TRAILING.sub(lambda m: "".join(_STYLE_CODE.findall(m.group())), text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.out.isatty())
 
 
 PAGE = 50
