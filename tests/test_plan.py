@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sopgen.businesstime import BusinessCalendar, public_holidays
-from sopgen.cases.plan import PlannedStep, plan
+from sopgen.cases.plan import PlannedStep, finished, plan, priority_at
 from sopgen.model import Section, Sop, Step
 from sopgen.timeframe import parse
 
@@ -368,3 +371,88 @@ def test_planning_only_some_steps_gives_their_deadlines_of_the_whole_plan(
     some = dues(plan(CHAIN, CALENDAR, FRIDAY_EVENING, done, holds, only=only))
     keys = {p.key for p in CHAIN.steps() if p.key in only or p.id in only}
     assert some == {key: due for key, due in whole.items() if key in keys}
+
+
+# --------------------------------------------------------------------------- the report's path
+
+TARGETED = replace(
+    SEED,
+    procedure=(
+        Section(
+            "s",
+            "S",
+            "A",
+            (
+                Step("receive", "s", 1, "Do.", "cs-rep", parse("Immediate")),
+                Step(
+                    "assess",
+                    "s",
+                    2,
+                    "Do.",
+                    "cs-rep",
+                    parse("5 business days"),
+                    within_by=(
+                        ("critical", parse("4 business hours")),
+                        ("high", parse("2 business days")),
+                    ),
+                ),
+                Step("reply", "s", 3, "Do.", "cs-rep", parse("2 business days after decide")),
+                Step("decide", "s", 4, "Do.", "cs-rep", parse("1 business day after assess")),
+                Step("call", "s", 5, "Do.", "cs-rep", parse("24 hours after reply")),
+                Step("visit", "s", 6, "Do.", "cs-rep", parse("3 days after receive")),
+            ),
+        ),
+    ),
+)
+KEYS = [s.key for s in TARGETED.steps()]
+ZONES = [UTC, BERLIN, ZoneInfo("America/New_York")]
+moments = st.datetimes(  # around both DST changes of 2026 and Christmas
+    min_value=datetime(2026, 3, 20),
+    max_value=datetime(2027, 1, 10),
+    timezones=st.sampled_from(ZONES),
+)
+minutes = st.integers(0, 20 * 24 * 60).map(lambda m: timedelta(minutes=m))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moments,
+    st.dictionaries(st.sampled_from(KEYS), minutes, max_size=len(KEYS)),
+    st.lists(st.tuples(minutes, minutes), max_size=3),
+    st.lists(st.tuples(minutes, st.sampled_from(["critical", "high", "low"])), max_size=3),
+    minutes,
+    minutes,
+)
+def test_the_report_path_gives_the_plans_deadlines_and_business_times(
+    received: datetime,
+    offsets: dict[str, timedelta],
+    hold_offsets: list[tuple[timedelta, timedelta]],
+    changes: list[tuple[timedelta, str]],
+    since_offset: timedelta,
+    length: timedelta,
+) -> None:
+    """`finished` (what `sopgen report` counts) agrees with `plan` for every step done in
+    the period: holds, priorities, `after` chains on done and open steps, DST changes."""
+    done = {key: received + offset for key, offset in offsets.items()}
+    holds = [(received + a, received + a + b) for a, b in hold_offsets]
+    priorities = [(received, "normal"), *sorted((received + a, p) for a, p in changes)]
+    if not changes:
+        priorities = []
+    since = received + since_offset - timedelta(days=5)
+    until = since + length
+    expected = {
+        (
+            p.key,
+            priority_at(priorities, p.done) if priorities else "normal",
+            p.due.astimezone(UTC),  # instants: `==` across zones is False in a repeated hour
+            p.done.astimezone(UTC),
+            CALENDAR.business_time(p.anchor, p.done, p.holds),
+        )
+        for p in plan(TARGETED, CALENDAR, received, done, holds, priorities)
+        if p.done is not None and since <= p.done < until
+    }
+    got = finished(TARGETED, CALENDAR, received, done, since, until, holds, priorities)
+    assert len(got) == len(expected)
+    assert {f._replace(due=f.due.astimezone(UTC), done=f.done.astimezone(UTC)) for f in got} == (
+        expected
+    )

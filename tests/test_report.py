@@ -18,7 +18,7 @@ import json
 import math
 import random
 import statistics
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import holidays
 import pytest
 from click.testing import CliRunner
 
-from casekit import make_project
+from casekit import Project, make_project, project_fixture  # noqa: F401 - `project`
 from chartkit import SVG_NS, charts
 from sopgen.cases.service import CaseService
 from sopgen.cases.store import Store
@@ -403,3 +403,74 @@ def test_one_step_done_is_counted_in_the_singular(tmp_path: Path) -> None:
     assert "(1 step done " in said and "1 steps" not in said
     html = out.read_text()
     assert "· 1 step, " in html and "1 steps" not in html
+
+
+def test_report_rows_are_the_plans_on_sqlite_and_postgresql(project: Project) -> None:
+    """What the report reads straight from the store (plain rows, its own path through
+    the plan) equals each case's plan as `case show` gives it: deadlines, completion
+    times, priorities and business times, with `after` chains (SOP-CS-002), holds (one
+    still running), priority changes and the autumn DST change; a step done at the
+    period's first instant counts, one done at the instant it ends does not."""
+    sop = project.root / "sops" / "sop-cs-001.yaml"
+    text = sop.read_text(encoding="utf-8")
+    sop.write_text(text.replace("within: Within 5 business days", TARGETS, 1), encoding="utf-8")
+    library = load_library(project.root, None)
+    assert library.config is not None
+    zone = library.config.zone
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=zone)
+    since = datetime(2026, 10, 20, tzinfo=zone)
+    service = CaseService(Store.for_project(project.root, None), library)
+    rng = random.Random(23)
+    for n in range(16):
+        sop_id = ("SOP-CS-001", "SOP-CS-002")[n % 2]
+        received = datetime(2026, 10, 19, 8, tzinfo=zone) + timedelta(
+            minutes=rng.randrange(0, 25 * 24 * 60)
+        )
+        case_id = f"Q-{n:02d}"
+        priority = rng.choice(["critical", "high", None])
+        service.open(
+            case_id, sop_id, received, now, rng.choice(["alice", None]), None, priority,
+            allow_draft=True,
+        )  # fmt: skip
+        if n % 3 == 0:
+            held = received + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
+            service.hold(case_id, held, now, "waiting")
+            if n % 6 == 0:
+                service.resume(case_id, held + timedelta(minutes=rng.randrange(1, 4000)), now)
+        if n % 4 == 1:
+            later = received + timedelta(minutes=rng.randrange(1, 2 * 24 * 60))
+            service.change_priority(case_id, "low" if priority else "critical", later, now)
+        steps = [s.key for s in library.sops[sop_id].steps()]
+        for step in rng.sample(steps, rng.randrange(1, len(steps))):
+            done = received + timedelta(minutes=rng.randrange(0, 10 * 24 * 60))
+            service.done(case_id, step, min(done, now), now)
+    # the period's edges: done at its first instant, and at the instant after its end
+    service.open("Q-EDGE", "SOP-CS-001", since - timedelta(hours=3), now, allow_draft=True)
+    service.done("Q-EDGE", "intake.receive", since, now)
+    service.done("Q-EDGE", "intake.record", now, now)
+
+    rows = service.report_rows(since, now)
+    expected = set()
+    for case_id in [f"Q-{n:02d}" for n in range(16)] + ["Q-EDGE"]:
+        case = service.show(case_id, now)
+        for p in case.steps:
+            if p.done is None or not since <= p.done < now:
+                continue
+            priority = "normal"
+            for since_at, name in case.priorities:
+                if since_at <= p.done:
+                    priority = name
+            business = service.calendar.business_time(p.anchor, p.done, p.holds)
+            due, done = p.due.astimezone(UTC), p.done.astimezone(UTC)  # instants
+            row = (case_id, case.sop.id, p.key, case.assignee, priority, due, done, business)
+            expected.add(row)
+    service.store.close()
+    assert len(rows) == len(expected) > 40
+    assert {r._replace(due=r.due.astimezone(UTC), done=r.done.astimezone(UTC)) for r in rows} == (
+        expected
+    )
+    assert ("Q-EDGE", "intake.receive") in {(r.case, r.step) for r in rows}
+    assert ("Q-EDGE", "intake.record") not in {(r.case, r.step) for r in rows}
+    # the history exercises what the rows must agree on
+    assert {r.priority for r in rows} >= {"critical", "low", "normal"}
+    assert any(r.done > r.due for r in rows) and any(r.done <= r.due for r in rows)

@@ -33,8 +33,10 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -52,7 +54,15 @@ from sopgen.cases.model import (
     clean_text,
     valid_case_id,
 )
-from sopgen.cases.plan import DUE_SOON, ON_HOLD, OPEN, OVERDUE, PlannedStep, plan, priority_at
+from sopgen.cases.plan import (
+    DUE_SOON,
+    ON_HOLD,
+    OPEN,
+    OVERDUE,
+    PlannedStep,
+    finished,
+    plan,
+)
 from sopgen.cases.report import Completed, Report, summarize
 from sopgen.cases.store import (
     CaseHold,
@@ -65,6 +75,7 @@ from sopgen.cases.store import (
     SopSnapshot,
     Store,
     UserRecord,
+    UTCDateTime,
     insert_missing,
 )
 from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
@@ -760,74 +771,70 @@ class CaseService:
         """On-time share and business time to complete of the steps done in
         [`since`, `until`), per SOP step, assignee and priority (`sopgen report`, and
         the desk's dashboard: one computation for both)."""
-        # Plain column rows, not ORM objects: loading 5,000 cases with their
-        # completions, holds and priorities as objects cost about a third of the
-        # report's time (issue 11). The plan is the one `_plan` makes.
-        cases = select(Completion.case_id).where(
-            Completion.done_at >= since, Completion.done_at < until
-        )
+        return summarize(self.report_rows(since, until), since, until, self.config.priorities)
+
+    def report_rows(self, since: datetime, until: datetime) -> list[Completed]:
+        """The steps done in [`since`, `until`), each with the deadline and business time
+        to complete its case's plan gives it (`plan.finished`), in no particular order;
+        a hold still running ends with the period."""
+        # Plain driver rows, not ORM objects nor typed columns (times read by one C call
+        # each), and only the steps done in the period planned (`finished`): loading and
+        # planning 5,000 cases the general way took most of the report's time (issue 11).
+        span = {"since": since, "until": until}
         done: dict[str, dict[str, datetime]] = {}
-        holds: dict[str, list[tuple[datetime, datetime | None]]] = {}
+        holds: dict[str, list[tuple[datetime, datetime]]] = {}
         changes: dict[str, list[tuple[datetime, str]]] = {}
         rows: list[Completed] = []
         calendar = self.calendar
-        with self.store.read() as session:
-            for case_id, step, done_at in session.execute(
-                select(Completion.case_id, Completion.step, Completion.done_at)
-                .where(Completion.case_id.in_(cases))
-                .order_by(Completion.case_id, Completion.step)
-            ):
-                done.setdefault(case_id, {})[step] = done_at
-            for case_id, held_at, resumed_at in session.execute(
-                select(CaseHold.case_id, CaseHold.held_at, CaseHold.resumed_at)
-                .where(CaseHold.case_id.in_(cases))
-                .order_by(CaseHold.case_id, CaseHold.held_at)
-            ):
-                holds.setdefault(case_id, []).append((held_at, resumed_at))
-            for case_id, since_, priority in session.execute(
-                select(CasePriority.case_id, CasePriority.since, CasePriority.priority)
-                .where(CasePriority.case_id.in_(cases))
-                .order_by(CasePriority.case_id, CasePriority.id)
-            ):
-                changes.setdefault(case_id, []).append((since_, priority))
-            records = session.execute(
-                select(
-                    CaseRecord.id, CaseRecord.snapshot, CaseRecord.received, CaseRecord.assignee
-                ).where(CaseRecord.id.in_(cases))
-            ).all()
-            for case_id, snapshot, received, assignee in records:
-                sop = self._snapshot(session, snapshot)
-                history = _history(received, changes.get(case_id, ()))
-                completed = done.get(case_id, {})
-                try:
-                    planned_steps = plan(
-                        sop,
-                        calendar,
-                        received,
-                        completed,
-                        _hold_spans(holds.get(case_id, ()), until),
-                        history,
-                        only=[key for key, at in completed.items() if since <= at < until],
-                    )
-                except ValueError as exc:  # pragma: no cover - a valid SOP plans
-                    raise CaseError(f"cannot plan case {case_id}: {exc}") from None
-                for planned in planned_steps:
-                    finished = planned.done
-                    if finished is None or not since <= finished < until:
-                        continue
-                    rows.append(
-                        Completed(
-                            case_id,
-                            sop.id,
-                            planned.key,
-                            assignee,
-                            priority_at(history, finished) if history else "normal",
-                            planned.due,
-                            finished,
-                            calendar.business_time(planned.anchor, finished, planned.holds),
-                        )
-                    )
-        return summarize(rows, since, until, self.config.priorities)
+        read = self.store.time_reader()
+        start, end = since.astimezone(UTC), until.astimezone(UTC)
+        with self.store.plain_read() as conn:
+            for case_id, step, done_at in conn.execute(_REPORT_DONE, span).all():
+                done.setdefault(case_id, {})[step] = read(done_at)
+            for case_id, held_at, resumed_at in conn.execute(_REPORT_HOLDS, span).all():
+                held = read(held_at)  # a hold still running ends with the period
+                resumed = max(held, end) if resumed_at is None else read(resumed_at)
+                holds.setdefault(case_id, []).append((held, resumed))
+            for case_id, changed, priority in conn.execute(_REPORT_PRIORITIES, span).all():
+                changes.setdefault(case_id, []).append((read(changed), priority))
+            records = conn.execute(_REPORT_CASES, span).all()
+            sops = self._snapshots_plain(conn, {r[1] for r in records})
+        for case_id, snapshot, received_at, assignee in records:
+            sop = sops[snapshot]
+            received = read(received_at)
+            history = _history(received, changes.get(case_id, ()))
+            try:
+                steps = finished(
+                    sop,
+                    calendar,
+                    received,
+                    done.get(case_id, {}),
+                    start,
+                    end,
+                    holds.get(case_id, ()),
+                    history,
+                )
+            except ValueError as exc:  # pragma: no cover - a valid SOP plans
+                raise CaseError(f"cannot plan case {case_id}: {exc}") from None
+            sop_id = sop.id
+            rows += [
+                Completed(case_id, sop_id, s.key, assignee, s.priority, s.due, s.done, s.business)
+                for s in steps
+            ]
+        return rows
+
+    def _snapshots_plain(self, conn: Connection, digests: Iterable[str]) -> dict[str, Sop]:
+        """The SOPs of snapshots `digests`, as `_snapshot` gives them, on a Core connection."""
+        sops = {}
+        for digest in digests:
+            sop = self._snapshots.get(digest) or self._library_sop(digest)
+            if sop is None:
+                row = conn.execute(_SNAPSHOT_TEXT, {"digest": digest}).first()
+                if row is None:
+                    raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
+                sop = _parse_snapshot(row[0], row[1], row[2], digest)
+            sops[digest] = self._snapshots[digest] = sop
+        return sops
 
     # ------------------------------------------------------------------ cancel
 
@@ -1124,22 +1131,21 @@ class CaseService:
 
     def _snapshot(self, session: Session, digest: str) -> Sop:
         """The SOP a case was planned from (parsed once per process)."""
-        sop = self._snapshots.get(digest)
-        if sop is None:
-            for entry in self.library.entries:
-                if entry.document.digest == digest and entry.valid and entry.sop is not None:
-                    sop = entry.sop
-                    break
+        sop = self._snapshots.get(digest) or self._library_sop(digest)
         if sop is None:
             row = session.get(SopSnapshot, digest)
             if row is None:
                 raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
-            document = load_text(row.text.encode("utf-8"), f"{row.file} (version {row.version})")
-            if document.data is None:  # pragma: no cover - it was valid when stored
-                raise InputError(document.problems)
-            sop = make_sop(document.data, document.source, digest)
+            sop = _parse_snapshot(row.text, row.file, row.version, digest)
         self._snapshots[digest] = sop
         return sop
+
+    def _library_sop(self, digest: str) -> Sop | None:
+        """The library's SOP whose file is snapshot `digest`, if it is still there."""
+        for entry in self.library.entries:
+            if entry.document.digest == digest and entry.valid and entry.sop is not None:
+                return entry.sop
+        return None
 
     def _record(self, session: Session, case_id: str, *, lock: bool = True) -> CaseRecord:
         """The case named `case_id`, in any case: ids are unique ignoring case."""
@@ -1294,6 +1300,14 @@ def _shown_priorities(record: CaseRecord) -> list[tuple[datetime, str]]:
     if changes and changes[0][0].astimezone(UTC) > record.received.astimezone(UTC):
         return [(record.received, "normal"), *changes]
     return changes
+
+
+def _parse_snapshot(text: str, file: str, version: str, digest: str) -> Sop:
+    """The SOP of a stored snapshot's text."""
+    document = load_text(text.encode("utf-8"), f"{file} (version {version})")
+    if document.data is None:  # pragma: no cover - it was valid when stored
+        raise InputError(document.problems)
+    return make_sop(document.data, document.source, digest)
 
 
 def _history(
@@ -1514,6 +1528,30 @@ _FEED_ROWS = (
     .order_by(CaseRecord.id)
 )
 
+
+# built once: what `report` reads of the cases with a step done in its period, as plain
+# driver rows (no column types: times as the driver gives them, see Store.time_reader)
+_REPORT_CASES_IN = (
+    "IN (SELECT case_id FROM completions WHERE done_at >= :since AND done_at < :until)"
+)
+_REPORT_PERIOD = (
+    bindparam("since", type_=UTCDateTime()),
+    bindparam("until", type_=UTCDateTime()),
+)
+_REPORT_DONE = text(
+    f"SELECT case_id, step, done_at FROM completions WHERE case_id {_REPORT_CASES_IN}"
+).bindparams(*_REPORT_PERIOD)
+_REPORT_HOLDS = text(
+    f"SELECT case_id, held_at, resumed_at FROM case_holds WHERE case_id {_REPORT_CASES_IN}"
+).bindparams(*_REPORT_PERIOD)
+_REPORT_PRIORITIES = text(
+    "SELECT case_id, since, priority FROM case_priorities"
+    f" WHERE case_id {_REPORT_CASES_IN} ORDER BY case_id, id"
+).bindparams(*_REPORT_PERIOD)
+_REPORT_CASES = text(
+    f"SELECT id, snapshot, received, assignee FROM cases WHERE id {_REPORT_CASES_IN}"
+).bindparams(*_REPORT_PERIOD)
+_SNAPSHOT_TEXT = text("SELECT text, file, version FROM sop_snapshots WHERE digest = :digest")
 
 # built once: what a feed's first render reads of the cases it renders (`cases_with_versions`)
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)

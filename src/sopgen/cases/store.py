@@ -46,7 +46,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -523,6 +523,32 @@ class Store:
                 "if another sopgen is busy with the store, try again",
             ) from None
 
+    @contextmanager
+    def plain_read(self) -> Iterator[Connection]:
+        """A read-only transaction on a Core connection, no ORM session: for statements
+        that read many plain rows (`sopgen report`). Rolled back at the end. Rows come
+        as the driver gives them when the statement declares no column types (`text`):
+        read times with `time_reader()`; bind them as `UTCDateTime` parameters."""
+        self._ensure_schema()
+        try:
+            with self.engine.connect().execution_options(sopgen_write=False) as conn:
+                yield conn
+                conn.rollback()
+        except OperationalError as exc:
+            raise CaseError(
+                f"cannot use the case store {self.display}: {exc.orig or exc}",
+                "check the database URL (SOPGEN_DATABASE_URL or database: in sopgen.yaml); "
+                "if another sopgen is busy with the store, try again",
+            ) from None
+
+    def time_reader(self) -> Callable[[Any], datetime]:
+        """What `UTCDateTime` reads from a time column (an aware UTC datetime), made from
+        the driver's own value at less cost: SQLite gives the stored UTC text, read by
+        `datetime.fromisoformat` in one C call."""
+        if self.sqlite:
+            return _sqlite_time
+        return _server_time
+
     def driver_rows(self, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
         """The rows of one SELECT straight from the database driver, in the statement's
         own (implicit) transaction: no ORM session, no BEGIN/ROLLBACK round trips and
@@ -673,6 +699,14 @@ def _lock_within(fd: int, timeout: float) -> bool | None:
             return True
         abandoned = True
     return False
+
+
+def _sqlite_time(value: str) -> datetime:
+    return datetime.fromisoformat(value + "+00:00")
+
+
+def _server_time(value: datetime) -> datetime:
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def _collided(exc: OperationalError) -> bool:
