@@ -238,3 +238,17 @@ def test_a_duration_in_the_config_without_a_unit_suggests_one(repo: Path) -> Non
     result = validate(repo)
     assert "calendar.lead must be text, not a number" in only_error(result)
     assert "hint: add the unit (minutes, hours or days), e.g. '30 minutes'" in result.stderr
+
+
+def test_an_unknown_responsible_role_is_one_error_without_a_follow_on_warning(
+    repo: Path,
+) -> None:
+    edit(
+        repo,
+        "        responsible: relevant-dept\n        accountable",
+        "        responsible: qa-manager\n        accountable",
+    )
+    result = validate(repo)
+    assert "error: unknown role 'qa-manager'" in only_error(result)
+    assert result.stderr.count("'qa-manager'") == 1, result.stderr
+    assert "warning: 'qa-manager'" not in result.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import suppress
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -88,7 +88,8 @@ def check_library(
         if sop is None:
             results.append(document_problems)
             continue
-        problems = document_problems + list(check_sop(sop, known, today, nameless))
+        roles = config.roles if config is not None else None
+        problems = document_problems + list(check_sop(sop, known, today, nameless, roles))
         first = ids.setdefault(sop.id, entry)
         if first is not entry:
             problems.append(
@@ -119,7 +120,11 @@ def check_config(config: Config) -> Iterator[Problem]:
 
 
 def check_sop(
-    sop: Sop, known_ids: set[str], today: date, nameless: Sequence[str] = ()
+    sop: Sop,
+    known_ids: set[str],
+    today: date,
+    nameless: Sequence[str] = (),
+    roles: Collection[str] | None = None,
 ) -> Iterator[Problem]:
     """Checks that need the built model: ids, references, anchors, revisions, lifecycle."""
     r = _Reporter(sop)
@@ -129,7 +134,7 @@ def check_sop(
     yield from check_anchors(r)
     yield from check_revisions(r)
     yield from check_accountable(r)
-    yield from check_responsibilities(r)
+    yield from check_responsibilities(r, roles)
     yield from check_lifecycle(r, today)
 
 
@@ -478,13 +483,17 @@ def check_lifecycle(r: _Reporter, today: date) -> Iterator[Problem]:
         )
 
 
-def check_responsibilities(r: _Reporter) -> Iterator[Problem]:
-    """Every role responsible for a step says what it does in `responsibilities`."""
+def check_responsibilities(r: _Reporter, roles: Collection[str] | None = None) -> Iterator[Problem]:
+    """Every role responsible for a step says what it does in `responsibilities`.
+
+    A role that sopgen.yaml lacks (`roles`) is already an unknown-role error at the same
+    place; it gets no second word.
+    """
     described = {role for role, _ in r.sop.responsibilities}
     seen: set[str] = set()
     for step in r.sop.steps():
         role = step.responsible
-        if role in described or role in seen:
+        if role in described or role in seen or (roles is not None and role not in roles):
             continue
         seen.add(role)
         yield r.warn(
