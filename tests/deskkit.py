@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from casekit import NOW, Project, make_project
+from dbkit import CaseDb
 from sopgen.cases.secretkey import SecretKey
 from sopgen.cases.store import Store
 from sopgen.cases.timestamps import parse_timestamp
@@ -74,8 +75,11 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def make_desk(root: Path) -> Desk:
+def make_desk(root: Path, database: CaseDb | None = None) -> Desk:
+    """A desk on `database` (set SOPGEN_DATABASE_URL to it too), else on the project's
+    SQLite file."""
     project = make_project(root)
+    project.database = database
     store = Store(project.url)
     users = UserService(store, SecretKey(root))
     users._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)

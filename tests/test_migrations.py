@@ -94,6 +94,17 @@ def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cas
     assert shown.pop("holds") == [] and shown.pop("on_hold") is False  # added after 0.1
     assert shown.pop("priority") == "normal" and shown.pop("priorities") == []
     assert shown.pop("cancelled") is None and shown.pop("cancel_reason") is None  # after 0.1
+    # revision 0012 copied 0.1's one completion into the step history (who: not known)
+    assert shown.pop("history") == [
+        {
+            "step": "intake.receive",
+            "action": "done",
+            "done": "2026-11-23T09:30:00+01:00",
+            "recorded": "2026-11-23T10:00:00+01:00",
+            "by": None,
+            "via": "upgrade",
+        }
+    ]
     printed_by_0_1 = json.loads((FIXTURES / "sopgen-0.1-case-show.json").read_text())
     receive = printed_by_0_1["steps"][0]  # due 09:00, done 09:30: 0.1 had no done-late
     assert receive["status"] == "done" and receive["done"] > receive["due"]
@@ -101,6 +112,19 @@ def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cas
     assert shown == printed_by_0_1
     code, out, err = sopgen(project.root, "case", "list", "--format", "json")
     assert {c["case"] for c in json.loads(out)} == {"C-2026-0001", "C-2026-0002"}
+    # the dating rule holds for 0.1's cases: a hold may not reach back over the completion
+    # 0.1 recorded, not even once it is reopened (the history remembers it)
+    code, out, err = sopgen(project.root, "case", "reopen", "C-2026-0001", "receive")
+    assert code == 0, err
+    code, out, err = sopgen(project.root, "case", "hold", "C-2026-0001", "--at", "2026-11-23T09")
+    assert code == 1 and "before step intake.receive was done" in err, err
+    assert "reopened since" in err and "Traceback" not in err
+    code, out, err = sopgen(
+        project.root, "case", "done", "C-2026-0001", "receive", "--at", "2026-11-23T09:30"
+    )
+    assert code == 0, err
+    code, out, err = sopgen(project.root, "case", "show", "C-2026-0001")
+    assert "recorded before sopgen kept step history: who is not known" in out
     # the store works on: a step done after the upgrade is recorded like any other
     code, out, err = sopgen(project.root, "case", "done", "C-2026-0001", "record")
     assert code == 0, err
@@ -283,3 +307,42 @@ def test_lists_of_open_cases_read_the_index_in_order_without_sorting(
         assert "ix_cases_open_next_due" in plan, plan
         assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
     store.close()
+
+
+# --------------------------------------------------------------------------- 0012
+
+
+def test_revision_0012_seeds_the_step_history_from_completions_and_downgrades(
+    case_db: CaseDb, tmp_path: Path
+):
+    # a store of the previous revision with a step done late: after the upgrade the
+    # completion is in the history, so reopening the step does not let a hold reach
+    # back over it (issue #11's dodge on a case opened before the history existed)
+    project = make_project(tmp_path / "repo")
+    store = Store(case_db.url)
+    service = CaseService(store, load_library(project.root))
+    zone = service.config.zone
+    received = datetime(2026, 11, 20, 18, 5, tzinfo=zone)
+    late = datetime(2026, 11, 22, 1, 21, tzinfo=zone)
+    service.open("C-OLD", "SOP-CS-001", received, late)
+    service.done("C-OLD", "record", late, late)
+    service.done("C-OLD", "receive", received, late + timedelta(minutes=1))
+    downgrade(store, "0011")
+    with store.engine.connect() as conn:
+        assert not conn.dialect.has_table(conn, "step_history")
+    store.close()
+
+    assert migrate.upgrade(Store(case_db.url)) == ("0011", SCHEMA_HEAD)
+    service = CaseService(Store(case_db.url), load_library(project.root))
+    history = service.show("C-OLD", late).history
+    assert [(e.step, e.action, e.done_at, e.actor, e.via) for e in history] == [
+        ("intake.record", "done", late, None, "upgrade"),  # recorded first
+        ("intake.receive", "done", received, None, "upgrade"),
+    ]
+    later = late + timedelta(minutes=10)
+    service.reopen("C-OLD", "record", later, actor="alice", via="cli")
+    with pytest.raises(CaseError, match=r"reopened since\): that would change") as refused:
+        service.hold("C-OLD", received + timedelta(minutes=5), later, "waiting")
+    assert refused.value.people_hint and "give a time from" in refused.value.people_hint
+    assert service.show("C-OLD", later).holds == ()
+    service.store.close()

@@ -76,6 +76,17 @@ def _now(config: Config) -> datetime:
 _errors = reports_case_errors
 
 
+def _operator() -> str | None:
+    """Who runs the command, for the step history: the operating-system user (LOGNAME,
+    USER, … or the password database), or None when it cannot be told."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
+
+
 def _timestamp(text: str | None, config: Config, now: datetime, what: str) -> datetime:
     return now if text is None else parse_timestamp(text, config.zone, what)
 
@@ -234,7 +245,7 @@ def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
     """
     with _case_command(app) as s:
         when = _timestamp(at, s.config, s.now, "completion time (--at)")
-        updated = s.service.done(case_id, step, when, s.now)
+        updated = s.service.done(case_id, step, when, s.now, actor=_operator(), via="cli")
         _write_pdf(s, updated, pdf)
         key = updated.sop.step(step)
         done_at = next(p.done for p in updated.steps if key and p.key == key.key)
@@ -255,7 +266,7 @@ def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
 def reopen(app: App, case_id: str, step: str, pdf: bool) -> None:
     """Undo `done` for a step of a case (STEP as for `done`)."""
     with _case_command(app) as s:
-        updated = s.service.reopen(case_id, step, s.now)
+        updated = s.service.reopen(case_id, step, s.now, actor=_operator(), via="cli")
         _write_pdf(s, updated, pdf)
         key = updated.sop.step(step)
         click.echo(f"reopened: {case_id} {_named(updated, step)}")
@@ -455,13 +466,16 @@ def show(app: App, case_id: str, fmt: str) -> None:
         if fmt == "json":
             click.echo(json.dumps(case_json(found, s.config, s.now), indent=2, ensure_ascii=False))
             return
-        from sopgen.cases.terminal import case_head
+        from sopgen.cases.terminal import case_head, case_history
 
         _console().print(case_head(found, s.config))
         if found.cancelled_at:
             zone = s.config.zone
             click.echo(f"CANCELLED {human(found.cancelled_at, zone)}: {found.cancel_reason}")
         _print_case(s, found)
+        if found.history:
+            click.echo()
+            _console().print(case_history(found, s.config))
 
 
 @case.command()
@@ -691,6 +705,18 @@ def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
         ],
         "cancelled": iso(found.cancelled_at, zone) if found.cancelled_at else None,
         "cancel_reason": found.cancel_reason,
+        # every tick and reopen, as recorded (`done`: the completion time ticked or reopened)
+        "history": [
+            {
+                "step": e.step,
+                "action": e.action,
+                "done": iso(e.done_at, zone),
+                "recorded": iso(e.recorded_at, zone),
+                "by": e.actor,
+                "via": e.via,
+            }
+            for e in found.history
+        ],
     }
 
 

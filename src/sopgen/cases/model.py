@@ -87,6 +87,35 @@ class Hold:
     reason: str | None = None
 
 
+DONE_ACTION, REOPEN_ACTION = "done", "reopen"
+"""What a `StepEvent` records: a step ticked, or a tick undone."""
+UPGRADED = "upgrade"
+"""`StepEvent.via` of a completion revision 0012 copied into the history."""
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """One tick or reopen of a step: the case's audit trail of completions."""
+
+    step: str  # section.step
+    action: str  # DONE_ACTION | REOPEN_ACTION
+    done_at: datetime  # company zone: the completion time ticked, or the one reopened
+    recorded_at: datetime  # company zone: when it was recorded
+    actor: str | None = None  # the desk login or the CLI's OS user; None: not known
+    via: str | None = None  # cli | desk | api | upgrade (copied in by revision 0012)
+
+    def who(self, names: Mapping[str, str] | None = None) -> str:
+        """`alice (cli)`, `Alice Smith (alice, desk)` with the desk's `names` of logins;
+        for a completion an upgrade copied in, that nobody knows who."""
+        if self.via == UPGRADED:
+            return "recorded before sopgen kept step history: who is not known"
+        who = self.actor or "someone unknown"
+        name = (names or {}).get(who) if self.via in ("desk", "api") else None
+        if name and name != who:
+            return f"{name} ({who}, {self.via})"
+        return f"{who} ({self.via})" if self.via else who
+
+
 @dataclass(frozen=True)
 class Case:
     """A case as read from the store, with its plan: what the views show."""
@@ -111,6 +140,8 @@ class Case:
 
     holds: tuple[Hold, ...] = ()  # oldest first
     priorities: tuple[tuple[datetime, str], ...] = ()  # (from, priority), oldest first
+    # ticks and reopens, in the order recorded; empty where the case was read for a list
+    history: tuple[StepEvent, ...] = ()
 
     @property
     def priority(self) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -43,6 +44,8 @@ from sqlalchemy.orm import Session, selectinload
 from sopgen.businesstime import BusinessCalendar
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
 from sopgen.cases.model import (
+    DONE_ACTION,
+    REOPEN_ACTION,
     Case,
     CaseSummary,
     EventInfo,
@@ -51,6 +54,7 @@ from sopgen.cases.model import (
     ImportRow,
     Note,
     Refreshed,
+    StepEvent,
     clean_text,
     valid_case_id,
 )
@@ -73,6 +77,7 @@ from sopgen.cases.store import (
     EventState,
     Reminder,
     SopSnapshot,
+    StepHistory,
     Store,
     UserRecord,
     UTCDateTime,
@@ -256,8 +261,19 @@ class CaseService:
 
     # ------------------------------------------------------------------ done / reopen
 
-    def done(self, case_id: str, step_ref: str, at: datetime, now: datetime) -> Case:
-        """Mark a step done at `at`; recompute the deadlines anchored on it; rewrite files."""
+    def done(
+        self,
+        case_id: str,
+        step_ref: str,
+        at: datetime,
+        now: datetime,
+        *,
+        actor: str | None = None,
+        via: str | None = None,
+    ) -> Case:
+        """Mark a step done at `at`; recompute the deadlines anchored on it; rewrite files.
+        The tick goes into the case's step history with `actor` (a login, the CLI's OS
+        user) and `via` (cli, desk, api)."""
         with self.store.write() as session:
             record = self._record(session, case_id)
             _not_cancelled(record)
@@ -277,10 +293,29 @@ class CaseService:
                 f"step {step.key} cannot be done",
             )  # fmt: skip
             record.completions.append(Completion(step=step.key, done_at=at, recorded_at=now))
+            record.history.append(
+                StepHistory(
+                    step=step.key,
+                    action=DONE_ACTION,
+                    done_at=at,
+                    recorded_at=now,
+                    actor=_actor(actor),
+                    via=via,
+                )
+            )
             return self._save(session, record, now)
 
-    def reopen(self, case_id: str, step_ref: str, now: datetime) -> Case:
-        """Undo `done` for a step; recompute and rewrite files."""
+    def reopen(
+        self,
+        case_id: str,
+        step_ref: str,
+        now: datetime,
+        *,
+        actor: str | None = None,
+        via: str | None = None,
+    ) -> Case:
+        """Undo `done` for a step; recompute and rewrite files. The completion leaves the
+        plan but stays in the step history, followed by the reopen (who, when)."""
         with self.store.write() as session:
             record = self._record(session, case_id)
             _not_cancelled(record)
@@ -294,6 +329,16 @@ class CaseService:
                     CONFLICT,
                 )
             record.completions.remove(completion)
+            record.history.append(
+                StepHistory(
+                    step=step.key,
+                    action=REOPEN_ACTION,
+                    done_at=completion.done_at,
+                    recorded_at=now,
+                    actor=_actor(actor),
+                    via=via,
+                )
+            )
             return self._save(session, record, now)
 
     # ------------------------------------------------------------------ reading
@@ -365,20 +410,32 @@ class CaseService:
     def _after_completions(
         self, record: CaseRecord, at: datetime, refused: str, option: str
     ) -> None:
-        """Refuse a hold, resume or priority change dated before the case's latest step
-        completion: a done step keeps the deadline it had when it was ticked, so what
-        happened before a completion can no longer be rewritten (README "Holds")."""
-        latest = max(record.completions, key=lambda c: c.done_at.astimezone(UTC), default=None)
-        if latest is None or at.astimezone(UTC) >= latest.done_at.astimezone(UTC):
+        """Refuse a hold, resume or priority change dated before the latest completion
+        time ever recorded for the case, reopened ones included: a done step keeps the
+        deadline it had when it was ticked, so what happened before a completion can no
+        longer be rewritten, not even by reopening the step, back-dating a hold and
+        ticking it again (README "Holds")."""
+        ticks = [(h.done_at, h.step) for h in record.history if h.action == DONE_ACTION]
+        ticks += [(c.done_at, c.step) for c in record.completions]  # (all in the history)
+        latest = max(ticks, key=lambda t: t[0].astimezone(UTC), default=None)
+        if latest is None or at.astimezone(UTC) >= latest[0].astimezone(UTC):
             return
+        done_at, step = latest
         zone = self.config.zone
+        current = record.done().get(step)
+        reopened = current is None or current.astimezone(UTC) != done_at.astimezone(UTC)
+        why = (
+            "a step keeps the deadline it had when it was ticked, also after a reopen"
+            if reopened
+            else "a step already done keeps the deadline it had when it was ticked"
+        )
         raise CaseError(
-            f"{refused} at {human(at, zone)}, before step {latest.step} was done "
-            f"({human(latest.done_at, zone)}): that would change the deadline of a step "
-            "already done",
-            f"give an {option} time from {human(latest.done_at, zone)} on: a step already "
-            "done keeps the deadline it had when it was ticked",
+            f"{refused} at {human(at, zone)}, before step {step} was done "
+            f"({human(done_at, zone)}{'; reopened since' if reopened else ''}): that would "
+            "change the deadline of a step already done",
+            f"give an {option} time from {human(done_at, zone)} on: {why}",
             CONFLICT,
+            web_hint=f"give a time from {human(done_at, zone)} on: {why}",
         )
 
     def _known_priority(self, priority: str) -> None:
@@ -1157,6 +1214,7 @@ class CaseService:
                 selectinload(CaseRecord.events),
                 selectinload(CaseRecord.holds),
                 selectinload(CaseRecord.priorities),
+                selectinload(CaseRecord.history),
             )
         )
         if lock and not self.store.sqlite:  # SQLite's BEGIN IMMEDIATE already locks
@@ -1267,6 +1325,7 @@ class CaseService:
             installation=None if record.legacy_uids else self.store.installation_id,
             cancelled_at=record.cancelled_at,
             cancel_reason=record.cancel_reason,
+            history=_step_history(record, zone),
         )
 
 
@@ -1318,6 +1377,29 @@ def _history(
     if not changes:
         return []
     return [(received, "normal"), *changes]
+
+
+def _actor(actor: str | None) -> str | None:
+    """Who did it, as the history keeps it: a login or an OS user name, one line."""
+    return " ".join(actor.split())[:200] or None if actor else None
+
+
+def _step_history(record: CaseRecord, zone: ZoneInfo) -> tuple[StepEvent, ...]:
+    """The ticks and reopens of `record`, when they were read (`_record` reads them;
+    the lists of cases do not)."""
+    if "history" in inspect(record).unloaded:
+        return ()
+    return tuple(
+        StepEvent(
+            h.step,
+            h.action,
+            h.done_at.astimezone(zone),
+            h.recorded_at.astimezone(zone),
+            h.actor,
+            h.via,
+        )
+        for h in record.history
+    )
 
 
 def _spans(record: CaseRecord, now: datetime | None) -> list[tuple[datetime, datetime]]:

@@ -8,6 +8,8 @@
     cases              id, SOP id + version + snapshot, received, assignee, summary,
                        when and why it was cancelled
     completions        (case, step) → when it was done
+    step_history       every tick and reopen of a step: when it was done, when recorded,
+                       by whom and through what (kept when a step is reopened)
     case_holds         when a case was put on hold and resumed, and why
     case_priorities    the priorities a case was given, each from when
     reminders          e-mails of `sopgen remind`: what, to whom, when, and whether sent
@@ -90,7 +92,7 @@ if sys.platform != "win32":
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test
@@ -189,6 +191,13 @@ class CaseRecord(Base):
         cascade="all, delete-orphan",
         order_by="CasePriority.id",
     )
+    # read only where a case is shown or changed (`CaseService._record`): lists never load it
+    history: Mapped[list[StepHistory]] = relationship(
+        back_populates="case",
+        cascade="all, delete-orphan",
+        order_by="StepHistory.id",
+        lazy="raise",
+    )
 
     __table_args__ = (
         # the list of closed cases; of closed ones only, so that no query for open cases
@@ -223,6 +232,27 @@ class Completion(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     case: Mapped[CaseRecord] = relationship(back_populates="completions")
+
+
+class StepHistory(Base):
+    """One tick (`done`) or reopen of a step, in the order they were recorded (revision
+    0012). A reopen deletes the step's `Completion` but never a row here: the rows of a
+    case are its audit trail, and the dating rule of holds reads the latest completion
+    time they hold (`CaseService._after_completions`)."""
+
+    __tablename__ = "step_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    step: Mapped[str] = mapped_column(String(200))  # section.step
+    action: Mapped[str] = mapped_column(String(16))  # done | reopen
+    # done: the completion time given; reopen: the completion time the reopen removed
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the command ran
+    actor: Mapped[str | None] = mapped_column(String(200))  # desk login, or the CLI's OS user
+    via: Mapped[str | None] = mapped_column(String(16))  # cli | desk | api | upgrade
+
+    case: Mapped[CaseRecord] = relationship(back_populates="history")
 
 
 class CaseHold(Base):

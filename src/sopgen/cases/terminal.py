@@ -20,7 +20,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from sopgen.cases.model import CANCELLED, Case, CaseSummary
+from sopgen.cases.model import CANCELLED, REOPEN_ACTION, Case, CaseSummary
 from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, ON_HOLD, OVERDUE
 from sopgen.cases.timestamps import human
 from sopgen.model import Config
@@ -142,6 +142,25 @@ def _steps_stacked(case: Case, config: Config, now: datetime, width: int) -> Gro
             lines.append(Text(f"{said} {human(p.done, zone)}", no_wrap=True))
         parts.append(_indented(*lines))
     return Group(*parts)
+
+
+def case_history(case: Case, config: Config) -> Group:
+    """Every tick and reopen of the case's steps, in the order recorded: when it was
+    recorded and by whom, then what (the audit trail of completions)."""
+    zone = config.zone
+    lines: list[RenderableType] = [Text("Step history (recorded, by whom, what)", style="bold")]
+    for event in case.history:
+        step = case.sop.step(event.step)
+        name = f"{case.sop.label(step)} {event.step}" if step else event.step
+        # the recorded time leads its line and the completion time has one of its own,
+        # so wrapping never splits a time
+        lines.append(Text(f"{human(event.recorded_at, zone)} · {event.who()}"))
+        if event.action == REOPEN_ACTION:
+            what, when = f"reopened: {name}", "it was done at"
+        else:
+            what, when = f"marked done: {name}", "done at"
+        lines.append(_indented(Text(what), Text(f"{when} {human(event.done_at, zone)}")))
+    return Group(*lines)
 
 
 # --------------------------------------------------------------------------- case list

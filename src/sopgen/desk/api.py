@@ -201,7 +201,7 @@ def done(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
     now = desk.clock()
     at_text = _text(request.state.body, "at")
     at = now if at_text is None else parse_timestamp(at_text, desk.config.zone, "completion time")
-    case = desk.cases.done(case_id, step, at, now)
+    case = desk.cases.done(case_id, step, at, now, actor=user.login, via="api")
     return 200, case_json(case, desk.config, now)
 
 
@@ -209,7 +209,7 @@ def reopen(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
     case_id, step = request.path_params["case"], request.path_params["step"]
     _case_for_work(desk, user, case_id)
     now = desk.clock()
-    case = desk.cases.reopen(case_id, step, now)
+    case = desk.cases.reopen(case_id, step, now, actor=user.login, via="api")
     return 200, case_json(case, desk.config, now)
 
 

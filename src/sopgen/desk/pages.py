@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -23,7 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
-from sopgen.cases.model import Case
+from sopgen.cases.model import REOPEN_ACTION, Case
 from sopgen.cases.timestamps import human, iso, parse_timestamp
 from sopgen.cases.users import ROLES, SignedIn, SignInRefused, User
 from sopgen.desk.app import Desk, desk_of
@@ -451,6 +452,7 @@ def _case_view(
         notes=[
             (n.author, human(n.written_at, zone), n.text) for n in ctx.desk.cases.notes(case.id)
         ],
+        history=_history_rows(case, zone, {u.login: u.name for u in ctx.desk.users.list()}),
         next=following,
         can_work=can_work,
         # holds and priority: on a case still running (neither cancelled nor complete)
@@ -475,6 +477,27 @@ def _case_view(
         hint=hint,
         kept=kept or {},
     )
+
+
+def _history_rows(case: Case, zone: ZoneInfo, names: dict[str, str]) -> list[dict[str, str]]:
+    """The case's step history as the case page lists it (as `case show` does)."""
+    rows = []
+    for event in case.history:
+        step = case.sop.step(event.step)
+        reopened = event.action == REOPEN_ACTION
+        rows.append(
+            {
+                "recorded": human(event.recorded_at, zone),
+                "recorded_iso": iso(event.recorded_at, zone),
+                "who": event.who(names),
+                "what": "reopened" if reopened else "marked done",
+                "step": event.step,
+                "label": case.sop.label(step) if step else event.step,
+                "when": "it was done at" if reopened else "done at",
+                "done": human(event.done_at, zone),
+            }
+        )
+    return rows
 
 
 def _workable(ctx: Ctx) -> Case:
@@ -512,7 +535,14 @@ def tick(ctx: Ctx) -> Response:
         ctx,
         case,
         f"tick-{step}",
-        lambda: ctx.desk.cases.done(case.id, step, _when(ctx, "at", "completion time"), ctx.now),
+        lambda: ctx.desk.cases.done(
+            case.id,
+            step,
+            _when(ctx, "at", "completion time"),
+            ctx.now,
+            actor=ctx.user.login,
+            via="desk",
+        ),
     )
     return refused or back(f"/cases/{quote(case.id)}#step-{quote(step)}")
 
@@ -521,7 +551,7 @@ def tick(ctx: Ctx) -> Response:
 def untick(ctx: Ctx) -> Response:
     case = _workable(ctx)
     step = ctx.request.path_params["step"]
-    ctx.desk.cases.reopen(case.id, step, ctx.now)
+    ctx.desk.cases.reopen(case.id, step, ctx.now, actor=ctx.user.login, via="desk")
     return back(f"/cases/{quote(case.id)}#step-{quote(step)}")
 
 
