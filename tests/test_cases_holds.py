@@ -132,8 +132,30 @@ def test_hold_and_resume_at_the_same_instant_moves_nothing(project: Project) -> 
     # began, every deadline is back where it was
     result = project.run("resume", CASE, "--at", "2026-11-23T09:30")
     assert result.exit_code == 0, result.output
-    assert "now due Mon 30 Nov 2026 17:00" in result.stdout
+    assert "deadline moved" not in result.stdout  # the events changed (held, then not), no deadline
     assert show(project)["steps"] == before
+
+
+def test_resume_names_only_the_deadlines_that_moved_with_where_they_were(
+    project: Project,
+) -> None:
+    """A new user's report: resume printed every open step as moved, even those due before
+    the hold began, which a hold never moves."""
+    open_friday_evening(project)
+    before = {s["step"]: s["due"] for s in show(project)["steps"]}
+    assert project.run("hold", CASE, "--at", "2026-11-23T09:30").exit_code == 0
+    result = project.run("resume", CASE, "--at", "2026-11-23T11:30", now="2026-11-23T11:30")
+    assert result.exit_code == 0, result.output
+    after = {s["step"]: s["due"] for s in show(project, now="2026-11-23T11:30")["steps"]}
+    moved = sorted(step for step in after if after[step] != before[step])
+    assert "resolution.investigate" in moved and "intake.acknowledge" not in moved
+    lines = [line for line in result.stdout.splitlines() if "deadline moved" in line]
+    assert sorted(line.split()[2] for line in lines) == moved
+    # two business hours on hold: investigate goes from Mon 30 Nov 17:00 to Tue 1 Dec 11:00
+    assert (
+        "  deadline moved: resolution.investigate now due Tue 01 Dec 2026 11:00 CET "
+        "(was Mon 30 Nov 2026 17:00 CET)"
+    ) in lines
 
 
 def test_checklists_show_the_hold_history(project: Project) -> None:

@@ -253,7 +253,7 @@ def done(app: App, case_id: str, step: str, at: str | None, pdf: bool) -> None:
             f"done: {case_id} {_named(updated, step)} at "
             f"{human(done_at, s.config.zone) if done_at else '?'}"
         )
-        _print_moves(s, updated, key.key if key else step)
+        _print_moves(s, updated)
         _print_next(s, updated)
 
 
@@ -268,9 +268,8 @@ def reopen(app: App, case_id: str, step: str, pdf: bool) -> None:
     with _case_command(app) as s:
         updated = s.service.reopen(case_id, step, s.now, actor=_operator(), via="cli")
         _write_pdf(s, updated, pdf)
-        key = updated.sop.step(step)
         click.echo(f"reopened: {case_id} {_named(updated, step)}")
-        _print_moves(s, updated, key.key if key else step)
+        _print_moves(s, updated)
         _print_next(s, updated)
 
 
@@ -316,7 +315,7 @@ def resume(app: App, case_id: str, at: str | None, pdf: bool) -> None:
             f"resumed: {case_id} at {human(last.end or when, zone)}, on hold since "
             f"{human(last.start, zone)}"
         )
-        _print_moves(s, updated, "")
+        _print_moves(s, updated)
         _print_next(s, updated)
 
 
@@ -341,7 +340,7 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
         click.echo(f"priority: {case_id} is {priority} from {human(when, s.config.zone)}")
         if not updated.sop.has_priority_targets:
             click.echo(f"  {updated.sop.id} sets no targets per priority; deadlines unchanged")
-        _print_moves(s, updated, "")
+        _print_moves(s, updated)
         _print_next(s, updated)
 
 
@@ -498,21 +497,16 @@ def refresh(app: App, case_ids: tuple[str, ...]) -> None:
         ids = s.service.to_refresh(case_ids)
         with _progress(len(ids), "refreshing cases") as advance:
             results = s.service.refresh(ids, s.now, advance)
-        zone = s.config.zone
         for r in results:
             if not r.files and not r.case.changed:
                 continue
             click.echo(f"{r.case.id}: rewrote {', '.join(r.files) or 'no file'}")
-            for planned in r.case.steps:
-                if planned.key in r.case.changed:
-                    click.echo(
-                        f"  deadline moved: {planned.key} now due {human(planned.due, zone)}"
-                    )
+            _print_moves(s, r.case)
             pdf = case_folder(s.app.root, r.case.id) / PDF
             if "checklist.html" in r.files and pdf.exists():
                 s.files.write_pdf(r.case)
         changed = sum(1 for r in results if r.files or r.case.changed)
-        moved = sum(len(r.case.changed) for r in results)
+        moved = sum(len(r.case.moved) for r in results)
         what = "open case" if not case_ids else "case"
         click.echo(
             f"refreshed {counted(len(results), what)}: "
@@ -799,11 +793,16 @@ def _named(case: Case, ref: str) -> str:
     return f"{case.sop.label(step)} {step.key}" if step else ref
 
 
-def _print_moves(s: CaseCommand, updated: Case, key: str) -> None:
+def _print_moves(s: CaseCommand, updated: Case) -> None:
+    """One line per open step whose deadline the change moved: from when to when."""
+    zone = s.config.zone
     for planned in updated.steps:
-        if planned.key in updated.changed and planned.key != key and planned.done is None:
-            due = human(planned.due, s.config.zone)
-            click.echo(f"  deadline moved: {planned.key} now due {due}")
+        before = updated.moved.get(planned.key)
+        if before is not None:
+            click.echo(
+                f"  deadline moved: {planned.key} now due {human(planned.due, zone)} "
+                f"(was {human(before, zone)})"
+            )
 
 
 def _print_next(s: CaseCommand, updated: Case) -> None:

@@ -129,7 +129,8 @@ class Case:
     updated_at: datetime  # UTC: the time of the last change
     steps: tuple[PlannedStep, ...]
     events: Mapping[str, EventInfo] = field(default_factory=dict)
-    changed: tuple[str, ...] = ()  # steps whose deadline or state this change moved
+    changed: tuple[str, ...] = ()  # steps whose calendar event this change altered
+    moved: Mapping[str, datetime] = field(default_factory=dict)  # step -> its deadline before
     installation: str | None = None  # the store's id in event UIDs; None: UIDs from before ids
     cancelled_at: datetime | None = None  # UTC
     cancel_reason: str | None = None

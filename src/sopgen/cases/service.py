@@ -1265,6 +1265,7 @@ class CaseService:
         steps = self._plan(record, sop, now, frozen=held)
         events = {e.step: e for e in record.events}
         changed = []
+        moved: dict[str, datetime] = {}  # open steps whose deadline this change moved
         cancelled = record.cancelled_at is not None
         for planned in steps:
             fingerprint = _fingerprint(planned, cancelled, held)
@@ -1276,6 +1277,9 @@ class CaseService:
                     )
                 )
             elif event.fingerprint != fingerprint:
+                before = _due_of(event.fingerprint)
+                if planned.done is None and before is not None and before != planned.due:
+                    moved[planned.key] = before
                 changed.append(planned.key)
                 event.sequence += 1
                 event.fingerprint = fingerprint
@@ -1285,7 +1289,7 @@ class CaseService:
         finished = cancelled or all(p.done is not None for p in steps)
         record.closed_at = (record.closed_at or now) if finished else None
         record.next_due = None if cancelled or held else _next_due(steps)
-        return replace(self._case(record, sop, steps, now=now), changed=tuple(changed))
+        return replace(self._case(record, sop, steps, now=now), changed=tuple(changed), moved=moved)
 
     def _case(
         self,
@@ -1429,6 +1433,14 @@ def _fingerprint(planned: PlannedStep, cancelled: bool = False, held: bool = Fal
     if planned.done:
         return f"{due}|{done}"
     return f"{due}|" + ("|cancelled" if cancelled else "|on-hold" if held else "")
+
+
+def _due_of(fingerprint: str) -> datetime | None:
+    """The deadline a `_fingerprint` recorded (None for one this version cannot read)."""
+    try:
+        return datetime.fromisoformat(fingerprint.split("|", 1)[0])
+    except ValueError:
+        return None
 
 
 def _running_hold(record: CaseRecord) -> CaseHold | None:
