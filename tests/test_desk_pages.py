@@ -426,3 +426,23 @@ def test_the_open_form_sets_a_priority(desk: Desk):
     )
     assert bad.status_code == 422 and "unknown priority" in bad.text
     assert '<option value="zzz"' not in bad.text
+
+
+def test_time_fields_leave_the_future_to_the_server(desk: Desk):
+    """A new user's report: every time field carried `max` = the moment the page loaded,
+    so a rep who kept a case open through a call could not tick it at the current minute
+    (the browser refused it). The server judges instead, and says why with the typed
+    value kept."""
+    open_via_api(desk, "C-1", "alice")
+    alice = desk.signed_in("alice")
+    page = alice.get("/cases/C-1").text
+    fields = re.findall(r'<input type="datetime-local"[^>]*>', page)
+    fields += re.findall(r'<input type="datetime-local"[^>]*>', alice.get("/cases/new").text)
+    assert len(fields) >= 5  # done at, hold, resume or priority, received
+    assert not [f for f in fields if "max=" in f]
+    future = alice.post(
+        "/cases/C-1/steps/intake.receive/done",
+        data={"csrf": csrf_of(page), "at": "2027-06-01T10:00"},
+    )
+    assert future.status_code == 422 and "future" in future.text
+    assert 'value="2027-06-01T10:00"' in future.text

@@ -472,7 +472,6 @@ def _case_view(
         all_priorities=config.priorities,
         priority_targets=case.sop.has_priority_targets,
         cancelled=human(case.cancelled_at, zone) if case.cancelled_at else None,
-        now_local=ctx.now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         error=error,
         hint=hint,
         kept=kept or {},
@@ -651,7 +650,6 @@ def _open_view(
         hint=hint,
         existing=existing,
         priorities=ctx.desk.config.priorities,
-        now_local=ctx.now.astimezone(ctx.desk.config.zone).strftime("%Y-%m-%dT%H:%M"),
     )
 
 
