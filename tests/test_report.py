@@ -284,6 +284,26 @@ def test_csv_and_html_formats(history: Path, tmp_path: Path) -> None:
     assert {w for rows in drawn.values() for _, [w], _ in rows} - {0.0, 100.0}  # not all, none
 
 
+def test_output_writes_every_format_to_the_file(history: Path, tmp_path: Path) -> None:
+    """A new user's cron job: `--format csv --output FILE` printed the CSV, wrote no file
+    and exited 0. Every format now goes to the file --output names."""
+    for fmt in ("csv", "json"):
+        printed = run(history, "--since", "2026-11-01", "--format", fmt).stdout
+        out = tmp_path / "deep" / f"report.{fmt}"
+        said = run(history, "--since", "2026-11-01", "--format", fmt, "--output", str(out))
+        assert out.read_text() == printed
+        assert said.stdout.startswith(f"wrote {out} (") and printed not in said.stdout
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    result = CliRunner().invoke(
+        cli,
+        ["--root", str(history), "report", "--format", "csv", "--output", str(blocked / "r.csv")],
+        env={"SOPGEN_NOW": NOW},
+    )
+    assert result.exit_code == 1 and "cannot write" in result.output
+    assert "Traceback" not in result.output and blocked.read_text() == ""
+
+
 def test_bad_dates_are_usage_errors(history: Path) -> None:
     result = CliRunner().invoke(cli, ["--root", str(history), "report", "--since", "2026-13-01"])
     assert result.exit_code == 1 and "is not a date" in result.output

@@ -123,7 +123,8 @@ def _day(text: str | None, what: str) -> date | None:
 )  # fmt: skip
 @click.option(
     "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the HTML report (default: output/report.html).",
+    help="Write the report to FILE (default: HTML to output/report.html, CSV and JSON "
+    "to standard output).",
 )  # fmt: skip
 @pass_app
 def report(app: App, since: str | None, until: str | None, fmt: str, output: Path | None) -> None:
@@ -132,7 +133,7 @@ def report(app: App, since: str | None, until: str | None, fmt: str, output: Pat
     Per SOP step, per assignee and per priority: how many were done, how many
     by their deadline, and the median and 90th percentile of the business time
     from each step's anchor to its completion, time on hold left out. CSV and
-    JSON go to standard output; HTML to a file.
+    JSON go to standard output unless --output names a file; HTML goes to a file.
     """
     from sopgen.cases.errors import CaseError
     from sopgen.cases.service import CaseService
@@ -163,12 +164,22 @@ def report(app: App, since: str | None, until: str | None, fmt: str, output: Pat
     finally:
         store.close()
     if fmt == "json":
-        click.echo(json.dumps(report_json(found, config), indent=2, ensure_ascii=False))
+        text = json.dumps(report_json(found, config), indent=2, ensure_ascii=False) + "\n"
     elif fmt == "csv":
-        click.echo(report_csv(found, config), nl=False)
+        text = report_csv(found, config)
     else:
         titles = {sop_id: sop.title for sop_id, sop in library.sops.items()}
-        path = output or app.root / "output" / "report.html"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, report_html(found, config, app.root, titles))
-        click.echo(f"wrote {path} ({counted(found.completed, 'step')} done {first} to {last})")
+        text = report_html(found, config, app.root, titles)
+        output = output or app.root / "output" / "report.html"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(output, text)
+    except OSError as exc:
+        fail(
+            f"cannot write {output}: {exc.strerror or exc}",
+            "check the folder exists and is writable",
+        )
+    click.echo(f"wrote {output} ({counted(found.completed, 'step')} done {first} to {last})")
