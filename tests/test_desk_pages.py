@@ -272,8 +272,37 @@ def test_dashboard_shows_overdue_counts_and_an_on_time_chart(desk: Desk):
         (["SOP-CS-001 A1"], [100.0, 100.0], ["100 % of 2", "100 % of 2"]),
         (["SOP-CS-001 A2"], [50.0, 50.0], ["50 % of 2", "50 % of 2"]),
     ]
-    assert re.search(r">bob</a></td><td>\d+</td>", html)
-    assert ">alice</a>" not in html
+    assert re.search(r'title="bob">Bob</a></td><td>\d+</td>', html)  # the name, login on hover
+    assert ">bob</a>" not in html and ">Alice</a>" not in html
+
+
+def test_dashboard_and_cases_name_people_and_tell_namesakes_apart(desk: Desk):
+    """Overdue by assignee shows names as the cases table does; where two users share a
+    name the login follows it, and an assignee who is no user is shown by login."""
+    ada = desk.signed_in("ada")
+    person = {"login": "bob2", "name": "Bob", "role": "rep", "password": PASSWORD}
+    assert (
+        ada.post("/users", data={**person, "csrf": csrf_of(ada.get("/users").text)}).status_code
+        == 303
+    )
+    open_via_api(desk, "C-1", "bob")
+    open_via_api(desk, "C-2", "bob2")
+    open_via_api(desk, "C-3", "alice")
+    open_via_api(desk, "C-4", None)
+    desk.project.execute("UPDATE cases SET assignee = 'zoe' WHERE id = 'C-3'")  # from before users
+    html = desk.signed_in("mia").get("/dashboard").text
+    table = html.split("Overdue steps by assignee", 1)[1].split("</table>", 1)[0]
+    shown = re.findall(r'<a href="/cases\?overdue=1&amp;assignee=([^"]+)"[^>]*>([^<]+)</a>', table)
+    assert sorted(shown) == [
+        ("-", "nobody"),
+        ("bob", "Bob (bob)"),
+        ("bob2", "Bob (bob2)"),
+        ("zoe", "zoe"),
+    ]
+    cases = desk.signed_in("mia").get("/cases").text
+    assert '<span title="bob">Bob (bob)</span>' in cases
+    assert '<span title="zoe">zoe</span>' in cases
+    assert '<option value="bob2" >Bob (bob2)</option>' in cases
 
 
 def test_pages_feed_and_case_show_agree_on_every_deadline(desk: Desk):

@@ -319,6 +319,21 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
     return rows
 
 
+def display_names(people: list[User]) -> dict[str, str]:
+    """login → how the pages name that person: their name, and the login after it where
+    another user has the same name. An assignee who is no user (a case from before the
+    desk had users) is named by `name_of`'s fallback, the login itself."""
+    taken = Counter(u.name.casefold() for u in people)
+    return {
+        u.login: u.name if taken[u.name.casefold()] == 1 else f"{u.name} ({u.login})"
+        for u in people
+    }
+
+
+def name_of(names: dict[str, str], login: str) -> str:
+    return names.get(login, login)
+
+
 @page
 def my_work(ctx: Ctx) -> Response:
     cases = ctx.desk.cases.open_cases_of(ctx.user.login, ctx.now)
@@ -383,13 +398,14 @@ def cases_page(ctx: Ctx) -> Response:
         status=status if status in STATUS_LABEL else None,
     )
     zone = ctx.desk.config.zone
-    names = {u.login: u.name for u in ctx.desk.users.list()}
+    people = ctx.desk.users.list()
+    names = display_names(people)
     rows = [
         {
             "case": s.case.id,
             "sop": s.case.sop.id,
             "assignee": s.case.assignee,
-            "assignee_name": names.get(s.case.assignee or "", s.case.assignee),
+            "assignee_name": name_of(names, s.case.assignee or ""),
             "summary": s.case.summary,
             "next": f"{s.next.section.letter}{s.next.step.number}",
             "next_key": s.next.key,
@@ -411,7 +427,8 @@ def cases_page(ctx: Ctx) -> Response:
         signed=ctx.signed,
         rows=rows,
         sops=sorted(ctx.desk.library.sops),
-        people=ctx.desk.users.list(),
+        people=people,
+        names=names,
         f={"sop": sop or "", "assignee": who or "", "status": status or "", "overdue": overdue},
         statuses=STATUS_LABEL,
     )
@@ -693,11 +710,12 @@ def _step_label(desk: Desk, key: tuple[str, ...]) -> str:
 def dashboard(ctx: Ctx) -> Response:
     ctx.need(Action.DASHBOARD)
     rows = ctx.desk.cases.list_open(ctx.now)
-    by_assignee: Counter[str] = Counter()
+    names = display_names(ctx.desk.users.list())
+    by_assignee: Counter[str] = Counter()  # by login; "" for nobody
     by_sop: Counter[str] = Counter()
     for r in rows:
         if r.overdue_steps:
-            by_assignee[r.case.assignee or "(nobody)"] += r.overdue_steps
+            by_assignee[r.case.assignee or ""] += r.overdue_steps
             by_sop[r.case.sop.id] += r.overdue_steps
     periods = {}  # per SOP step, as `sopgen report` computes it (its JSON's by_step)
     for days in (30, 90):
@@ -725,7 +743,10 @@ def dashboard(ctx: Ctx) -> Response:
         ctx.request,
         "dashboard.html.j2",
         signed=ctx.signed,
-        by_assignee=by_assignee.most_common(),
+        by_assignee=[
+            {"login": login, "name": name_of(names, login) if login else None, "overdue": n}
+            for login, n in by_assignee.most_common()
+        ],
         by_sop=by_sop.most_common(),
         open_cases=len(rows),
         chart=chart,
