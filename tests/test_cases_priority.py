@@ -134,6 +134,26 @@ def test_bad_priorities_are_refused_and_change_nothing(prio: Project) -> None:
         assert prio.state() == before
 
 
+def test_a_priority_is_named_in_any_case_and_kept_in_sopgen_yamls_spelling(
+    prio: Project,
+) -> None:
+    """`High` is `high` wherever a user types a priority, as `case import` always took it."""
+    result = prio.run(
+        "open", "P-1", "--sop", "SOP-CS-001", "--received", "2026-11-20T18:05", "--priority", "High"
+    )
+    assert result.exit_code == 0, result.output
+    assert ", priority high" in result.stdout
+    assert show(prio, "P-1")["priority"] == "high"
+    assert step(prio, "P-1")["due"] == "2026-11-25T17:00:00+01:00"  # high: 2 business days
+    result = prio.run("priority", "P-1", " CRITICAL ", "--at", "2026-11-23T09:30")
+    assert result.exit_code == 0, result.output
+    assert "priority: P-1 is critical from Mon 23 Nov 2026 09:30 CET" in result.stdout
+    assert [p["priority"] for p in show(prio, "P-1")["priorities"]] == ["high", "critical"]
+    again = prio.run("priority", "P-1", "Critical")
+    assert again.exit_code == 1
+    assert "case P-1 already has priority critical" in again.output
+
+
 def test_the_document_shows_the_targets_per_priority(prio: Project) -> None:
     from sopgen.cli import cli
 

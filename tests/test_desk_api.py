@@ -161,6 +161,11 @@ def test_open_with_a_priority(desk: Desk):
     bad = open_case(desk, case="C-2", priority="urgent")
     assert bad.status_code == 422 and "unknown priority" in bad.json()["message"]
     assert "sopgen.yaml sets no priorities, so the defaults apply" in bad.json()["message"]
+    # any case, as the CLI and `case import` take it; kept in sopgen.yaml's spelling
+    mixed = open_case(desk, case="C-3", priority="High")
+    assert mixed.status_code == 201 and mixed.json()["priority"] == "high"
+    raised = desk.api("alice").post("/api/cases/C-3/priority", json={"priority": "CRITICAL"})
+    assert raised.status_code == 200 and raised.json()["priority"] == "critical"
 
 
 def test_the_api_names_steps_by_the_checklist_labels_too(desk: Desk):

@@ -113,7 +113,7 @@ def test_the_priority_form_plans_with_that_prioritys_timeframes(desk: Desk):
     assert bad.status_code == 422 and "unknown priority" in bad.text
     r = alice.post(
         "/cases/C-1/priority",
-        data={"csrf": csrf_of(page), "priority": "high", "at": "2026-11-23T09:30"},
+        data={"csrf": csrf_of(page), "priority": "High", "at": "2026-11-23T09:30"},
     )
     assert r.status_code == 303
     page = alice.get("/cases/C-1").text

@@ -455,6 +455,11 @@ def test_the_open_form_sets_a_priority(desk: Desk):
     )
     assert bad.status_code == 422 and "unknown priority" in bad.text
     assert '<option value="zzz"' not in bad.text
+    mixed = alice.post(
+        "/cases/new", data={"csrf": csrf_of(form), "case": "C-7", "sop": SOP, "priority": "High"}
+    )  # a form built by hand or by another tool: any case, as everywhere
+    assert mixed.status_code == 303, mixed.text
+    assert desk.api("alice").get("/api/cases/C-7").json()["priority"] == "high"
 
 
 def test_time_fields_leave_the_future_to_the_server(desk: Desk):

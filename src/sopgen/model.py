@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
@@ -175,6 +175,21 @@ class Config:
             "list every priority under 'priorities:' in sopgen.yaml, most urgent first "
             "(normal is required)"
         )
+
+    def priority_named(self, text: str) -> str | None:
+        """The priority of `priorities:` that `text` names; see `priority_named`."""
+        return priority_named(text, self.priorities)
+
+
+def priority_named(text: str, priorities: Iterable[str]) -> str | None:
+    """The priority among `priorities` (sopgen.yaml's) that `text` names, in sopgen.yaml's
+    spelling: a user may type `High` or ` high ` for `high`; None when it names none.
+
+    The one match every entry point uses (CLI, desk forms and filters, API, CSV
+    import), so a priority is stored and compared in one spelling only.
+    """
+    wanted = text.strip().casefold()
+    return next((p for p in priorities if p.casefold() == wanted), None)
 
 
 # --------------------------------------------------------------------------- SOP

@@ -184,7 +184,9 @@ def case() -> None:
 @click.option("--assignee", metavar="NAME", help="Who handles the case.")
 @click.option("--summary", metavar="TEXT", help="A line about the complaint.")
 @click.option(
-    "--priority", metavar="PRIORITY", help="One of priorities: in sopgen.yaml (default: normal)."
+    "--priority",
+    metavar="PRIORITY",
+    help="One of priorities: in sopgen.yaml, any case (default: normal).",
 )
 @click.option("--pdf", is_flag=True, help="Also write checklist.pdf.")
 @click.option("--allow-draft", is_flag=True, help=ALLOW_DRAFT_HELP)
@@ -337,7 +339,7 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
         when = _timestamp(at, s.config, s.now, "priority change time (--at)")
         updated = s.service.change_priority(case_id, priority, when, s.now)
         _write_pdf(s, updated, pdf)
-        click.echo(f"priority: {case_id} is {priority} from {human(when, s.config.zone)}")
+        click.echo(f"priority: {case_id} is {updated.priority} from {human(when, s.config.zone)}")
         if not updated.sop.has_priority_targets:
             click.echo(f"  {updated.sop.id} sets no targets per priority; deadlines unchanged")
         _print_moves(s, updated)

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from sopgen.cases.errors import CaseError
 from sopgen.cases.model import CASE_ID_HINT, ImportRow, check_case_id, clean_text
 from sopgen.cases.timestamps import parse_timestamp
-from sopgen.model import DEFAULT_PRIORITIES
+from sopgen.model import DEFAULT_PRIORITIES, priority_named
 from sopgen.problems import InputError, Problem, error
 
 MAX_BYTES = 200 * 1024 * 1024
@@ -521,9 +521,8 @@ def _priority(text: str | None, index: int | None, priorities: Sequence[str]) ->
     """The priority a cell names (matched ignoring case); None for an empty cell."""
     if not text or index is None:
         return None
-    for name in priorities:
-        if name.casefold() == text.casefold():
-            return name
+    if (name := priority_named(text, priorities)) is not None:
+        return name
     raise _CellError(
         index + 1,
         f"unknown priority '{text}'",

@@ -202,7 +202,7 @@ class CaseService:
         valid_case_id(case_id)
         assignee, summary = clean_text(assignee, "assignee"), clean_text(summary, "summary")
         if priority is not None:
-            self._known_priority(priority)
+            priority = self._priority(priority)
         sop, snapshot = self._current_sop(sop_id, allow_draft=allow_draft)
         _not_future(received, now, "received time", self.config.zone)
         if not allow_draft:
@@ -356,7 +356,7 @@ class CaseService:
     def change_priority(self, case_id: str, priority: str, at: datetime, now: datetime) -> Case:
         """Give a case another priority from `at` on: its open steps are planned anew from
         the received time with that priority's timeframes; done steps keep their deadlines."""
-        self._known_priority(priority)
+        priority = self._priority(priority)
         with self.store.write() as session:
             record = self._record(session, case_id)
             _still_open(record, "its priority stays")
@@ -438,12 +438,15 @@ class CaseService:
             web_hint=f"give a time from {human(done_at, zone)} on: {why}",
         )
 
-    def _known_priority(self, priority: str) -> None:
-        if priority not in self.config.priorities:
+    def _priority(self, text: str) -> str:
+        """The priority of sopgen.yaml that `text` names (any case), in its spelling there."""
+        priority = self.config.priority_named(text)
+        if priority is None:
             raise CaseError(
-                f"unknown priority '{priority}'",
+                f"unknown priority '{text}'",
                 self.config.priorities_hint,
             )
+        return priority
 
     # ------------------------------------------------------------------ hold / resume
 
