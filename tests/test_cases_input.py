@@ -59,6 +59,12 @@ def test_bad_timestamps(text: str, message: str):
     assert info.value.hint
 
 
+def test_an_impossible_date_says_how_long_the_month_is():
+    with pytest.raises(CaseError) as info:
+        parse_timestamp("2026-02-30T10:00", BERLIN)
+    assert info.value.hint == "Feb 2026 has 28 days; write YYYY-MM-DDTHH:MM"
+
+
 def test_human_form():
     assert (
         human(datetime(2026, 11, 24, 17, 0, tzinfo=BERLIN), BERLIN) == "Tue 24 Nov 2026 17:00 CET"

@@ -252,3 +252,22 @@ def test_an_unknown_responsible_role_is_one_error_without_a_follow_on_warning(
     assert "error: unknown role 'qa-manager'" in only_error(result)
     assert result.stderr.count("'qa-manager'") == 1, result.stderr
     assert "warning: 'qa-manager'" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("2026-02-30", "Feb 2026 has 28 days; write YYYY-MM-DD"),
+        ("2028-02-30", "Feb 2028 has 29 days; write YYYY-MM-DD"),
+        ("2026-13-01", "months run from 01 to 12; write YYYY-MM-DD"),
+    ],
+)
+def test_an_impossible_date_says_why_as_the_case_commands_do(
+    repo: Path, written: str, hint: str
+) -> None:
+    text = (repo / "sops" / "sop-t-001.yaml").read_text()
+    effective = next(ln for ln in text.splitlines() if ln.startswith("effective: "))
+    edit(repo, effective, f"effective: {written}")
+    result = validate(repo)
+    assert f"'{written}' is not a real date" in only_error(result)
+    assert f"hint: {hint}\n" in result.stderr

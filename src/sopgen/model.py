@@ -491,12 +491,28 @@ def _reminders(b: _Maker, data: dict[str, Any]) -> Reminders:
     )
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+"""English month abbreviations, whatever the locale (hints, and times shown to people)."""
+
+
 def bad_date(value: str) -> tuple[str, str]:
     """Message and hint for a YYYY-MM-DD text that is no real date."""
-    return (
-        f"'{value}' is not a real date",
-        "write an existing calendar date as YYYY-MM-DD, e.g. 2026-12-01",
-    )
+    return f"'{value}' is not a real date", date_hint(value)
+
+
+def date_hint(text: str, form: str = "YYYY-MM-DD") -> str:
+    """Why `text` (starting YYYY-MM-DD) names no day: `Feb 2026 has 28 days; write …`.
+
+    One hint for SOP dates and the timestamps of the case commands alike.
+    """
+    parts = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+    year, month = (int(parts[1]), int(parts[2])) if parts else (0, 0)
+    if not parts or year < 1:
+        return f"write an existing calendar date as {form}, e.g. 2026-12-01"
+    if not 1 <= month <= 12:
+        return f"months run from 01 to 12; write {form}"
+    days = _calendar.monthrange(year, month)[1]
+    return f"{MONTHS[month - 1]} {year} has {days} days; write {form}"
 
 
 def read_date(value: str | None) -> date | None:

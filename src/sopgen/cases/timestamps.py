@@ -9,18 +9,17 @@ Machines get ISO 8601 with the company zone's offset; people get
 from __future__ import annotations
 
 import re
-from calendar import monthrange
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sopgen.cases.errors import CaseError
+from sopgen.model import MONTHS, date_hint
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 """Timestamps outside these years are typing mistakes, not complaints."""
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -31,14 +30,6 @@ def _real_date(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _date_hint(text: str) -> str:
-    year, month = int(text[:4]), int(text[5:7])
-    if not 1 <= month <= 12:
-        return "months run from 01 to 12; write YYYY-MM-DDTHH:MM"
-    days = monthrange(year, month)[1] if year >= 1 else 31
-    return f"{_MONTHS[month - 1]} {year} has {days} days; write YYYY-MM-DDTHH:MM"
 
 
 HINT = (
@@ -71,7 +62,9 @@ def parse_timestamp(text: str, zone: ZoneInfo, what: str = "timestamp") -> datet
     except ValueError:
         day = _DATE.match(raw)
         if day and not _real_date(day.group(0)):
-            raise CaseError(f"'{text}' is not a real date", _date_hint(day.group(0))) from None
+            raise CaseError(
+                f"'{text}' is not a real date", date_hint(day.group(0), "YYYY-MM-DDTHH:MM")
+            ) from None
         raise CaseError(f"'{text}' is not a {what} sopgen understands", HINT) from None
     if len(raw) <= 10 and ":" not in raw:
         raise CaseError(
@@ -100,7 +93,7 @@ def human(moment: datetime, zone: ZoneInfo) -> str:
     """`Tue 24 Nov 2026 17:00 CET`: company zone, English names."""
     local = moment.astimezone(zone)
     return (
-        f"{_DAYS[local.weekday()]} {local.day:02d} {_MONTHS[local.month - 1]} {local.year} "
+        f"{_DAYS[local.weekday()]} {local.day:02d} {MONTHS[local.month - 1]} {local.year} "
         f"{local.hour:02d}:{local.minute:02d} {local.tzname() or ''}"
     ).rstrip()
 
