@@ -253,6 +253,26 @@ def test_cases_page_filters(desk: Desk):
     assert listed("?status=due-soon") == set()
 
 
+def test_only_admins_enable_users_again(desk: Desk):
+    ada = desk.signed_in("ada")
+    csrf = csrf_of(ada.get("/users").text)
+    assert ada.post("/users/bob/disable", data={"csrf": csrf}).status_code == 303
+    users = desk.app.state.desk.users  # type: ignore[attr-defined]
+    for login in ("alice", "mia"):  # a rep and a manager
+        other = desk.signed_in(login)
+        refused = other.post("/users/bob/enable", data={"csrf": csrf_of(other.get("/").text)})
+        assert refused.status_code == 403
+        assert users.get("bob").disabled
+    page = ada.get("/users").text
+    assert 'action="/users/bob/enable"' in page and 'action="/users/alice/enable"' not in page
+    assert ada.post("/users/bob/enable", data={"csrf": "forged"}).status_code == 403
+    assert users.get("bob").disabled
+    assert ada.post("/users/bob/enable", data={"csrf": csrf}).status_code == 303
+    assert not users.get("bob").disabled
+    assert desk.signed_in("bob").get("/").status_code == 200
+    assert desk.client().get(f"/feeds/{desk.tokens['bob'].feed_token}.ics").status_code == 200
+
+
 def test_dashboard_shows_overdue_counts_and_an_on_time_chart(desk: Desk):
     open_via_api(desk, "C-1", "alice", received="2026-11-23T09:00")
     api = desk.api("alice")

@@ -122,6 +122,33 @@ def test_disabled_user_can_neither_sign_in_nor_use_tokens(project: Project):
     assert "disabled" in user(project, "list").stdout
 
 
+def test_enable_undoes_disable_and_list_shows_each_users_state(project: Project):
+    add(project)
+    add(project, "bob")
+    tokens = json.loads(user(project, "token", "alice", "--format", "json").stdout)
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    users = service(project)
+    assert user(project, "disable", "alice").exit_code == 0
+    listed = user(project, "list").stdout.splitlines()
+    assert [line.split("(")[-1] for line in listed] == [
+        "disabled, tokens issued)",
+        "active, no tokens)",
+    ]
+    enabled = user(project, "enable", "Alice")
+    assert enabled.exit_code == 0, enabled.output
+    assert "enabled user alice" in enabled.stdout
+    assert "sopgen user token alice --rotate" in enabled.stdout  # the old tokens live again
+    assert users.sign_in("alice", PASSWORD, now) is not None
+    assert users.by_feed_token(tokens["feed_token"]).login == "alice"
+    assert users.by_api_token(tokens["api_token"]).login == "alice"
+    assert "(active, tokens issued)" in user(project, "list").stdout
+    again = user(project, "enable", "alice")
+    assert again.exit_code == 0 and "is not disabled; nothing changed" in again.stdout
+    nobody = user(project, "enable", "carol")
+    assert nobody.exit_code == 1 and "no user 'carol'" in nobody.output
+    assert "Traceback" not in nobody.output
+
+
 def test_repeated_failed_sign_ins_must_wait_longer_and_longer(project: Project):
     add(project)
     users = service(project)

@@ -205,6 +205,15 @@ class UserService:
                 session.delete(gone)
             return _user(record)
 
+    def enable(self, login: str) -> tuple[User, bool]:
+        """Undo `disable`: the user signs in again with their password, and their feed link
+        and API token (kept while disabled) work again. Also whether anything changed."""
+        with self.store.write() as session:
+            record = _known(session, login)
+            was = record.disabled
+            record.disabled = False
+            return _user(record), was
+
     def issue_tokens(self, login: str, *, rotate: bool = False) -> Tokens:
         """`login`'s feed token (made on first use) and, when the user has none yet or
         `rotate`, a new API token (shown this once). `rotate` also gives a new feed

@@ -51,7 +51,7 @@ def _read_password() -> str:
 
 @click.group()
 def user() -> None:
-    """People of the desk: add, list, disable users; issue their feed and API tokens.
+    """People of the desk: add, list, disable and enable users; issue their feed and API tokens.
 
     Users live in the case store (.sopgen/cases.db or SOPGEN_DATABASE_URL).
     """
@@ -113,7 +113,8 @@ def list_(app: App, fmt: str) -> None:
             return
         width = max(len(u.login) for u in everyone)
         for u in everyone:
-            state = "disabled" if u.disabled else ("tokens issued" if u.has_tokens else "no tokens")
+            state = "disabled" if u.disabled else "active"
+            state += ", tokens issued" if u.has_tokens else ", no tokens"
             email = f" <{u.email}>" if u.email else ""
             click.echo(f"{u.login:<{width}}  {u.role:<7}  {u.name}{email}  ({state})")
 
@@ -126,6 +127,24 @@ def disable(app: App, login: str) -> None:
     with _users(app) as (users, _now):
         gone = users.disable(login)
         click.echo(f"disabled user {gone.login}; their sessions and tokens no longer work")
+
+
+@user.command()
+@click.argument("login", metavar="LOGIN")
+@pass_app
+def enable(app: App, login: str) -> None:
+    """Enable a disabled user again: sign-in, feed link and API token work again."""
+    with _users(app) as (users, _now):
+        back, changed = users.enable(login)
+        if not changed:
+            click.echo(f"user {back.login} is not disabled; nothing changed")
+            return
+        click.echo(f"enabled user {back.login}; they can sign in again")
+        if back.has_tokens:
+            click.echo(
+                "their earlier feed link and API token work again; to replace them: "
+                f"sopgen user token {back.login} --rotate"
+            )
 
 
 @user.command()

@@ -803,6 +803,13 @@ def disable_user(ctx: Ctx) -> Response:
     return back("/users")
 
 
+@page
+def enable_user(ctx: Ctx) -> Response:
+    ctx.need(Action.MANAGE_USERS)
+    ctx.desk.users.enable(ctx.request.path_params["login"])
+    return back("/users")
+
+
 async def stylesheet(request: Request) -> Response:
     desk = desk_of(request)
     css = desk.templates.get_template("desk/desk.css.j2").render(brand=brand(desk.config))
@@ -832,4 +839,5 @@ routes: list[BaseRoute] = [
     Route("/users", users_page, methods=["GET"]),
     Route("/users", add_user, methods=["POST"]),
     Route("/users/{login}/disable", disable_user, methods=["POST"]),
+    Route("/users/{login}/enable", enable_user, methods=["POST"]),
 ]
