@@ -38,6 +38,9 @@ def tick_late_and_reopen(project: Project) -> None:
     assert record_step(project, SUNDAY)["status"] == "done-late"
     reopened = project.run("reopen", CASE, "record", now="2026-11-22T01:30")
     assert reopened.exit_code == 0, reopened.output
+    assert f"  it was done {LATE_DONE}: the step history keeps that, and no hold" in (
+        reopened.stdout
+    )
 
 
 def test_reopening_a_late_step_does_not_let_a_back_dated_hold_through(project: Project) -> None:

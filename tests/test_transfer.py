@@ -73,7 +73,15 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path: Path, pg_url: str
     lines = (tmp_path / "cases.jsonl").read_text().splitlines()
     assert json.loads(lines[0])["sopgen_export"] == 1
     tables = {json.loads(line)["table"] for line in lines[1:]}
-    assert {"cases", "completions", "users", "sop_snapshots", "case_holds", "reminders"} <= tables
+    assert {
+        "cases",
+        "completions",
+        "step_history",
+        "users",
+        "sop_snapshots",
+        "case_holds",
+        "reminders",
+    } <= tables
 
     imported = sopgen(root, pg_url, "db", "import", str(tmp_path / "cases.jsonl"))
     assert imported.exit_code == 0, imported.output
@@ -93,6 +101,11 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path: Path, pg_url: str
     assert resumed.exit_code == 0, resumed.output
     held = sopgen(root, pg_url, "case", "hold", "C-2", "--at", "2026-11-23T09:50")
     assert held.exit_code == 0, held.output
+    # the step history came along (the show above compared it) and goes on after it
+    reopened = sopgen(root, pg_url, "case", "reopen", "C-1", "receive")
+    assert reopened.exit_code == 0, reopened.output
+    history = json.loads(sopgen(root, pg_url, "case", "show", "C-1", "--format", "json").stdout)
+    assert [e["action"] for e in history["history"]] == ["done", "reopen"]
 
     # importing twice is refused and changes nothing
     twice = sopgen(root, pg_url, "db", "import", str(tmp_path / "cases.jsonl"))

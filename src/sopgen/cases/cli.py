@@ -271,6 +271,12 @@ def reopen(app: App, case_id: str, step: str, pdf: bool) -> None:
         updated = s.service.reopen(case_id, step, s.now, actor=_operator(), via="cli")
         _write_pdf(s, updated, pdf)
         click.echo(f"reopened: {case_id} {_named(updated, step)}")
+        if updated.history:  # the reopen just recorded, with the completion it undid
+            was = human(updated.history[-1].done_at, s.config.zone)
+            click.echo(
+                f"  it was done {was}: the step history keeps that, and no hold, resume or "
+                "priority change can be dated before it"
+            )
         _print_moves(s, updated)
         _print_next(s, updated)
 
