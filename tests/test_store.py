@@ -17,7 +17,7 @@ import pytest
 
 from casekit import make_project
 from dbkit import CaseDb
-from sopgen.cases import store as store_module
+from sopgen.cases import database
 from sopgen.cases.errors import CaseError
 from sopgen.cases.service import CaseService
 from sopgen.cases.store import (
@@ -205,7 +205,7 @@ def test_sqlite_writers_wait_their_turn_and_give_up_with_a_message(
     store = Store(f"sqlite:///{db}")
     service = CaseService(store, load_library(project.root))
     service.open("C-1", SOP, NOW - timedelta(hours=1), NOW)
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 1)
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 1)
     other = os.open(f"{db}-lock", os.O_RDWR)
     fcntl.flock(other, fcntl.LOCK_EX)  # another writer's turn that does not end
     started = time.monotonic()

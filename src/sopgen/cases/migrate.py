@@ -14,7 +14,7 @@ first version on main) is 0002. It is stamped so first, then upgraded like
 any other.
 
 Alembic is imported here only: everyday commands check the revision with one
-query in `store.py` and never pay for it.
+query in `database.py` and never pay for it.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from sopgen.cases.database import Store
 from sopgen.cases.errors import CaseError
-from sopgen.cases.store import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 LOCK_KEY = 0x50_6F_70_67  # any fixed number: the advisory lock sopgen's upgrades share

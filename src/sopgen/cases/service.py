@@ -34,10 +34,8 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
-    text,
     update,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -64,10 +62,11 @@ from sopgen.cases.plan import (
     OPEN,
     OVERDUE,
     PlannedStep,
-    finished,
     plan,
 )
 from sopgen.cases.report import Completed, Report, summarize
+from sopgen.cases.reportrows import report_rows
+from sopgen.cases.snapshots import library_sop, parse_snapshot
 from sopgen.cases.store import (
     CaseHold,
     CaseNote,
@@ -80,14 +79,12 @@ from sopgen.cases.store import (
     StepHistory,
     Store,
     UserRecord,
-    UTCDateTime,
     insert_missing,
 )
 from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
 from sopgen.library import Library, unknown_sop
-from sopgen.model import Config, Sop, Step, make_sop
+from sopgen.model import Config, Sop, Step
 from sopgen.problems import InputError, Problem, has_errors
-from sopgen.source import load_text
 
 REFRESH_BATCH = 200
 """Cases re-planned per transaction by `refresh` (memory stays bounded for any number)."""
@@ -834,67 +831,8 @@ class CaseService:
         return summarize(self.report_rows(since, until), since, until, self.config.priorities)
 
     def report_rows(self, since: datetime, until: datetime) -> list[Completed]:
-        """The steps done in [`since`, `until`), each with the deadline and business time
-        to complete its case's plan gives it (`plan.finished`), in no particular order;
-        a hold still running ends with the period."""
-        # Plain driver rows, not ORM objects nor typed columns (times read by one C call
-        # each), and only the steps done in the period planned (`finished`): loading and
-        # planning 5,000 cases the general way took most of the report's time (issue 11).
-        span = {"since": since, "until": until}
-        done: dict[str, dict[str, datetime]] = {}
-        holds: dict[str, list[tuple[datetime, datetime]]] = {}
-        changes: dict[str, list[tuple[datetime, str]]] = {}
-        rows: list[Completed] = []
-        calendar = self.calendar
-        read = self.store.time_reader()
-        start, end = since.astimezone(UTC), until.astimezone(UTC)
-        with self.store.plain_read() as conn:
-            for case_id, step, done_at in conn.execute(_REPORT_DONE, span).all():
-                done.setdefault(case_id, {})[step] = read(done_at)
-            for case_id, held_at, resumed_at in conn.execute(_REPORT_HOLDS, span).all():
-                held = read(held_at)  # a hold still running ends with the period
-                resumed = max(held, end) if resumed_at is None else read(resumed_at)
-                holds.setdefault(case_id, []).append((held, resumed))
-            for case_id, changed, priority in conn.execute(_REPORT_PRIORITIES, span).all():
-                changes.setdefault(case_id, []).append((read(changed), priority))
-            records = conn.execute(_REPORT_CASES, span).all()
-            sops = self._snapshots_plain(conn, {r[1] for r in records})
-        for case_id, snapshot, received_at, assignee in records:
-            sop = sops[snapshot]
-            received = read(received_at)
-            history = _history(received, changes.get(case_id, ()))
-            try:
-                steps = finished(
-                    sop,
-                    calendar,
-                    received,
-                    done.get(case_id, {}),
-                    start,
-                    end,
-                    holds.get(case_id, ()),
-                    history,
-                )
-            except ValueError as exc:  # pragma: no cover - a valid SOP plans
-                raise CaseError(f"cannot plan case {case_id}: {exc}") from None
-            sop_id = sop.id
-            rows += [
-                Completed(case_id, sop_id, s.key, assignee, s.priority, s.due, s.done, s.business)
-                for s in steps
-            ]
-        return rows
-
-    def _snapshots_plain(self, conn: Connection, digests: Iterable[str]) -> dict[str, Sop]:
-        """The SOPs of snapshots `digests`, as `_snapshot` gives them, on a Core connection."""
-        sops = {}
-        for digest in digests:
-            sop = self._snapshots.get(digest) or self._library_sop(digest)
-            if sop is None:
-                row = conn.execute(_SNAPSHOT_TEXT, {"digest": digest}).first()
-                if row is None:
-                    raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
-                sop = _parse_snapshot(row[0], row[1], row[2], digest)
-            sops[digest] = self._snapshots[digest] = sop
-        return sops
+        """The steps done in [`since`, `until`), as `sopgen.cases.reportrows` reads them."""
+        return report_rows(self.store, self.library, self.calendar, since, until, self._snapshots)
 
     # ------------------------------------------------------------------ cancel
 
@@ -1191,21 +1129,14 @@ class CaseService:
 
     def _snapshot(self, session: Session, digest: str) -> Sop:
         """The SOP a case was planned from (parsed once per process)."""
-        sop = self._snapshots.get(digest) or self._library_sop(digest)
+        sop = self._snapshots.get(digest) or library_sop(self.library, digest)
         if sop is None:
             row = session.get(SopSnapshot, digest)
             if row is None:
                 raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
-            sop = _parse_snapshot(row.text, row.file, row.version, digest)
+            sop = parse_snapshot(row.text, row.file, row.version, digest)
         self._snapshots[digest] = sop
         return sop
-
-    def _library_sop(self, digest: str) -> Sop | None:
-        """The library's SOP whose file is snapshot `digest`, if it is still there."""
-        for entry in self.library.entries:
-            if entry.document.digest == digest and entry.valid and entry.sop is not None:
-                return entry.sop
-        return None
 
     def _record(self, session: Session, case_id: str, *, lock: bool = True) -> CaseRecord:
         """The case named `case_id`, in any case: ids are unique ignoring case."""
@@ -1366,14 +1297,6 @@ def _shown_priorities(record: CaseRecord) -> list[tuple[datetime, str]]:
     if changes and changes[0][0].astimezone(UTC) > record.received.astimezone(UTC):
         return [(record.received, "normal"), *changes]
     return changes
-
-
-def _parse_snapshot(text: str, file: str, version: str, digest: str) -> Sop:
-    """The SOP of a stored snapshot's text."""
-    document = load_text(text.encode("utf-8"), f"{file} (version {version})")
-    if document.data is None:  # pragma: no cover - it was valid when stored
-        raise InputError(document.problems)
-    return make_sop(document.data, document.source, digest)
 
 
 def _history(
@@ -1625,30 +1548,6 @@ _FEED_ROWS = (
     .order_by(CaseRecord.id)
 )
 
-
-# built once: what `report` reads of the cases with a step done in its period, as plain
-# driver rows (no column types: times as the driver gives them, see Store.time_reader)
-_REPORT_CASES_IN = (
-    "IN (SELECT case_id FROM completions WHERE done_at >= :since AND done_at < :until)"
-)
-_REPORT_PERIOD = (
-    bindparam("since", type_=UTCDateTime()),
-    bindparam("until", type_=UTCDateTime()),
-)
-_REPORT_DONE = text(
-    f"SELECT case_id, step, done_at FROM completions WHERE case_id {_REPORT_CASES_IN}"
-).bindparams(*_REPORT_PERIOD)
-_REPORT_HOLDS = text(
-    f"SELECT case_id, held_at, resumed_at FROM case_holds WHERE case_id {_REPORT_CASES_IN}"
-).bindparams(*_REPORT_PERIOD)
-_REPORT_PRIORITIES = text(
-    "SELECT case_id, since, priority FROM case_priorities"
-    f" WHERE case_id {_REPORT_CASES_IN} ORDER BY case_id, id"
-).bindparams(*_REPORT_PERIOD)
-_REPORT_CASES = text(
-    f"SELECT id, snapshot, received, assignee FROM cases WHERE id {_REPORT_CASES_IN}"
-).bindparams(*_REPORT_PERIOD)
-_SNAPSHOT_TEXT = text("SELECT text, file, version FROM sop_snapshots WHERE digest = :digest")
 
 # built once: what a feed's first render reads of the cases it renders (`cases_with_versions`)
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
