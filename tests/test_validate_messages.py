@@ -271,3 +271,69 @@ def test_an_impossible_date_says_why_as_the_case_commands_do(
     result = validate(repo)
     assert f"'{written}' is not a real date" in only_error(result)
     assert f"hint: {hint}\n" in result.stderr
+
+
+# --------------------------------------------------------------------------- YAML syntax
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "message", "hint"),
+    [
+        (  # a key indented less than its siblings in a step
+            "        responsible: cs-rep\n        within: Immediate",
+            "       responsible: cs-rep\n        within: Immediate",
+            "24:8",
+            "'responsible' is indented 7 spaces, 1 less than 'do' on line 23",
+            "keys of one mapping line up: indent 'responsible' 8 spaces, as 'do' "
+            "(or indent it 4 spaces, as 'steps' on line 21)",
+        ),
+        (  # a key indented deeper than the one before, which has its value
+            "version: ",
+            "  version: ",
+            "4:3",
+            "'version' is indented 2 spaces, 2 more than 'title' on line 3, whose value is "
+            "already given",
+            "keys of one mapping line up: start 'version' at the left margin, as 'title'; "
+            "if the line continues the text of 'title', put that text in quotes",
+        ),
+        (  # a list item that lines up with no list
+            "      - id: record",
+            "    - id: record",
+            "26:5",
+            "the list item '- id: record' is indented 4 spaces, but the items of 'steps' "
+            "(line 21) start at 6 spaces",
+            "line its '-' up with the '-' on line 22: indent it 6 spaces",
+        ),
+        (  # no space after the colon
+            "owner: qa-team",
+            "owner:qa-team",
+            "8:1",
+            "no space after ':' in 'owner:qa-team'",
+            "YAML needs a space after the colon: write 'owner: qa-team'",
+        ),
+        (  # ': ' inside an unquoted value
+            "do: Record the complaint.",
+            "do: Note: record the complaint.",
+            "27:17",
+            "the value of 'do' contains ': ', which YAML reads as a new key",
+            'put the value in quotes: do: "Note: record the complaint."',
+        ),
+        (  # Markdown emphasis at the start of a value
+            "do: Investigate.",
+            "do: *Always* investigate.",
+            "34:13",
+            "the value of 'do' starts with '*', which YAML reads as an alias (*name)",
+            'put the value in quotes: do: "*Always* investigate."',
+        ),
+    ],
+)
+def test_a_yaml_syntax_error_names_the_key_and_the_likely_cause(
+    repo: Path, old: str, new: str, where: str, message: str, hint: str
+) -> None:
+    edit(repo, old, new)
+    result = validate(repo)
+    assert f"sops/sop-t-001.yaml:{where}: error: YAML syntax error: {message}" in (
+        only_error(result)
+    )
+    assert f"hint: {hint}\n" in result.stderr
+    assert "check indentation, colons and quotes" not in result.stderr

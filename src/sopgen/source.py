@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from sopgen import syntax
 from sopgen.problems import Problem, error
 
 try:  # libyaml is the fast path; pure Python PyYAML behaves the same, slower.
@@ -211,13 +212,16 @@ def _yaml_problem(file: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
     message = exc.problem or "invalid YAML"
     if exc.context:
         message = f"{exc.context}: {message}"
-    hint = "check indentation, colons and quotes near this position"
+    hint = syntax.GENERAL_HINT
     lines = text.splitlines()
     if mark and 0 <= mark.line < len(lines) and "\t" in lines[mark.line]:
         hint = "YAML does not allow tabs for indentation; indent with spaces"
         message = f"tab character in indentation ({message})"
     elif "found character '\\t'" in message:
         hint = "YAML does not allow tabs for indentation; indent with spaces"
+    elif explained := syntax.explain(text, exc):
+        line, column = explained.line, explained.column
+        message, hint = explained.message, explained.hint
     return error(file, line, column, "yaml-syntax", f"YAML syntax error: {message}", hint)
 
 
