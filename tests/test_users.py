@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -147,6 +153,98 @@ def test_enable_undoes_disable_and_list_shows_each_users_state(project: Project)
     nobody = user(project, "enable", "carol")
     assert nobody.exit_code == 1 and "no user 'carol'" in nobody.output
     assert "Traceback" not in nobody.output
+
+
+def test_password_sets_a_new_one_signs_the_user_out_and_keeps_their_tokens(project: Project):
+    add(project)
+    add(project, "bob")
+    tokens = json.loads(user(project, "token", "alice", "--format", "json").stdout)
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    users = service(project)
+    laptop, _ = users.sign_in("alice", PASSWORD, now)
+    phone, _ = users.sign_in("alice", PASSWORD, now)
+    bobs, _ = users.sign_in("bob", PASSWORD, now)
+    for _ in range(3):  # alice forgot hers and tried: she would have to wait now
+        assert users.sign_in("alice", "what was it again", now) is None
+    [(before,)] = project.sql("SELECT password_hash FROM users WHERE login = 'alice'")
+    new = "a brand new passphrase"
+    result = user(project, "password", "alice", stdin=new + "\n")
+    assert result.exit_code == 0, result.output
+    assert "new password set for alice; signed out everywhere" in result.stdout
+    [(after,)] = project.sql("SELECT password_hash FROM users WHERE login = 'alice'")
+    assert after.startswith("$argon2id$") and after != before and new not in after
+    assert users.session_user(laptop, now) is None and users.session_user(phone, now) is None
+    assert users.session_user(bobs, now).user.login == "bob"  # only alice's sessions end
+    assert users.sign_in("alice", PASSWORD, now) is None
+    assert users.sign_in("alice", new, now) is not None  # no wait left after the reset
+    assert users.by_feed_token(tokens["feed_token"]).login == "alice"
+    assert users.by_api_token(tokens["api_token"]).login == "alice"
+
+
+def test_password_refuses_bad_input_and_changes_nothing(project: Project):
+    add(project)
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    users = service(project)
+    cookie, _ = users.sign_in("alice", PASSWORD, now)
+    short = user(project, "password", "alice", stdin="short\n")
+    assert short.exit_code == 1 and "shorter than 10" in short.output
+    nobody = user(project, "password", "carol", stdin="long enough password\n")
+    assert nobody.exit_code == 1 and "no user 'carol'" in nobody.output
+    assert "Traceback" not in short.output + nobody.output
+    assert users.session_user(cookie, now) is not None
+    assert users.sign_in("alice", PASSWORD, now) is not None
+
+
+def test_on_a_terminal_the_new_password_is_prompted_twice_and_never_echoed(project: Project):
+    add(project)
+    new = "typed at a terminal"
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sopgen", "--root", str(project.root), "user", "password", "alice"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        close_fds=True,
+    )
+    os.close(child)
+    seen = b""
+
+    def read_until(wanted: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 60
+        while wanted not in seen and time.monotonic() < deadline:
+            if select.select([main], [], [], 1)[0]:
+                try:
+                    seen += os.read(main, 1024)
+                except OSError:  # the child closed the terminal
+                    return
+
+    read_until(b"New password for alice: ")
+    os.write(main, new.encode() + b"\n")  # only once the prompt turned echo off
+    read_until(b"Repeat for confirmation: ")
+    os.write(main, new.encode() + b"\n")
+    read_until(b"signed out everywhere")
+    assert process.wait(timeout=60) == 0, seen
+    os.close(main)
+    assert b"New password for alice: " in seen and b"Repeat for confirmation: " in seen
+    assert new.encode() not in seen  # no echo
+    assert service(project).sign_in("alice", new, datetime(2026, 11, 23, 9, tzinfo=UTC))
+
+
+def test_change_password_needs_the_current_one_and_keeps_the_session_it_came_from(
+    project: Project,
+):
+    add(project)
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    users = service(project)
+    here, _ = users.sign_in("alice", PASSWORD, now)
+    there, _ = users.sign_in("alice", PASSWORD, now)
+    assert users.change_password("alice", "wrong password", "another passphrase", now) is False
+    assert users.session_user(there, now) is not None
+    assert users.change_password("alice", PASSWORD, "another passphrase", now, keep=here)
+    assert users.session_user(here, now) is not None
+    assert users.session_user(there, now) is None
+    assert users.sign_in("alice", "another passphrase", now) is not None
 
 
 def test_repeated_failed_sign_ins_must_wait_longer_and_longer(project: Project):

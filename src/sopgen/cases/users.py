@@ -15,6 +15,10 @@ functions and share the case store.
   `feed_link` says so and a rotation replaces it with a derived one.
 - A browser session is a random token in a cookie; the store keeps its hash,
   its CSRF token and when it expires, so any number of servers can check it.
+- A new password (changed by the user, or set by an admin or `sopgen user
+  password`) ends the user's other sessions at once: sessions live in the
+  store, so every desk sees them gone on the next request. Feed and API tokens
+  stay as they were (a calendar subscription is not a sign-in).
 - Failed sign-ins per login are counted; after `FREE_FAILURES` each further
   attempt must wait longer (doubling, at most `MAX_WAIT`), whether the login
   exists or not, so guessing is slow and probing reveals nothing.
@@ -199,11 +203,56 @@ class UserService:
         with self.store.write() as session:
             record = _known(session, login)
             record.disabled = True
-            for gone in session.scalars(
-                select(DeskSession).where(DeskSession.login == record.login)
-            ):
-                session.delete(gone)
+            _end_sessions(session, record.login, keep=None)
             return _user(record)
+
+    def set_password(self, login: str, password: str) -> User:
+        """An admin's (or `sopgen user password`'s) new password for `login`: every session
+        of the user ends and any wait after failed sign-ins is lifted; tokens stay."""
+        check_password(password)
+        hashed = self.hasher.hash(password)
+        with self.store.write() as session:
+            record = _known(session, login)
+            record.password_hash = hashed
+            _end_sessions(session, record.login, keep=None)
+            failure = session.get(SignInFailure, record.login)
+            if failure is not None:
+                session.delete(failure)
+            return _user(record)
+
+    def change_password(
+        self, login: str, current: str, new: str, now: datetime, keep: str | None = None
+    ) -> bool:
+        """The user's own change: only with their current password (False when it is
+        wrong, counted as a failed sign-in, so the form cannot be used to guess it).
+        Every session of theirs but `keep` (the one they changed it in) ends; tokens stay.
+
+        Raises SignInRefused while the login must wait after repeated failures.
+        """
+        check_password(new)
+        if new == current:
+            raise CaseError("the new password is the one you have now", "choose a different one")
+        hashed = self.hasher.hash(new)  # before the write: hashing takes a while
+        key = login.strip().lower()
+        with self.store.write() as session:
+            failure = session.get(SignInFailure, key)
+            if failure is not None:
+                wait = failure_wait(failure.count) - (now - failure.last_at)
+                if wait > timedelta(0):
+                    raise SignInRefused(wait)
+            record = _active(session, key)
+            if not self._verify(record, current):
+                if failure is None:
+                    session.add(SignInFailure(login=key, count=1, last_at=now))
+                else:
+                    failure.count += 1
+                    failure.last_at = now
+                return False
+            if failure is not None:
+                session.delete(failure)
+            record.password_hash = hashed
+            _end_sessions(session, record.login, keep=token_hash(keep) if keep else None)
+            return True
 
     def enable(self, login: str) -> tuple[User, bool]:
         """Undo `disable`: the user signs in again with their password, and their feed link
@@ -371,6 +420,13 @@ class UserService:
                 session.delete(row)
             for old in session.scalars(select(DeskSession).where(DeskSession.expires_at <= now)):
                 session.delete(old)
+
+
+def _end_sessions(session: Session, login: str, keep: str | None) -> None:
+    """Delete `login`'s sessions, but the one whose token hash is `keep`."""
+    for gone in session.scalars(select(DeskSession).where(DeskSession.login == login)):
+        if gone.token_hash != keep:
+            session.delete(gone)
 
 
 def failure_wait(count: int) -> timedelta:

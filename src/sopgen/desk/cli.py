@@ -40,18 +40,19 @@ def _users(app: App) -> Iterator[tuple[UserService, datetime]]:
         store.close()
 
 
-def _read_password() -> str:
+def _read_password(prompt: str = "Password") -> str:
     """From stdin when it is not a terminal (scripts), else prompted twice, hidden."""
     if not sys.stdin.isatty():
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
-    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password: str = click.prompt(prompt, hide_input=True, confirmation_prompt=True)
     return password
 
 
 @click.group()
 def user() -> None:
-    """People of the desk: add, list, disable and enable users; issue their feed and API tokens.
+    """People of the desk: add, list, disable and enable users, set passwords; issue their
+    feed and API tokens.
 
     Users live in the case store (.sopgen/cases.db or SOPGEN_DATABASE_URL).
     """
@@ -127,6 +128,26 @@ def disable(app: App, login: str) -> None:
     with _users(app) as (users, _now):
         gone = users.disable(login)
         click.echo(f"disabled user {gone.login}; their sessions and tokens no longer work")
+
+
+@user.command()
+@click.argument("login", metavar="LOGIN")
+@pass_app
+def password(app: App, login: str) -> None:
+    """Set a new password for a user (one who forgot theirs, or your own); the password
+    comes from stdin, or a prompt on a terminal. The user is signed out everywhere;
+    their calendar link and API token stay as they were.
+
+    Like every `sopgen user` command, this needs access to the case store, not
+    the old password: on the desk, users change their own under Your account.
+    """
+    with _users(app) as (users, _now):
+        new = _read_password(f"New password for {login}")
+        changed = users.set_password(login, new)
+        click.echo(
+            f"new password set for {changed.login}; signed out everywhere "
+            "(their calendar link and API token did not change)"
+        )
 
 
 @user.command()

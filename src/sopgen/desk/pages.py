@@ -1,5 +1,5 @@
 """The desk's server-rendered pages: sign-in, My work, Cases, a case, Open a case,
-Dashboard and Users. Plain HTML forms (no JavaScript needed), readable on a phone.
+Dashboard, Users and Your account. Plain HTML forms (no JavaScript needed), readable on a phone.
 
 Every page but sign-in needs a session; every POST carries the session's CSRF
 token; what a user may do is asked of `auth.allowed`. Handlers parse the
@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
 from sopgen.cases.model import REOPEN_ACTION, Case
 from sopgen.cases.timestamps import human, iso, parse_timestamp
-from sopgen.cases.users import ROLES, SignedIn, SignInRefused, User
+from sopgen.cases.users import MIN_PASSWORD, ROLES, SignedIn, SignInRefused, User
 from sopgen.desk.app import Desk, desk_of
 from sopgen.desk.auth import (
     SESSION_COOKIE,
@@ -753,20 +753,89 @@ def dashboard(ctx: Ctx) -> Response:
     )
 
 
+# --------------------------------------------------------------------------- account
+
+
+@page
+def account(ctx: Ctx) -> Response:
+    changed = ctx.request.query_params.get("changed") == "1"
+    return _account_view(ctx, changed=changed)
+
+
+def _account_view(
+    ctx: Ctx,
+    status: int = 200,
+    error: str | None = None,
+    hint: str | None = None,
+    changed: bool = False,
+) -> HTMLResponse:
+    return render(
+        ctx.request,
+        "account.html.j2",
+        status,
+        ctx.signed,
+        min_length=MIN_PASSWORD,
+        changed=changed,
+        error=error,
+        hint=hint,
+    )
+
+
+@page
+def change_password(ctx: Ctx) -> Response:
+    """The signed-in user's own new password, given their current one; their other
+    sessions end, this one stays."""
+    form = ctx.form
+    current, new, again = (
+        str(form.get(k) or "") if form is not None else "" for k in ("current", "new", "again")
+    )
+    if new != again:
+        return _account_view(ctx, 422, "The two new passwords differ.", "Type the new one twice.")
+    try:
+        changed = ctx.desk.users.change_password(
+            ctx.user.login, current, new, ctx.now, keep=ctx.request.cookies.get(SESSION_COOKIE)
+        )
+    except SignInRefused as exc:
+        seconds = max(1, int(exc.wait.total_seconds() + 0.999))
+        response = _account_view(
+            ctx,
+            429,
+            f"Too many wrong passwords. Try again in {seconds} second{'s' * (seconds != 1)}.",
+        )
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    if not changed:
+        return _account_view(
+            ctx, 403, "That is not your current password.", "Your password did not change."
+        )
+    return back("/account?changed=1#password")
+
+
 # --------------------------------------------------------------------------- users
 
 
 @page
 def users_page(ctx: Ctx) -> Response:
     ctx.need(Action.MANAGE_USERS)
+    return _users_view(ctx)
+
+
+def _users_view(
+    ctx: Ctx, status: int = 200, error: str | None = None, hint: str | None = None
+) -> HTMLResponse:
+    people = ctx.desk.users.list()
+    was_set = ctx.request.query_params.get("password") if ctx.request.method == "GET" else None
     return render(
         ctx.request,
         "users.html.j2",
-        signed=ctx.signed,
-        people=ctx.desk.users.list(),
+        status,
+        ctx.signed,
+        people=people,
         roles=ROLES,
-        error=None,
-        hint=None,
+        min_length=MIN_PASSWORD,
+        password_set=next((u for u in people if u.login == was_set), None),
+        error=error,
+        hint=hint,
     )
 
 
@@ -783,16 +852,7 @@ def add_user(ctx: Ctx) -> Response:
             ctx.field("email") or None,
         )
     except CaseError as exc:
-        return render(
-            ctx.request,
-            "users.html.j2",
-            422,
-            ctx.signed,
-            people=ctx.desk.users.list(),
-            roles=ROLES,
-            error=exc.message,
-            hint=exc.people_hint,
-        )
+        return _users_view(ctx, 422, exc.message, exc.people_hint)
     return back("/users")
 
 
@@ -801,6 +861,23 @@ def disable_user(ctx: Ctx) -> Response:
     ctx.need(Action.MANAGE_USERS)
     ctx.desk.users.disable(ctx.request.path_params["login"])
     return back("/users")
+
+
+@page
+def set_password(ctx: Ctx) -> Response:
+    """An admin's new password for another user (who forgot theirs): all of that user's
+    sessions end; their tokens stay. Their own password admins change on Your account,
+    where it takes the current one."""
+    ctx.need(Action.MANAGE_USERS)
+    login = ctx.request.path_params["login"]
+    if login == ctx.user.login:
+        raise Forbidden("You change your own password on Your account, with your current one.")
+    password = str(ctx.form.get("password") or "") if ctx.form is not None else ""
+    try:
+        changed = ctx.desk.users.set_password(login, password)
+    except CaseError as exc:
+        return _users_view(ctx, 422, exc.message, exc.people_hint)
+    return back(f"/users?password={quote(changed.login)}")
 
 
 @page
@@ -840,4 +917,7 @@ routes: list[BaseRoute] = [
     Route("/users", add_user, methods=["POST"]),
     Route("/users/{login}/disable", disable_user, methods=["POST"]),
     Route("/users/{login}/enable", enable_user, methods=["POST"]),
+    Route("/users/{login}/password", set_password, methods=["POST"]),
+    Route("/account", account, methods=["GET"]),
+    Route("/account/password", change_password, methods=["POST"]),
 ]
