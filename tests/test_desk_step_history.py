@@ -71,7 +71,7 @@ def test_the_reopen_dodge_is_refused_on_the_case_page(desk: Desk) -> None:
     alice = desk.signed_in("alice")
     desk.clock.now = at(desk, "2026-11-22T01:21")
     page = alice.get(f"/cases/{CASE}").text
-    assert "No step has been marked done yet." in page
+    assert "No step has been marked done yet." in page and 'id="not-before"' not in page
     assert alice.post(f"/cases/{CASE}/steps/{STEP}/done", data={"csrf": csrf_of(page)}).is_redirect
     assert record_status(desk) == "done-late"
     desk.clock.now = at(desk, "2026-11-22T01:30")
@@ -82,6 +82,11 @@ def test_the_reopen_dodge_is_refused_on_the_case_page(desk: Desk) -> None:
 
     desk.clock.now = at(desk, "2026-11-22T01:35")
     page = alice.get(f"/cases/{CASE}").text
+    # the clock forms say from when on their times are taken
+    assert (
+        f"cannot be dated before {LATE_DONE}, when step "
+        f'<a href="#step-{STEP}" title="{STEP}">A2</a> was done (reopened since)'
+    ) in page
     before = desk.project.state()
     back_dated = {"csrf": csrf_of(page), "at": "2026-11-20T18:10"}
     for path, form in [
@@ -104,6 +109,8 @@ def test_the_reopen_dodge_is_refused_on_the_case_page(desk: Desk) -> None:
     assert again.is_redirect
     assert record_status(desk) == "done-late"
     assert shown(desk)["holds"] == []
+    page = alice.get(f"/cases/{CASE}").text
+    assert f'title="{STEP}">A2</a> was done: a step keeps the deadline' in page
 
 
 def test_the_reopen_dodge_is_refused_by_the_api(desk: Desk) -> None:

@@ -150,6 +150,14 @@ class Case:
         return self.priorities[-1][1] if self.priorities else "normal"
 
     @property
+    def latest_completion(self) -> StepEvent | None:
+        """The tick with the latest completion time ever recorded for the case, reopened
+        ones included: no hold, resume or priority change may be dated before it (None
+        when no step was ticked, or the history was not read)."""
+        ticks = [e for e in self.history if e.action == DONE_ACTION]
+        return max(ticks, key=lambda e: e.done_at, default=None)
+
+    @property
     def on_hold(self) -> Hold | None:
         """The hold running now, if any."""
         return self.holds[-1] if self.holds and self.holds[-1].end is None else None

@@ -470,6 +470,7 @@ def _case_view(
             (n.author, human(n.written_at, zone), n.text) for n in ctx.desk.cases.notes(case.id)
         ],
         history=_history_rows(case, zone, {u.login: u.name for u in ctx.desk.users.list()}),
+        not_before=_not_before(case, zone),
         next=following,
         can_work=can_work,
         # holds and priority: on a case still running (neither cancelled nor complete)
@@ -514,6 +515,22 @@ def _history_rows(case: Case, zone: ZoneInfo, names: dict[str, str]) -> list[dic
             }
         )
     return rows
+
+
+def _not_before(case: Case, zone: ZoneInfo) -> dict[str, Any] | None:
+    """The latest completion ever recorded, before which the clock forms' times are
+    refused (README "Holds"): when, which step, whether it was reopened since."""
+    latest = case.latest_completion
+    if latest is None:
+        return None
+    step = case.sop.step(latest.step)
+    current = next((p.done for p in case.steps if p.key == latest.step), None)
+    return {
+        "done": human(latest.done_at, zone),
+        "step": latest.step,
+        "label": case.sop.label(step) if step else latest.step,
+        "reopened": current != latest.done_at,
+    }
 
 
 def _workable(ctx: Ctx) -> Case:
