@@ -154,6 +154,48 @@ def test_a_priority_is_named_in_any_case_and_kept_in_sopgen_yamls_spelling(
     assert "case P-1 already has priority critical" in again.output
 
 
+def test_the_checklist_shows_the_priority_and_whose_target_a_step_has(prio: Project) -> None:
+    """A printed checklist of a critical case must not look like a normal one (issue #11)."""
+    open_case(prio, "P-1", "--priority", "high")
+    assert prio.run("priority", "P-1", "critical", "--at", "2026-11-23T09:30").exit_code == 0
+    md = (prio.root / "output" / "cases" / "P-1" / "checklist.md").read_text()
+    assert (
+        "| Priority | **critical** (high from Fri 20 Nov 2026 18:05 CET, "
+        "critical from Mon 23 Nov 2026 09:30 CET) |"
+    ) in md
+    assert "  - Timeframe: 2 business hours (critical)\n" in md
+    assert "  - Timeframe: Within 1 hour\n" in md  # no target per priority: nothing added
+    html = (prio.root / "output" / "cases" / "P-1" / "checklist.html").read_text()
+    assert (
+        '<th scope="row">Priority</th><td colspan="3" class="priority">'
+        '<strong class="urgent">critical</strong>'
+    ) in html
+    assert '<td>2 business hours <span class="for-priority">(critical)</span></td>' in html
+    assert "<td>Within 1 hour</td>" in html
+    assert "2 business hours (critical)" in prio.run("show", "P-1").stdout  # and in the terminal
+    # a done step keeps the target it was done under, and says whose it was
+    open_case(prio, "P-2", "--priority", "high")
+    assert prio.run("done", "P-2", "investigate", "--at", "2026-11-23T09:45").exit_code == 0
+    assert prio.run("priority", "P-2", "low").exit_code == 0
+    md = (prio.root / "output" / "cases" / "P-2" / "checklist.md").read_text()
+    assert "| Priority | low (high from Fri 20 Nov 2026 18:05 CET, low from" in md
+    assert "  - Timeframe: 2 business days (high)\n" in md
+    # a case opened without a priority: normal, not marked
+    open_case(prio, "P-3")
+    md = (prio.root / "output" / "cases" / "P-3" / "checklist.md").read_text()
+    assert "| Priority | normal |" in md
+    assert "  - Timeframe: 5 business days (normal)\n" in md
+
+
+def test_a_checklist_under_an_sop_without_targets_names_the_priority_only(
+    project: Project,
+) -> None:
+    open_case(project, "P-1", "--priority", "low")
+    md = (project.root / "output" / "cases" / "P-1" / "checklist.md").read_text()
+    assert "| Priority | low |" in md
+    assert "  - Timeframe: Within 5 business days\n" in md and "(low)" not in md
+
+
 def test_the_document_shows_the_targets_per_priority(prio: Project) -> None:
     from sopgen.cli import cli
 

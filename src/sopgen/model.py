@@ -180,6 +180,14 @@ class Config:
         """The priority of `priorities:` that `text` names; see `priority_named`."""
         return priority_named(text, self.priorities)
 
+    def priority_rank(self, priority: str) -> int:
+        """Where `priority` stands against `normal`: below 0 more urgent (critical, high),
+        0 normal, above 0 less urgent (low); what lists and badges mark."""
+        order = self.priorities
+        if priority not in order or "normal" not in order:
+            return 0
+        return order.index(priority) - order.index("normal")
+
 
 def priority_named(text: str, priorities: Iterable[str]) -> str | None:
     """The priority among `priorities` (sopgen.yaml's) that `text` names, in sopgen.yaml's

@@ -44,6 +44,7 @@ class StepView:
     text_plain: str  # step text as written ({company} filled)
     responsible: str  # display name
     within: str  # as written, e.g. "Within 5 business days"
+    within_priority: str | None  # the priority whose target `within` is, if the step has some
     after: str | None  # anchor step key, when anchored on another step
     due: str  # "Tue 24 Nov 2026 17:00 CET"
     due_iso: str
@@ -74,6 +75,9 @@ class ChecklistView:
     received_iso: str
     assignee: str | None
     summary: str | None
+    priority: str  # the case's priority now
+    priority_history: str | None  # "normal from …, high from …" once it changed
+    urgent: bool  # more urgent than normal: marked
     holds: tuple[str, ...]  # "from – until: reason", oldest first; a running one "since …"
     state: str  # "Open", "On hold", "Closed", or "Cancelled DATE: reason"
     done_count: int
@@ -91,7 +95,7 @@ def checklist_view(
     fill = config.fill
     by_section: dict[str, list[StepView]] = {}
     for planned in case.steps:
-        by_section.setdefault(planned.section.id, []).append(_step_view(planned, config))
+        by_section.setdefault(planned.section.id, []).append(_step_view(case, planned, config))
     sections = tuple(
         SectionView(section.letter, section.title, tuple(by_section.get(section.id, ())))
         for section in case.sop.procedure
@@ -110,6 +114,11 @@ def checklist_view(
         received_iso=iso(case.received, zone),
         assignee=case.assignee,
         summary=case.summary,
+        priority=case.priority,
+        priority_history=", ".join(f"{p} from {human(t, zone)}" for t, p in case.priorities)
+        if len(case.priorities) > 1
+        else None,
+        urgent=config.priority_rank(case.priority) < 0,
         holds=tuple(_hold_text(hold, zone) for hold in case.holds),
         state=(
             f"Cancelled {human(case.cancelled_at, zone)}: {case.cancel_reason}"
@@ -137,7 +146,7 @@ def _hold_text(hold: Hold, zone: ZoneInfo) -> str:
     return f"{text}: {hold.reason}" if hold.reason else text
 
 
-def _step_view(planned: PlannedStep, config: Config) -> StepView:
+def _step_view(case: Case, planned: PlannedStep, config: Config) -> StepView:
     zone = config.zone
     step = planned.step
     return StepView(
@@ -148,6 +157,7 @@ def _step_view(planned: PlannedStep, config: Config) -> StepView:
         text_plain=config.fill(step.do).strip(),
         responsible=config.role_name(step.responsible),
         within=planned.within.text,
+        within_priority=case.target_priority(planned),
         after=planned.after,
         due=human(planned.due, zone),
         due_iso=iso(planned.due, zone),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sopgen.cases.errors import CaseError
-from sopgen.cases.plan import ON_HOLD, PlannedStep
+from sopgen.cases.plan import ON_HOLD, PlannedStep, priority_at
 from sopgen.model import Sop
 from sopgen.problems import Problem
 
@@ -148,6 +148,14 @@ class Case:
     def priority(self) -> str:
         """The case's priority now (`normal` unless one was given)."""
         return self.priorities[-1][1] if self.priorities else "normal"
+
+    def target_priority(self, planned: PlannedStep) -> str | None:
+        """The priority whose timeframe `planned` was given, when its step sets one per
+        priority (None otherwise): the case's priority for an open step, the one in force
+        when it was done for a done step (as `plan` chose the timeframe)."""
+        if not planned.step.within_by:
+            return None
+        return priority_at(self.priorities, planned.done) if self.priorities else "normal"
 
     @property
     def latest_completion(self) -> StepEvent | None:

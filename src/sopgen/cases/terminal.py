@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sopgen.cases.model import CANCELLED, REOPEN_ACTION, Case, CaseSummary
-from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, ON_HOLD, OVERDUE
+from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, ON_HOLD, OVERDUE, PlannedStep
 from sopgen.cases.timestamps import human
 from sopgen.model import Config
 
@@ -106,7 +106,7 @@ def _steps_table(case: Case, config: Config, now: datetime) -> Table:
         # SOP text is Markdown, not rich markup: `[x](url)` stays as written
         description = Text(" ".join(config.fill(p.step.do).split()))
         description.append(
-            f"\n{config.role_name(p.step.responsible)} · {p.within.text}", style="dim"
+            f"\n{config.role_name(p.step.responsible)} · {_within(case, p)}", style="dim"
         )
         done = f"\n{status.replace('-', ' ')} {human(p.done, zone)}" if p.done else ""
         due = human(p.due, zone) + done
@@ -118,6 +118,13 @@ def _steps_table(case: Case, config: Config, now: datetime) -> Table:
             Text(status, style=STATUS_STYLE[status]),
         )
     return table
+
+
+def _within(case: Case, p: PlannedStep) -> str:
+    """The step's timeframe, and whose it is when the step sets one per priority, as the
+    checklists say it: "2 business hours (critical)"."""
+    priority = case.target_priority(p)
+    return f"{p.within.text} ({priority})" if priority else p.within.text
 
 
 def _steps_stacked(case: Case, config: Config, now: datetime, width: int) -> Group:
@@ -134,7 +141,7 @@ def _steps_stacked(case: Case, config: Config, now: datetime, width: int) -> Gro
         parts.append(_head(head, Text(status, style=STATUS_STYLE[status]), width))
         lines = [
             Text(" ".join(config.fill(p.step.do).split())),
-            Text(f"{config.role_name(p.step.responsible)} · {p.within.text}", style="dim"),
+            Text(f"{config.role_name(p.step.responsible)} · {_within(case, p)}", style="dim"),
             Text(f"due  {human(p.due, zone)}", no_wrap=True),
         ]
         if p.done:
