@@ -180,3 +180,45 @@ def test_unreadable_sop_file_blocks_removal(tmp_path: Path) -> None:
     code, _ = build(root, "--html")
     assert code == 1
     assert (root / "output" / "html" / "SOP-CS-006.html").is_file()  # it may still be that SOP
+
+
+def matrix_pdf_pages(root: Path, padding: int) -> list[str]:
+    """test_validate's small SOP as a PDF, its scope `padding` list lines longer (one line each)."""
+    from test_validate import CONFIG, OTHER, sop_text
+
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "sops").mkdir(parents=True)
+    (root / "sopgen.yaml").write_text(CONFIG)
+    (root / "sops" / "sop-t-002.yaml").write_text(OTHER)
+    lines = "".join(f"  - Intake channel {i}\n" for i in range(padding))
+    scope = "scope: |\n  All complaints, from these channels:\n\n" + lines
+    (root / "sops" / "sop-t-001.yaml").write_text(
+        sop_text().replace("scope: All complaints.\n", scope)
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOPGEN_NOW", NOW)
+        code, output = build(root, "--pdf", "SOP-T-001")
+    assert code == 0, output
+    reader = pypdf.PdfReader(root / "output" / "pdf" / "SOP-T-001.pdf")
+    return [words(page.extract_text()) for page in reader.pages]
+
+
+def legend_page(pages: list[str]) -> int:
+    return next(i for i, page in enumerate(pages) if "Legend:" in page)
+
+
+def test_the_matrix_legend_is_never_alone_at_the_top_of_a_page(tmp_path: Path) -> None:
+    """Lengthen the text before the matrix line by line until the legend moves to the next
+    page (binary search): the last matrix row must move with it, not stay behind."""
+    root = tmp_path / "lib"
+    start = legend_page(matrix_pdf_pages(root, 0))
+    low, high = 0, 60  # the legend is on page `start` at low, later at high
+    assert legend_page(matrix_pdf_pages(root, high)) > start
+    while high - low > 1:
+        middle = (low + high) // 2
+        if legend_page(matrix_pdf_pages(root, middle)) > start:
+            high = middle
+        else:
+            low = middle
+    pages = matrix_pdf_pages(root, high)  # the first padding that moves the legend
+    assert "B2 Plan the resolution. R Legend:" in pages[legend_page(pages)], pages
