@@ -64,6 +64,12 @@ def test_running_from_inside_sops_finds_the_root(repo: Path) -> None:
     assert config.returncode == 0 and "ok: sopgen.yaml is valid" in config.stderr
 
 
+def test_one_valid_sop_file_and_the_config_are_valid(repo: Path) -> None:
+    result = run_in(repo, "validate", "sops/sop-t-002.yaml")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "ok: sopgen.yaml and 1 SOP file are valid"
+
+
 def test_outside_any_repository_says_so(tmp_path: Path) -> None:
     result = run_in(tmp_path, "validate")
     assert result.returncode == 1

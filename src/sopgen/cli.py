@@ -151,12 +151,8 @@ def validate(app: App, files: tuple[Path, ...], fmt: str) -> None:
         elif files and not sop_files:
             click.echo(f"ok: {CONFIG_FILE} is valid", err=True)
         else:
-            click.echo(
-                f"ok: {CONFIG_FILE} and {counted(checked, 'SOP file')} "
-                + ("is" if checked == 1 else "are")
-                + " valid",
-                err=True,
-            )
+            # two subjects, so "are" even for one SOP file
+            click.echo(f"ok: {CONFIG_FILE} and {counted(checked, 'SOP file')} are valid", err=True)
     raise SystemExit(1 if has_errors(problems) else 0)
 
 
