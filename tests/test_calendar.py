@@ -303,6 +303,65 @@ def test_feed_events_are_the_files_open_events_byte_for_byte(tmp_path: Path):
     service.store.close()
 
 
+def test_feed_events_written_in_pieces_equal_the_files_events(tmp_path: Path):
+    """The feed writes each event from texts escaped apart (per step, per case) and the
+    due-soon mark from a shortcut of the share-of-window rule; the file writes the
+    whole texts and `held_deadline`. They agree for priorities (a priority's own
+    timeframe text), deadlines across the end of summer time, done steps, holds
+    over, a cancelled case, and texts that do not escape in pieces (a CR before a
+    line break: such a case is written the file's way)."""
+    from casekit import make_project
+    from sopgen.cases.calendar import StepTexts, feed_events, render_ics
+    from sopgen.cases.service import CaseService
+    from sopgen.cases.store import Store
+    from sopgen.library import load_library
+
+    project = make_project(tmp_path / "repo")
+    sop_file = project.root / "sops" / "sop-cs-001.yaml"
+    text = sop_file.read_text()
+    assert "        within: Within 5 business days\n" in text
+    targets = "within: {critical: 2 business hours, high: 2 business days, normal: 5 business days}"
+    sop_file.write_text(
+        text.replace("        within: Within 5 business days\n", f"        {targets}\n")
+    )
+    library = load_library(project.root)
+    config = library.config
+    assert config is not None
+    service = CaseService(Store(f"sqlite:///{tmp_path / 'c.db'}"), library)
+    zone = config.zone
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=zone)
+    received = datetime(2026, 11, 20, 18, 5, tzinfo=zone)
+    before_dst_end = datetime(2026, 10, 23, 16, 40, tzinfo=zone)  # Sun 25 Oct: CEST → CET
+    cases = [
+        service.open("P-1", SOP, received, now, priority="critical"),
+        service.open("P-2", SOP, received, now, priority="high", summary="odd; text, \\N"),
+        service.open("D-1", SOP, before_dst_end, now, assignee="dora", allow_draft=True),
+        service.open("D-2", "SOP-CS-003", before_dst_end, now, allow_draft=True),
+        service.open("H-1", SOP, received, now),
+        service.open("C-1", SOP, received, now),
+    ]
+    cases[1] = service.change_priority("P-2", "critical", now - timedelta(hours=1), now)
+    cases[3] = service.done("D-2", "A1", before_dst_end + timedelta(hours=1), now)
+    service.hold("H-1", now - timedelta(hours=3), now - timedelta(hours=2), reason="photos")
+    cases[4] = service.resume("H-1", now - timedelta(hours=1), now)
+    cases[5] = service.cancel("C-1", "withdrawn", now)
+    dst = render_ics(cases[2], config)
+    assert b" CEST" in dst and b" CET" in dst
+    critical = b"Timeframe: 2 business hours"
+    assert critical in b"".join(render_ics(cases[0], config).split(b"\r\n "))
+    shared = StepTexts(config)
+    for case in [*cases, replace(cases[1], assignee="a CR before the summary line\r")]:
+        expected = b"".join(_open_events(render_ics(case, config)))
+        assert feed_events(case, config, shared) == expected, case.id
+        assert feed_events(case, config) == expected, case.id
+    # a role name ending in CR ends the shared lines before "Timeframe:"
+    odd = replace(config, roles={role: f"{name}\r" for role, name in config.roles.items()})
+    expected = b"".join(_open_events(render_ics(cases[0], odd)))
+    assert feed_events(cases[0], odd, StepTexts(odd)) == expected
+    assert feed_events(cases[5], config, shared) == b""
+    service.store.close()
+
+
 def test_fold_matches_icalendar_for_plain_ascii_lines():
     """The fold's fast path for ASCII lines (most calendar lines) cuts where icalendar does."""
     from hypothesis import given, settings

@@ -313,7 +313,7 @@ class BusinessCalendar:
         if not holds and share == 1:
             return nominal
         start = _utc(anchor)
-        spans = [span for span in _merge(holds) if span[1] > start]
+        spans = [span for span in _merge(holds) if span[1] > start] if holds else []
         try:
             if tf.kind is Kind.IMMEDIATE:
                 due = nominal.astimezone(UTC)
@@ -323,9 +323,18 @@ class BusinessCalendar:
                 return due.astimezone(self.zone)
             if not spans and share == 1:
                 return nominal
+            business = tf.kind in (Kind.BUSINESS_HOURS, Kind.BUSINESS_DAYS)
+            if not spans:  # a share of the plain window (a due-soon mark): no hold to skip
+                end = nominal.astimezone(UTC)
+                if not business:
+                    return (start + (end - start) * share).astimezone(self.zone)
+                # the anchor's place in the per-year sums, found once for both ends
+                year, before = self._spent(start)
+                window = self._time_to(year, before, end) if end > start else timedelta(0)
+                return self._reach(year, before + window * share)
             advance: Callable[[datetime, timedelta], datetime]
             measure: Callable[[datetime, datetime], timedelta]
-            if tf.kind in (Kind.BUSINESS_HOURS, Kind.BUSINESS_DAYS):
+            if business:
                 advance, measure = self._business_hours, self._business_time
             else:
                 advance, measure = _elapsed, _difference
@@ -355,6 +364,11 @@ class BusinessCalendar:
         if end <= start:
             return timedelta(0)
         first, before = self._spent(start)
+        return self._time_to(first, before, end)
+
+    def _time_to(self, first: int, before: timedelta, end: datetime) -> timedelta:
+        """Business time up to `end` (UTC, after the start) from a start `_spent` put in
+        year `first` with `before` of it spent."""
         last, upto = self._spent(end)
         total = upto - before
         for year in range(first, last):
@@ -404,7 +418,11 @@ class BusinessCalendar:
         time and at or before the closing time of a business day. Found in the per-year
         prefix sums (bisect), not by walking the days."""
         year, target = self._spent(utc)
-        target += remaining
+        return self._reach(year, target + remaining)
+
+    def _reach(self, year: int, target: timedelta) -> datetime:
+        """The instant by which `target` of business time of `year` (and the years after
+        it) is spent: at or before the closing time of a business day."""
         empty = 0
         while True:
             sums = self._sums.get(year) or self._year_sums(year)

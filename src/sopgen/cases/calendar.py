@@ -211,63 +211,84 @@ def feed_events(case: Case, config: Config, texts: StepTexts | None = None) -> b
 
     The bytes `event_fields` and `_event_lines` give for those steps (a test holds
     them equal to the case's `deadlines.ics`), written straight from the case
-    (a case on hold, whose events are marked, the general way):
-    what every case of the same SOP snapshot and step says alike comes from
-    `texts` (made once, shared across cases), and a case's own times once per case.
+    (a case on hold, whose events are marked, the general way). RFC 5545 TEXT
+    escaping works character by character, so a text is escaped in pieces: what
+    every case of the same SOP snapshot and step says alike comes from `texts`
+    escaped (made once, shared across cases), a case's own texts are escaped once
+    per case, and the times in between never need it. The one place where pieces
+    escape otherwise than the whole is a CR ending a piece before a line break of
+    the description (CR LF is one break); a case with such a text is written the
+    general way too.
     """
     if case.cancelled:  # every step is done or cancelled: none is open
         return b""
-    if case.on_hold is not None:  # rare: marked events, written the file's general way
-        return b"".join(
-            fold(line) + b"\r\n"
-            for f in event_fields(case, config)
-            if not f.done
-            for line in _event_lines(f)
-        )
+    if case.on_hold is not None or not _piecewise(case.id, case.assignee):
+        return _general_feed_events(case, config)
     texts = texts if texts is not None else StepTexts(config)
     shared = texts.of(case.sop)
     zone = config.zone
+    due_soon = config.due_soon
     written = _utc(case.updated_at)
     stamp = b"DTSTAMP:" + _time(written)  # DTSTAMP: the case's last change
     created = b"CREATED:" + _time(_utc(case.opened_at))
+    case_id = escape_text(case.id)
     own = ""
     if case.assignee:
-        own += f"\nAssignee: {case.assignee}"
+        own += "\\nAssignee: " + escape_text(case.assignee)
     if case.summary:
-        own += f"\nSummary: {case.summary}"
+        own += "\\nSummary: " + escape_text(case.summary)
+    if case.installation is None:
+        uid_end = "@sopgen"
+    else:
+        uid_end = f"@{escape_text(case.installation)}.sopgen"
+    summary_head = f"SUMMARY:[{case_id}]"
+    alarm_head = "DESCRIPTION:Due "
+    description_head = f"DESCRIPTION:Case: {case_id}\\n"
     lead = config.calendar_lead
     trigger = -config.calendar_reminder
     trigger_line = b"TRIGGER:" + vDuration(trigger).to_ical()
+    modified_lines: dict[datetime, bytes] = {}
     out: list[bytes] = []
     for planned in case.steps:
         if planned.done is not None:
             continue
-        step = shared.get(planned.key)
+        key = planned.key
+        step = shared.get(key)
         if step is None:
             step = texts.add(case.sop, planned)
-        info = case.events.get(planned.key)
+        if step.description is None:  # a text that escapes otherwise in pieces
+            return _general_feed_events(case, config)
+        info = case.events.get(key)
         due = _utc(planned.due)
+        # times as `human` writes them need no escaping: digits, English names and a
+        # zone abbreviation (letters, digits, + and - only)
         due_text = human(planned.due, zone)
-        summary = f"[{case.id}]{step.summary_tail}"
-        description = (
-            f"Case: {case.id}\n{step.description}\nTimeframe: {planned.within.text}"
-            f"\nDue: {due_text}"
-            f"\nDue soon from: {human(planned.due_soon_from(config.due_soon), zone)}{own}"
-        )
+        soon_text = human(planned.due_soon_from(due_soon), zone)
+        within = planned.within.text
+        timeframe = step.timeframe if within == step.within else _escaped_timeframe(within)
+        if timeframe is None:
+            return _general_feed_events(case, config)
+        summary = summary_head + step.summary_tail
         start = due - lead
         modified = info.modified_at if info is not None else case.updated_at
+        modified_line = modified_lines.get(modified)
+        if modified_line is None:
+            modified_line = modified_lines[modified] = b"LAST-MODIFIED:" + _time(_utc(modified))
         out += (
             b"BEGIN:VEVENT",
-            fold(b"SUMMARY:" + _text(summary)),
+            fold(summary.encode()),
             b"DTSTART:" + _time(start),
             b"DTEND:" + _time(due),
             stamp,
-            fold(b"UID:" + _text(event_uid(case.id, planned.key, case.installation))),
+            fold(f"UID:{case_id}.{step.key}{uid_end}".encode()),
             b"SEQUENCE:" + str(info.sequence if info is not None else 0).encode(),
             step.categories,
             created,
-            fold(b"DESCRIPTION:" + _text(description)),
-            b"LAST-MODIFIED:" + _time(_utc(modified)),
+            fold(
+                f"{description_head}{step.description}\\nTimeframe: {timeframe}"
+                f"\\nDue: {due_text}\\nDue soon from: {soon_text}{own}".encode()
+            ),
+            modified_line,
             b"STATUS:CONFIRMED",
             b"TRANSP:OPAQUE",
         )
@@ -276,7 +297,7 @@ def feed_events(case: Case, config: Config, texts: StepTexts | None = None) -> b
             out += (
                 b"BEGIN:VALARM",
                 b"ACTION:DISPLAY",
-                fold(b"DESCRIPTION:" + _text(f"Due {due_text}: {summary}")),
+                fold(f"{alarm_head}{due_text}: {summary[8:]}".encode()),
                 trigger_line,
                 b"END:VALARM",
             )
@@ -285,12 +306,39 @@ def feed_events(case: Case, config: Config, texts: StepTexts | None = None) -> b
     return b"\r\n".join(out)
 
 
+def _general_feed_events(case: Case, config: Config) -> bytes:
+    """`feed_events` the way the case's file is written (a case on hold, whose events
+    are marked, or one whose texts do not escape in pieces)."""
+    return b"".join(
+        fold(line) + b"\r\n"
+        for f in event_fields(case, config)
+        if not f.done
+        for line in _event_lines(f)
+    )
+
+
+def _piecewise(*texts: str | None) -> bool:
+    """Whether these texts, escaped apart, give what the whole text escapes to: none
+    ends in a CR (before the description's next line break it would make one CR LF)."""
+    return not any(text and text.endswith("\r") for text in texts)
+
+
+@lru_cache(maxsize=256)
+def _escaped_timeframe(text: str) -> str | None:
+    """A timeframe's text escaped (a priority's, other than the step's own); None when
+    it does not escape in pieces."""
+    return escape_text(text) if _piecewise(text) else None
+
+
 @dataclass(frozen=True, slots=True)
 class _StepText:
-    """What every case's event of one step says alike."""
+    """What every case's event of one step says alike, escaped for TEXT values."""
 
+    key: str  # the step key, escaped
     summary_tail: str  # after "[case id]"
-    description: str  # the SOP, Step and Responsible lines
+    description: str | None  # the SOP, Step and Responsible lines; None: not piecewise
+    within: str  # the step's own timeframe text
+    timeframe: str | None  # that text, escaped; None: not piecewise
     categories: bytes  # the whole folded CATEGORIES line
 
 
@@ -318,13 +366,19 @@ class StepTexts:
         step = planned.step
         text = " ".join(config.fill(step.do).split())
         role = config.role_name(step.responsible)
+        description = (
+            f"SOP: {sop.id} {config.fill(sop.title)} (version {sop.version})\n"
+            f"Step {planned.section.letter}{step.number} ({step.key}): {text}\n"
+            f"Responsible: {role}"
+        )
+        within = step.within.text
+        piecewise = _piecewise(description, within)
         made = _StepText(
-            summary_tail=f" {text.rstrip('.')} ({role})",
-            description=(
-                f"SOP: {sop.id} {config.fill(sop.title)} (version {sop.version})\n"
-                f"Step {planned.section.letter}{step.number} ({step.key}): {text}\n"
-                f"Responsible: {role}"
-            ),
+            key=escape_text(step.key),
+            summary_tail=escape_text(f" {text.rstrip('.')} ({role})"),
+            description=escape_text(description) if piecewise else None,
+            within=within,
+            timeframe=escape_text(within) if piecewise else None,
             categories=fold(b"CATEGORIES:" + _categories(("sopgen", sop.id))),
         )
         self.of(sop)[planned.key] = made
