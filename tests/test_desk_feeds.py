@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -280,7 +281,8 @@ def test_rendered_events_are_kept_within_a_byte_bound_least_recently_used_out():
 def test_a_feeds_first_render_reads_each_case_as_show_does(project: Project):
     """The feed reads the cases it renders as plain rows (not ORM objects): each is the
     case `show` gives, with holds (over and running), done steps and a summary, on
-    SQLite and PostgreSQL; its version is the one the feed's lookup gives."""
+    SQLite and PostgreSQL, but for the step history (read for a case's own page, as
+    for lists not at all); its version is the one the feed's lookup gives."""
     for case in ("C-1", "C-2", "C-3"):
         opened = project.run("open", case, "--sop", SOP, "--received", "2026-11-20T18:05")
         assert opened.exit_code == 0, opened.output
@@ -293,7 +295,7 @@ def test_a_feeds_first_render_reads_each_case_as_show_does(project: Project):
     read = service.cases_with_versions(["C-3", "C-1", "C-2", "C-404"])
     assert [case.id for case, _ in read] == ["C-1", "C-2", "C-3"]
     for case, _ in read:
-        assert case == service.show(case.id), case.id
+        assert case == replace(service.show(case.id), history=()), case.id
     assert read[0][0].holds and read[1][0].on_hold and read[0][0].steps[0].done
     assert len({version for _, version in read}) == 3
     app.state.desk.store.close()

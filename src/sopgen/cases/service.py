@@ -721,7 +721,8 @@ class CaseService:
         return FeedRows(login, name, cases)
 
     def cases_with_versions(self, case_ids: Sequence[str]) -> list[tuple[Case, str]]:
-        """The cases named (those that exist), in id order, each as `show` gives it and
+        """The cases named (those that exist), in id order, each as `show` gives it (but
+        for the step history, which a feed does not show: read as for a list) and
         with its version as `FeedRows.versions` gives it, read in one transaction. A
         running hold counts until it began, so a case's plan changes only with its
         version (feeds cache by version). Plain column rows, not ORM objects: this is
