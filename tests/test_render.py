@@ -235,7 +235,8 @@ def test_chart_labels_take_at_most_two_lines_and_lose_only_their_end(text: str) 
     runs as one space; a cut label ends in "…"."""
     lines = barchart.label_lines(text)
     flat = " ".join(text.split())
-    assert 1 <= len(lines) <= 2 and all(len(line) <= barchart.LINE_CHARS for line in lines)
+    assert 1 <= len(lines) <= 2
+    assert all(barchart.text_width(line) <= barchart.LINE_EM for line in lines)
     shown = "".join(lines)
     if shown.endswith("…") and not flat.endswith("…"):
         shown = shown.removesuffix("…")

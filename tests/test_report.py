@@ -314,12 +314,13 @@ def test_bad_dates_are_usage_errors(history: Path) -> None:
 
 
 HOSTILE = "</text><script>alert(1)</script>"
-LONG = "Maximiliane Alexandra von Hohenzollern-Sigmaringen (Beschwerdestelle Nord)"
+CAPS = "WOLFGANG MAXIMILIAN WEISSMÜLLER-WAGENKNECHT (QM WEST)"
+LONG = "Maximiliane Alexandra Friederike von Hohenzollern-Sigmaringen (Beschwerdestelle Nord)"
 
 
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Steps done by assignees with a hostile and a very long name."""
+    """Steps done by assignees with a hostile, a very long and a wide name."""
     project = make_project(tmp_path_factory.mktemp("labels") / "repo")
     library = load_library(project.root, None)
     assert library.config is not None
@@ -327,7 +328,7 @@ def labelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     now = datetime.fromisoformat(NOW).replace(tzinfo=zone)
     service = CaseService(Store.for_project(project.root, None, {}), library)
     steps = [s.key for s in library.sops[SOP].steps()]
-    for n, who in enumerate([HOSTILE, LONG, "bob"]):
+    for n, who in enumerate([HOSTILE, LONG, "bob", CAPS]):
         received = datetime(2026, 12, 1, 9, tzinfo=zone) + timedelta(days=n)
         service.open(f"L-{n}", SOP, received, now, who)
         for i, step in enumerate(steps[: 2 + n]):
@@ -346,8 +347,9 @@ def test_chart_labels_are_inert_text_and_long_ones_wrap(labelled: Path, tmp_path
     assert [HOSTILE] in labels  # read back as the name it is: text, not markup
     long = next(label for label in labels if label[0].startswith("Maximiliane"))
     # two lines broken between words, the rest left to the table under the chart
-    assert len(long) == 2 and LONG.startswith(" ".join(long).removesuffix("…"))
-    assert long[0] == LONG[: len(long[0])] and LONG[len(long[0])] == " "
+    assert len(long) == 2 and long[1].endswith("…")
+    assert long[0] == LONG[: len(long[0])] and LONG[len(long[0])] in " -"
+    assert LONG.startswith(" ".join(long).removesuffix("…"))
     assert f"<td>{LONG}</td>" in html
     # each SOP's chart under the SOP's id and title
     title = load_library(labelled, None).sops[SOP].title
