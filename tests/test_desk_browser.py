@@ -255,6 +255,9 @@ def test_the_dashboard_chart_reads_on_a_phone_and_on_a_desktop(
             page.goto(server + "/dashboard")
             assert page.locator("svg.barchart g.row").count() > 10
             assert page.locator("svg.barchart text.none").count() > 0  # 90 days only
+            # per SOP, the steps in checklist order: A1, A2, A3, B1 (their ids sort otherwise)
+            labels = [t.split() for t in page.locator("svg text.label").all_text_contents()]
+            assert labels == sorted(labels, key=lambda t: (t[0], t[1][0], int(t[1][1:])))
             for name, (width, height) in WIDTHS.items():
                 page.set_viewport_size({"width": width, "height": height})
                 page.screenshot(path=str(shots / f"{name}-dashboard.png"), full_page=True)
