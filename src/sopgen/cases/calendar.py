@@ -445,9 +445,10 @@ def _categories(categories: tuple[str, ...]) -> bytes:
 
 
 def _time(moment: datetime) -> bytes:
-    """A UTC time as `YYYYMMDDTHHMMSSZ` (`moment` is already in UTC)."""
-    t = moment.isoformat()  # YYYY-MM-DDTHH:MM:SS…, the year always four digits
-    return f"{t[0:4]}{t[5:7]}{t[8:10]}T{t[11:13]}{t[14:16]}{t[17:19]}Z".encode()
+    """A UTC time as `YYYYMMDDTHHMMSSZ` (`moment` is already in UTC). Formatted from its
+    fields: `isoformat` and slicing cost twice as much, and a feed writes three a step."""
+    m = moment
+    return b"%04d%02d%02dT%02d%02d%02dZ" % (m.year, m.month, m.day, m.hour, m.minute, m.second)
 
 
 def fold(line: bytes, limit: int = 75) -> bytes:
@@ -460,7 +461,8 @@ def fold(line: bytes, limit: int = 75) -> bytes:
     parts = []
     start = 0
     if line.isascii():  # one byte a character: cut every `size`, or one before an escape
-        while len(line) - start > size:
+        end = len(line) - size
+        while start < end:
             cut = start + size
             if line[cut - 1] in _ESCAPE_BYTES:
                 cut -= 1
@@ -489,4 +491,5 @@ def _chars(line: bytes, start: int, end: int) -> int:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(microsecond=0)
+    utc = moment.astimezone(UTC)
+    return utc.replace(microsecond=0) if utc.microsecond else utc

@@ -25,7 +25,6 @@ from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    BindParameter,
     Select,
     and_,
     bindparam,
@@ -34,8 +33,10 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -725,74 +726,91 @@ class CaseService:
         for the step history, which a feed does not show: read as for a list) and
         with its version as `FeedRows.versions` gives it, read in one transaction. A
         running hold counts until it began, so a case's plan changes only with its
-        version (feeds cache by version). Plain column rows, not ORM objects: this is
-        a feed's first render, and building the objects cost about half of loading."""
-        ids = list(case_ids)
+        version (feeds cache by version). Plain driver rows from text statements (no
+        ORM objects, no per-value column types, nothing to compile on a new
+        instance's first request): this is a feed's first render."""
+        ids = {"ids": list(case_ids)}
         done: dict[str, dict[str, datetime]] = {}
         events: dict[str, dict[str, EventInfo]] = {}
         holds: dict[str, list[tuple[datetime, datetime | None, str | None]]] = {}
         changes: dict[str, list[tuple[datetime, str]]] = {}
         zone = self.config.zone
+        read = self.store.time_reader()
         found = []
-        with self.store.read() as session:
-            for case_id, step, done_at in session.execute(_CASES_DONE, {"ids": ids}):
-                done.setdefault(case_id, {})[step] = done_at
-            for case_id, step, sequence, modified_at in session.execute(
-                _CASES_EVENTS, {"ids": ids}
-            ):
-                events.setdefault(case_id, {})[step] = EventInfo(sequence, modified_at)
-            for case_id, held_at, resumed_at, reason in session.execute(_CASES_HOLDS, {"ids": ids}):
-                holds.setdefault(case_id, []).append((held_at, resumed_at, reason))
-            for case_id, since, priority in session.execute(_CASES_PRIORITIES, {"ids": ids}):
-                changes.setdefault(case_id, []).append((since, priority))
-            rows = session.execute(_CASES_ROWS, {"ids": ids}).all()
-            for row in rows:
-                case_id = row.id
-                sop = self._snapshot(session, row.snapshot)
-                case_holds = holds.get(case_id, [])
-                case_done = done.get(case_id, {})
-                case_events = events.get(case_id, {})
-                history = _history(row.received, changes.get(case_id, ()))
-                try:
-                    steps = plan(
-                        sop,
-                        self.calendar,
-                        row.received,
-                        case_done,
-                        _hold_spans(((h[0], h[1]) for h in case_holds), None),
-                        history,
-                    )
-                except ValueError as exc:  # pragma: no cover - a valid SOP plans
-                    raise CaseError(f"cannot plan case {case_id}: {exc}") from None
-                case = Case(  # the view `_case` makes of the record
-                    id=case_id,
-                    sop=sop,
-                    received=row.received.astimezone(zone),
-                    assignee=row.assignee,
-                    summary=row.summary,
-                    opened_at=row.opened_at,
-                    updated_at=row.updated_at,
-                    steps=tuple(steps),
-                    events=case_events,
-                    priorities=tuple(
-                        (since.astimezone(zone), priority)
-                        for since, priority in changes.get(case_id, ())
-                    ),
-                    holds=tuple(
-                        Hold(
-                            held_at.astimezone(zone),
-                            resumed_at.astimezone(zone) if resumed_at else None,
-                            reason,
-                        )
-                        for held_at, resumed_at, reason in case_holds
-                    ),
-                    installation=None if row.legacy_uids else self.store.installation_id,
-                    cancelled_at=row.cancelled_at,
-                    cancel_reason=row.cancel_reason,
+        with self.store.plain_read() as conn:
+            for case_id, step, done_at in conn.execute(_CASES_DONE, ids).all():
+                done.setdefault(case_id, {})[step] = read(done_at)
+            for case_id, step, sequence, modified_at in conn.execute(_CASES_EVENTS, ids).all():
+                events.setdefault(case_id, {})[step] = EventInfo(sequence, read(modified_at))
+            for case_id, held_at, resumed_at, reason in conn.execute(_CASES_HOLDS, ids).all():
+                resumed = None if resumed_at is None else read(resumed_at)
+                holds.setdefault(case_id, []).append((read(held_at), resumed, reason))
+            for case_id, since, priority in conn.execute(_CASES_PRIORITIES, ids).all():
+                changes.setdefault(case_id, []).append((read(since), priority))
+            rows = conn.execute(_CASES_ROWS, ids).all()
+            sops = {digest: self._plain_snapshot(conn, digest) for digest in {r[1] for r in rows}}
+        installation = self.store.installation_id
+        for row in rows:
+            case_id, snapshot, received_at, assignee, summary = row[:5]
+            opened_at, updated_at, legacy_uids, cancelled_at, cancel_reason = row[5:]
+            sop = sops[snapshot]
+            received = read(received_at)
+            updated = read(updated_at)
+            case_holds = holds.get(case_id, [])
+            case_done = done.get(case_id, {})
+            case_events = events.get(case_id, {})
+            history = _history(received, changes.get(case_id, ()))
+            try:
+                steps = plan(
+                    sop,
+                    self.calendar,
+                    received,
+                    case_done,
+                    _hold_spans(((h[0], h[1]) for h in case_holds), None),
+                    history,
                 )
-                sequences = sum(e.sequence for e in case_events.values())
-                found.append((case, _version(row.updated_at, sequences, len(case_done))))
+            except ValueError as exc:  # pragma: no cover - a valid SOP plans
+                raise CaseError(f"cannot plan case {case_id}: {exc}") from None
+            case = Case(  # the view `_case` makes of the record
+                id=case_id,
+                sop=sop,
+                received=received.astimezone(zone),
+                assignee=assignee,
+                summary=summary,
+                opened_at=read(opened_at),
+                updated_at=updated,
+                steps=tuple(steps),
+                events=case_events,
+                priorities=tuple(
+                    (since.astimezone(zone), priority)
+                    for since, priority in changes.get(case_id, ())
+                ),
+                holds=tuple(
+                    Hold(
+                        held_at.astimezone(zone),
+                        resumed_at.astimezone(zone) if resumed_at else None,
+                        reason,
+                    )
+                    for held_at, resumed_at, reason in case_holds
+                ),
+                installation=None if legacy_uids else installation,
+                cancelled_at=None if cancelled_at is None else read(cancelled_at),
+                cancel_reason=cancel_reason,
+            )
+            sequences = sum(e.sequence for e in case_events.values())
+            found.append((case, _version(updated, sequences, len(case_done))))
         return found
+
+    def _plain_snapshot(self, conn: Connection, digest: str) -> Sop:
+        """`_snapshot`, read on a plain connection."""
+        sop = self._snapshots.get(digest) or library_sop(self.library, digest)
+        if sop is None:
+            row = conn.execute(_SNAPSHOT, {"digest": digest}).first()
+            if row is None:
+                raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
+            sop = parse_snapshot(row[0], row[1], row[2], digest)
+        self._snapshots[digest] = sop
+        return sop
 
     def assign(self, case_id: str, assignee: str | None, now: datetime) -> Case:
         """Give a case to someone (None: to nobody); rewrite its files.
@@ -1550,40 +1568,29 @@ _FEED_ROWS = (
 )
 
 
-# built once: what a feed's first render reads of the cases it renders (`cases_with_versions`)
-_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
-_CASES_DONE = select(Completion.case_id, Completion.step, Completion.done_at).where(
-    Completion.case_id.in_(_IDS)
+# what a feed's first render reads of the cases it renders (`cases_with_versions`): text
+# statements, whose rows come as the driver gives them (times: `Store.time_reader`)
+_CASES_DONE = text("SELECT case_id, step, done_at FROM completions WHERE case_id IN :ids")
+_CASES_EVENTS = text(
+    "SELECT case_id, step, sequence, modified_at FROM calendar_events WHERE case_id IN :ids"
 )
-_CASES_EVENTS = select(
-    EventState.case_id, EventState.step, EventState.sequence, EventState.modified_at
-).where(EventState.case_id.in_(_IDS))
-_CASES_HOLDS = (
-    select(CaseHold.case_id, CaseHold.held_at, CaseHold.resumed_at, CaseHold.reason)
-    .where(CaseHold.case_id.in_(_IDS))
-    .order_by(CaseHold.case_id, CaseHold.held_at)
+_CASES_HOLDS = text(
+    "SELECT case_id, held_at, resumed_at, reason FROM case_holds WHERE case_id IN :ids"
+    " ORDER BY case_id, held_at"
 )
-_CASES_PRIORITIES = (
-    select(CasePriority.case_id, CasePriority.since, CasePriority.priority)
-    .where(CasePriority.case_id.in_(_IDS))
-    .order_by(CasePriority.case_id, CasePriority.id)
+_CASES_PRIORITIES = text(
+    "SELECT case_id, since, priority FROM case_priorities WHERE case_id IN :ids"
+    " ORDER BY case_id, id"
 )
-_CASES_ROWS = (
-    select(
-        CaseRecord.id,
-        CaseRecord.snapshot,
-        CaseRecord.received,
-        CaseRecord.assignee,
-        CaseRecord.summary,
-        CaseRecord.opened_at,
-        CaseRecord.updated_at,
-        CaseRecord.legacy_uids,
-        CaseRecord.cancelled_at,
-        CaseRecord.cancel_reason,
-    )
-    .where(CaseRecord.id.in_(_IDS))
-    .order_by(CaseRecord.id)
+_CASES_ROWS = text(
+    "SELECT id, snapshot, received, assignee, summary, opened_at, updated_at, legacy_uids,"
+    " cancelled_at, cancel_reason FROM cases WHERE id IN :ids ORDER BY id"
 )
+_CASES_DONE, _CASES_EVENTS, _CASES_HOLDS, _CASES_PRIORITIES, _CASES_ROWS = (
+    statement.bindparams(bindparam("ids", expanding=True))
+    for statement in (_CASES_DONE, _CASES_EVENTS, _CASES_HOLDS, _CASES_PRIORITIES, _CASES_ROWS)
+)
+_SNAPSHOT = text("SELECT text, file, version FROM sop_snapshots WHERE digest = :digest")
 
 
 @dataclass(frozen=True, slots=True)
