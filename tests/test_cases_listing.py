@@ -112,3 +112,34 @@ def test_the_status_filter_agrees_with_each_cases_status_and_pages(project: Proj
         assert len({r.status for r in everything}) >= 2  # the filter had something to do
     finally:
         store.close()
+
+
+def test_the_priority_filter_takes_each_cases_priority_now(project: Project):
+    lines = [  # case, received, assignee, summary, priority (empty: normal)
+        "Q-1,2026-11-02T09:00,,,critical",
+        "Q-2,2026-11-02T10:00,,,",
+        "Q-3,2026-11-02T11:00,,,Low",
+        "Q-4,2026-11-02T12:00,,,critical",
+        "Q-5,2026-11-02T13:00,,,high",
+        "Q-6,2026-11-02T14:00,,,",
+    ]
+    path = project.root / "prio.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert project.run("import", str(path), "--sop", SOP).exit_code == 0
+    assert project.run("priority", "Q-1", "normal").exit_code == 0  # the latest one counts
+    close(project, "Q-4")
+    assert [r["case"] for r in listed(project, "--priority", "critical")] == []
+    assert [r["case"] for r in listed(project, "--priority", "Normal")] == ["Q-1", "Q-2", "Q-6"]
+    assert [
+        r["case"] for r in listed(project, "--priority", "normal", "--limit", "1", "--page", "2")
+    ] == ["Q-2"]
+    assert [r["case"] for r in listed(project, "--priority", "low")] == ["Q-3"]
+    every = listed(project, "--status", "all", "--priority", "CRITICAL")
+    assert [(r["case"], r["status"], r["priority"]) for r in every] == [
+        ("Q-4", "closed", "critical")
+    ]
+    text = project.run("list", "--priority", "critical")
+    assert text.exit_code == 0 and text.stdout == "no open cases match\n"
+    bad = project.run("list", "--priority", "urgent")
+    assert bad.exit_code == 1 and bad.stdout == ""
+    assert "unknown priority 'urgent'" in bad.stderr and "critical, high, normal, low" in bad.stderr

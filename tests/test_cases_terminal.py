@@ -15,9 +15,9 @@ from sopgen.cases.timestamps import human
 from sopgen.cli import cli
 
 BERLIN = ZoneInfo("Europe/Berlin")
-CASES = {  # case id, SOP, received, assignee
-    "C-2026-0042": ("SOP-CS-001", "2026-11-20T18:05", "alice"),
-    "C-2026-0043-LONG-ID": ("SOP-CS-002", "2026-11-20T12:05", "Bob Longname-Smithers"),
+CASES = {  # case id, SOP, received, assignee, priority
+    "C-2026-0042": ("SOP-CS-001", "2026-11-20T18:05", "alice", "normal"),
+    "C-2026-0043-LONG-ID": ("SOP-CS-002", "2026-11-20T12:05", "Bob Longname-Smithers", "critical"),
 }
 
 
@@ -27,10 +27,11 @@ def _human(text: str) -> str:
 
 @pytest.fixture(name="opened")
 def opened_fixture(project: Project) -> Project:
-    for case_id, (sop, received, assignee) in CASES.items():
+    for case_id, (sop, received, assignee, priority) in CASES.items():
         result = project.run(
-            "open", case_id, "--sop", sop, "--received", received, "--assignee", assignee
-        )
+            "open", case_id, "--sop", sop, "--received", received, "--assignee", assignee,
+            "--priority", priority,
+        )  # fmt: skip
         assert result.exit_code == 0, result.output
     assert project.run("done", "C-2026-0042", "intake.receive").exit_code == 0
     return project
@@ -81,6 +82,9 @@ def test_list_has_every_next_deadline_whole(opened: Project, width: int):
         assert any(row["next_step"] in line for line in lines)
         assert whole_on_a_line(lines, _human(row["next_due"]))
         assert any(row["status"] in line for line in lines)
+    # a priority other than normal stands next to the case id, in either layout
+    assert any("C-2026-0043-LONG-ID (critical)" in line for line in lines)
+    assert not any("(normal)" in line for line in lines)
 
 
 def test_narrow_show_is_stacked_and_wide_show_is_a_table(opened: Project):

@@ -371,6 +371,11 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
     "overdue ones included.",
 )
 @click.option("--assignee", metavar="NAME", help="Only this assignee's cases.")
+@click.option(
+    "--priority",
+    metavar="PRIORITY",
+    help="Only cases of this priority now (one of priorities: in sopgen.yaml, any case).",
+)
 @click.option("--cancelled", is_flag=True, help="Cancelled cases instead, latest first.")
 @click.option(
     "--limit",
@@ -390,6 +395,7 @@ def list_(
     overdue: bool,
     due_within: timedelta | None,
     assignee: str | None,
+    priority: str | None,
     cancelled: bool,
     limit: int | None,
     page: int,
@@ -407,22 +413,17 @@ def list_(
             return
         service, zone = s.service, s.config.zone
         start = (page - 1) * limit
-        filters: dict[str, Any] = {"overdue": overdue, "due_within": due_within}
-        open_total = (
-            service.count_open(s.now, assignee=assignee, **filters) if state != "closed" else 0
-        )
-        closed_total = service.count_closed(assignee=assignee) if state != "open" else 0
+        chosen: dict[str, Any] = {"assignee": assignee, "priority": priority}
+        filters: dict[str, Any] = {"overdue": overdue, "due_within": due_within, **chosen}
+        open_total = service.count_open(s.now, **filters) if state != "closed" else 0
+        closed_total = service.count_closed(**chosen) if state != "open" else 0
         rows: list[CaseSummary] = []
         if state != "closed" and (limit == 0 or start < open_total):
-            rows = service.list_open(
-                s.now, assignee=assignee, limit=limit or None, offset=start, **filters
-            )
+            rows = service.list_open(s.now, limit=limit or None, offset=start, **filters)
         closed: list[Case] = []
         room = (limit - len(rows)) if limit else None
         if state != "open" and room != 0:
-            closed = service.list_closed(
-                assignee=assignee, limit=room, offset=max(0, start - open_total)
-            )
+            closed = service.list_closed(limit=room, offset=max(0, start - open_total), **chosen)
         if fmt == "json":
             listed = [_summary_json(r, zone) for r in rows] + [
                 _closed_json(c, zone) for c in closed
@@ -432,7 +433,8 @@ def list_(
         total = open_total + closed_total
         what = {"open": "open cases", "closed": "closed cases", "all": "cases"}[state]
         if total == 0:
-            click.echo(f"no {what}" + (" match" if overdue or due_within or assignee else ""))
+            filtered = overdue or due_within or assignee or priority
+            click.echo(f"no {what}" + (" match" if filtered else ""))
             return
         from sopgen.cases.terminal import case_rows, closed_rows
 
@@ -779,6 +781,7 @@ def _closed_json(case: Case, zone: Any) -> dict[str, Any]:
         "received": iso(case.received, zone),
         "assignee": case.assignee,
         "summary": case.summary,
+        "priority": case.priority,
         "next_step": None,
         "next_due": None,
         "status": "closed",

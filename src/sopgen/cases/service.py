@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ColumnElement,
     Select,
     and_,
     bindparam,
@@ -38,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from sopgen.businesstime import BusinessCalendar
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
@@ -508,6 +509,7 @@ class CaseService:
         sop: str | None = None,
         status: str | None = None,
         unassigned: bool = False,
+        priority: str | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[CaseSummary]:
@@ -518,13 +520,16 @@ class CaseService:
         whose next deadline is at most that far away (overdue ones included);
         `assignee`: only that assignee's cases (case-insensitive); `unassigned`:
         only cases nobody is assigned to; `sop`: only cases under that SOP;
-        `status`: only cases whose next step has that status. `limit` and
+        `status`: only cases whose next step has that status; `priority`: only
+        cases of that priority now (any case; unknown: CaseError). `limit` and
         `offset` page through the result in the database (each case's next
         deadline is stored, and indexed), so only the cases of the page are
         planned.
         """
         self._fill_next_due()
-        query = self._open_query(now, overdue, due_within, assignee, sop, status, unassigned)
+        query = self._open_query(
+            now, overdue, due_within, assignee, sop, status, unassigned, priority
+        )
         exact = self._status_in_sql(status)  # else the page is cut once each status is known
         summaries: list[CaseSummary] = []
         due_soon = self.config.due_soon
@@ -562,6 +567,7 @@ class CaseService:
         sop: str | None = None,
         status: str | None = None,
         unassigned: bool = False,
+        priority: str | None = None,
     ) -> int:
         """How many cases `list_open` lists with these filters and no limit."""
         if not self._status_in_sql(status):
@@ -573,10 +579,13 @@ class CaseService:
                 sop=sop,
                 status=status,
                 unassigned=unassigned,
+                priority=priority,
             )
             return len(found)
         self._fill_next_due()
-        query = self._open_query(now, overdue, due_within, assignee, sop, status, unassigned)
+        query = self._open_query(
+            now, overdue, due_within, assignee, sop, status, unassigned, priority
+        )
         with self.store.read() as session:
             return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
@@ -591,22 +600,29 @@ class CaseService:
         *,
         assignee: str | None = None,
         sop: str | None = None,
+        priority: str | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Case]:
         """Closed cases (every step done), most recently closed first."""
-        query = self._closed_query(assignee, sop)
+        query = self._closed_query(assignee, sop, priority)
         query = query.order_by(CaseRecord.closed_at.desc(), CaseRecord.id)
         query = query.offset(offset).limit(limit)
-        query = query.options(selectinload(CaseRecord.completions), selectinload(CaseRecord.holds))
+        query = query.options(
+            selectinload(CaseRecord.completions),
+            selectinload(CaseRecord.holds),
+            selectinload(CaseRecord.priorities),
+        )
         with self.store.read() as session:
             return [
                 self._case(record, self._snapshot(session, record.snapshot), events={})
                 for record in session.scalars(query)
             ]
 
-    def count_closed(self, *, assignee: str | None = None, sop: str | None = None) -> int:
-        query = self._closed_query(assignee, sop)
+    def count_closed(
+        self, *, assignee: str | None = None, sop: str | None = None, priority: str | None = None
+    ) -> int:
+        query = self._closed_query(assignee, sop, priority)
         with self.store.read() as session:
             return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
@@ -619,12 +635,15 @@ class CaseService:
         sop: str | None,
         status: str | None,
         unassigned: bool,
+        priority: str | None = None,
     ) -> Select[Any]:
         """Open cases matching the filters of `list_open`, decided on the stored next_due:
         a case has an overdue step exactly when its next deadline has passed; a case on
         hold has none stored (its clock is stopped), so no deadline filter selects it."""
         query = select(CaseRecord).where(CaseRecord.closed_at.is_(None))
         query = _common_filters(query, assignee, sop)
+        if priority is not None:
+            query = query.where(_priority_is(self._priority(priority)))
         if unassigned:
             query = query.where(CaseRecord.assignee.is_(None))
         if overdue:
@@ -648,9 +667,12 @@ class CaseService:
             query = query.where(false())
         return query
 
-    @staticmethod
-    def _closed_query(assignee: str | None, sop: str | None) -> Select[Any]:
+    def _closed_query(
+        self, assignee: str | None, sop: str | None, priority: str | None = None
+    ) -> Select[Any]:
         query = select(CaseRecord).where(CaseRecord.closed_at.is_not(None))
+        if priority is not None:
+            query = query.where(_priority_is(self._priority(priority)))
         return _common_filters(query, assignee, sop)
 
     def _fill_next_due(self) -> None:
@@ -1447,6 +1469,23 @@ def _common_filters(query: Select[Any], assignee: str | None, sop: str | None) -
     if sop is not None:
         query = query.where(CaseRecord.sop_id == sop)
     return query
+
+
+def _priority_is(priority: str) -> ColumnElement[bool]:
+    """A case's priority now is `priority`: its latest priority row names it, or (for
+    normal) it has no latest row naming another. (Not-)exists lookups by the index on
+    case_id, which planners judge from the table's statistics: listing `normal` cases,
+    most of them, still reads the index of open cases in order and pages there."""
+    row = aliased(CasePriority)
+    later = aliased(CasePriority)
+    latest = (
+        select(row.id)
+        .where(row.case_id == CaseRecord.id)
+        .where(~select(later.id).where(later.case_id == row.case_id, later.id > row.id).exists())
+    )
+    if priority == "normal":
+        return ~latest.where(row.priority != "normal").exists()
+    return latest.where(row.priority == priority).exists()
 
 
 def _open_records(

@@ -190,7 +190,7 @@ def _rows_table(rows: Sequence[CaseSummary], config: Config) -> Table:
     table.add_column("Status", no_wrap=True)
     table.add_column("Steps", no_wrap=True)
     for r in rows:
-        case = Text(r.case.id + (" (on hold)" if r.case.on_hold else ""))
+        case = _case_label(r.case, config, "")
         case.append(f"\n{r.case.sop.id} v{r.case.sop_version}", style="dim")
         steps = f"{r.open_steps} open" + (f"\n{r.overdue_steps} overdue" if r.overdue_steps else "")
         table.add_row(
@@ -208,9 +208,7 @@ def _rows_stacked(rows: Sequence[CaseSummary], config: Config, width: int) -> Gr
     zone = config.zone
     parts: list[RenderableType] = []
     for r in rows:
-        head = Text(r.case.id, style="bold")
-        if r.case.on_hold:
-            head.append(" (on hold)")
+        head = _case_label(r.case, config, "bold")
         head.append(f"  {r.case.assignee or '—'}", style="")
         parts.append(_head(head, Text(r.status, style=STATUS_STYLE[r.status]), width))
         counts = f"{r.open_steps} open"
@@ -224,6 +222,23 @@ def _rows_stacked(rows: Sequence[CaseSummary], config: Config, width: int) -> Gr
             )
         )
     return Group(*parts)
+
+
+def _case_label(case: Case, config: Config, style: str) -> Text:
+    """The case id, then its priority unless normal and "on hold" when it is:
+    `C-1001 (critical, on hold)`; a priority more urgent than normal in bold red."""
+    label = Text(case.id, style=style)
+    marks: list[Text] = []
+    rank = config.priority_rank(case.priority)
+    if case.priority != "normal":
+        marks.append(Text(case.priority, style="bold red" if rank < 0 else "dim"))
+    if case.on_hold:
+        marks.append(Text("on hold"))
+    if marks:
+        label.append(" (")
+        label.append_text(Text(", ").join(marks))
+        label.append(")")
+    return label
 
 
 def closed_at(case: Case) -> datetime:
@@ -241,7 +256,7 @@ def closed_rows(cases: Sequence[Case], config: Config, width: int) -> Renderable
         table.add_column("Received", no_wrap=True, min_width=25)
         table.add_column("Closed", no_wrap=True, min_width=25)
         for c in cases:
-            cell = Text(c.id)
+            cell = _case_label(c, config, "")
             cell.append(f"\n{c.sop.id} v{c.sop_version}", style="dim")
             table.add_row(
                 cell,
@@ -252,7 +267,7 @@ def closed_rows(cases: Sequence[Case], config: Config, width: int) -> Renderable
         return table
     parts: list[RenderableType] = []
     for c in cases:
-        head = Text(c.id, style="bold")
+        head = _case_label(c, config, "bold")
         head.append(f"  {c.assignee or '—'}", style="")
         parts.append(_head(head, Text("closed", style=STATUS_STYLE[DONE]), width))
         parts.append(
