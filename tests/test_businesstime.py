@@ -487,3 +487,67 @@ def test_days_keep_the_wall_clock_across_dst_changes(
     else:  # skipped by the spring change: the moment the clocks jump
         assert due.date() == wall.date() and due.replace(tzinfo=None) > wall
         assert (utc(due) - timedelta(seconds=1)).astimezone(cal.zone).utcoffset() != due.utcoffset()
+
+
+@PROPERTY
+@given(calendars, anchors, timeframes((Kind.BUSINESS_DAYS,)), st.booleans())
+def test_business_days_are_counted_day_by_day(
+    cal: BusinessCalendar, anchor: datetime, tf: Timeframe, at_closing: bool
+) -> None:
+    """The rule of the module docstring, walked a day at a time from the zone and the
+    holiday list alone: day 0 is the anchor's date when it is a business day and the
+    anchor is not after its closing time (`at_closing`: exactly then), else the next
+    business day."""
+    day = anchor.astimezone(cal.zone).date()
+    if at_closing:
+        anchor = datetime.combine(day, cal.closes, tzinfo=cal.zone)
+    closing = datetime.combine(day, cal.closes, tzinfo=cal.zone)
+    if not (is_business_day(cal, day) and utc(anchor) <= utc(closing)):
+        day += timedelta(days=1)
+        while not is_business_day(cal, day):
+            day += timedelta(days=1)
+    for _ in range(tf.amount):
+        day += timedelta(days=1)
+        while not is_business_day(cal, day):
+            day += timedelta(days=1)
+    expected = datetime.combine(day, cal.closes, tzinfo=cal.zone)
+    assert utc(cal.deadline(anchor, tf)) == utc(expected)
+
+
+def same_calendar(cal: BusinessCalendar) -> BusinessCalendar:
+    """A new calendar like `cal` (its closed days of YEARS), that has worked out nothing yet."""
+    closed = CLOSED_DAYS[id(cal)]
+    return BusinessCalendar(
+        cal.zone,
+        cal.workdays,
+        cal.opens,
+        cal.closes,
+        holidays=lambda year: {d for d in closed if d.year == year},
+    )
+
+
+@PROPERTY
+@given(
+    calendars,
+    anchors,
+    st.datetimes(
+        min_value=datetime(2024, 1, 2), max_value=datetime(2039, 6, 30), timezones=st.just(UTC)
+    ),
+    timeframes(),
+    st.timedeltas(timedelta(0), timedelta(days=400)),
+)
+def test_a_calendar_answers_alike_whatever_it_was_asked_before(
+    cal: BusinessCalendar, anchor: datetime, before: datetime, tf: Timeframe, length: timedelta
+) -> None:
+    """The calendar keeps the opening hours it has worked out as one run of days in order
+    and grows it in either direction when asked about another year: one first asked
+    about `before` (years earlier or later) answers as one asked about nothing else."""
+    asked = same_calendar(cal)
+    asked.business_time(before, before + timedelta(days=1))
+    asked.deadline(before, Timeframe(Kind.BUSINESS_DAYS, 3, "day"))
+    fresh = same_calendar(cal)
+    assert utc(asked.deadline(anchor, tf)) == utc(fresh.deadline(anchor, tf))
+    end = anchor + length
+    assert asked.business_time(anchor, end) == fresh.business_time(anchor, end)
+    hold = [(utc(anchor) + length / 3, utc(anchor) + length / 2)]
+    assert utc(asked.held_deadline(anchor, tf, hold)) == utc(fresh.held_deadline(anchor, tf, hold))

@@ -89,7 +89,11 @@ The same budget gives the due-soon mark: `held_deadline(..., share=0.75)` is
 the instant at which 75 % of a step's budget is spent, holds skipped.
 
 This module is pure: no clock, no files; the only outside data are the public
-holidays of the `holidays` package, read through a per-year cache.
+holidays of the `holidays` package, read through a per-year cache. A calendar
+keeps the opening hours of the business days it has met as one run in order,
+with running sums of business time (`_Span`, grown in either direction as it is
+asked about other years): a business-day, business-hour or `Immediate` deadline
+and a business time are each a bisection or two, whatever the stretch.
 """
 
 from __future__ import annotations
@@ -126,6 +130,24 @@ class Hold(NamedTuple):
     end: datetime
 
 
+class _Span(NamedTuple):
+    """The opening hours of every business day of the years `first`..`last` (company
+    zone), in order: window i is day days[i] (an ordinal), open from opens[i] to
+    closes[i] (UTC); before[i] is the business time of the windows before it (one item
+    more than windows: the last is the total). An instant in [start, end) — from the
+    first moment of year `first` to the first moment of the year after `last` — sees
+    every window before it, so the business time up to it is one bisection."""
+
+    first: int
+    last: int
+    start: datetime
+    end: datetime
+    days: list[int]
+    opens: list[datetime]
+    closes: list[datetime]
+    before: list[timedelta]
+
+
 class _Year(NamedTuple):
     """Business days of one calendar year."""
 
@@ -160,7 +182,7 @@ class BusinessCalendar:
         "_closed",
         "_holidays",
         "_public",
-        "_sums",
+        "_span",
         "_windows",
         "_years",
         "closes",
@@ -196,7 +218,7 @@ class BusinessCalendar:
         self._holidays = holidays
         self._public: dict[int, frozenset[date]] = {}
         self._years: dict[int, _Year] = {}
-        self._sums: dict[int, list[timedelta]] = {}
+        self._span: _Span | None = None
         self._windows: dict[int, _Window] = {}
 
     @classmethod
@@ -328,10 +350,11 @@ class BusinessCalendar:
                 end = nominal.astimezone(UTC)
                 if not business:
                     return (start + (end - start) * share).astimezone(self.zone)
-                # the anchor's place in the per-year sums, found once for both ends
-                year, before = self._spent(start)
-                window = self._time_to(year, before, end) if end > start else timedelta(0)
-                return self._reach(year, before + window * share)
+                # the anchor's place in the windows' sums, found once for both ends
+                span = self._spanning(start, end)
+                before = _spent(span, start)
+                window = _spent(span, end) - before if end > start else timedelta(0)
+                return self._reach(span, before + window * share)
             advance: Callable[[datetime, timedelta], datetime]
             measure: Callable[[datetime, datetime], timedelta]
             if business:
@@ -359,82 +382,142 @@ class BusinessCalendar:
         return total
 
     def _business_time(self, start: datetime, end: datetime) -> timedelta:
-        """Business time in [start, end) (UTC): a difference of per-year prefix sums,
-        so its cost does not grow with the length of the stretch."""
+        """Business time in [start, end) (UTC): a difference of prefix sums over the
+        windows in order (`_Span`), so its cost does not grow with the stretch."""
         if end <= start:
             return timedelta(0)
-        first, before = self._spent(start)
-        return self._time_to(first, before, end)
-
-    def _time_to(self, first: int, before: timedelta, end: datetime) -> timedelta:
-        """Business time up to `end` (UTC, after the start) from a start `_spent` put in
-        year `first` with `before` of it spent."""
-        last, upto = self._spent(end)
-        total = upto - before
-        for year in range(first, last):
-            total += (self._sums.get(year) or self._year_sums(year))[-1]
-        return total
-
-    def _spent(self, utc: datetime) -> tuple[int, timedelta]:
-        """The company-zone year of `utc` and the business time of that year before `utc`."""
-        local = utc.astimezone(self.zone)
-        ordinal, year = local.toordinal(), local.year
-        days = (self._years.get(year) or self._year(year)).days
-        sums = self._sums.get(year) or self._year_sums(year)
-        index = bisect_left(days, ordinal)
-        spent = sums[index]
-        if index < len(days) and days[index] == ordinal:
-            window = self._windows.get(ordinal) or self._window(ordinal)
-            if utc > window.open_utc:
-                spent += min(utc, window.close_utc) - window.open_utc
-        return year, spent
+        span = self._spanning(start, end)
+        return _spent(span, end) - _spent(span, start)
 
     def _immediate(self, utc: datetime) -> datetime:
-        local = utc.astimezone(self.zone)
-        ordinal, year = local.toordinal(), local.year
-        if self._is_business(ordinal, year):
-            window = self._window(ordinal)
-            if window.open_utc <= utc <= window.close_utc:
-                return local
-            if utc < window.open_utc:
-                return window.open_local
-        ordinal, _ = self._nth_business_day_after(ordinal, year, 1)
-        return self._window(ordinal).open_local
+        span = self._covering(utc)
+        index = bisect_left(span.closes, utc)  # the first window closing at or after `utc`
+        empty = 0
+        while index >= len(span.days):
+            span, empty = self._extended(span, empty)
+        if span.opens[index] <= utc:  # inside it (opening and closing time included)
+            return utc.astimezone(self.zone)
+        return self._window(span.days[index]).open_local
 
     def _business_days(self, utc: datetime, amount: int) -> datetime:
-        local = utc.astimezone(self.zone)
-        ordinal, year = local.toordinal(), local.year
-        table = self._years.get(year) or self._year(year)
-        if table.flags[ordinal - table.first] and utc <= self._window(ordinal).close_utc:
-            count = amount  # day 0 is the anchor's day
-        else:
-            count = amount + 1  # day 0 is the next business day
-        ordinal, _ = self._nth_business_day_after(ordinal, year, count)
-        window = self._windows.get(ordinal) or self._window(ordinal)
-        return window.close_local
+        """The closing time of the `amount`-th business day after day 0. Day 0 is the
+        first window closing at or after `utc`: the anchor's own day when it is a
+        business day and `utc` is not after its closing time, else the next one."""
+        span = self._covering(utc)
+        index = bisect_left(span.closes, utc) + amount
+        empty = 0
+        while index >= len(span.days):
+            span, empty = self._extended(span, empty)
+        return self._window(span.days[index]).close_local
 
     def _business_hours(self, utc: datetime, remaining: timedelta) -> datetime:
         """The instant `remaining` (> 0) of business time after `utc`: after an opening
-        time and at or before the closing time of a business day. Found in the per-year
-        prefix sums (bisect), not by walking the days."""
-        year, target = self._spent(utc)
-        return self._reach(year, target + remaining)
+        time and at or before the closing time of a business day. Found in the prefix
+        sums (bisect), not by walking the days."""
+        span = self._covering(utc)
+        return self._reach(span, _spent(span, utc) + remaining)
 
-    def _reach(self, year: int, target: timedelta) -> datetime:
-        """The instant by which `target` of business time of `year` (and the years after
-        it) is spent: at or before the closing time of a business day."""
+    def _reach(self, span: _Span, target: timedelta) -> datetime:
+        """The instant by which `target` of business time of `span` (grown as needed) is
+        spent: after an opening time and at or before the closing time of a business
+        day (`target` past the business time before the anchor)."""
         empty = 0
-        while True:
-            sums = self._sums.get(year) or self._year_sums(year)
-            if target <= sums[-1]:
-                break
-            target -= sums[-1]
-            empty = 0 if len(sums) > 1 else empty + 1
-            self._check_empty(empty)
-            year += 1
-        index = bisect_left(sums, target, 1) - 1  # the day whose window holds `target`
-        window = self._window(self._years[year].days[index])
-        return (window.open_utc + (target - sums[index])).astimezone(self.zone)
+        while target > span.before[-1]:
+            span, empty = self._extended(span, empty)
+        index = bisect_left(span.before, target, 1) - 1  # the window that holds `target`
+        return (span.opens[index] + (target - span.before[index])).astimezone(self.zone)
+
+    # ------------------------------------------------------------------ windows in order
+
+    def _spanning(self, start: datetime, end: datetime) -> _Span:
+        """A span of windows in which both `start` and `end` (UTC, start first) lie."""
+        span = self._span
+        if span is not None and span.start <= start and end < span.end:
+            return span
+        zone = self.zone
+        first, last = start.astimezone(zone).year, end.astimezone(zone).year
+        return self._cover(min(first, last), max(first, last))
+
+    def _covering(self, utc: datetime) -> _Span:
+        """A span of windows in which `utc` (UTC) lies."""
+        span = self._span
+        if span is not None and span.start <= utc < span.end:
+            return span
+        year = utc.astimezone(self.zone).year
+        return self._cover(year, year)
+
+    def _cover(self, first: int, last: int) -> _Span:
+        """A span of at least the years `first`..`last`: the kept one, grown. A new span
+        replaces the kept one whole, so another thread reading that one is not upset."""
+        span = self._span
+        if span is not None:
+            if span.first <= first and last <= span.last:
+                return span
+            if span.first <= first:  # later years: appended, the sums stay as they were
+                while span.last < last:
+                    span, _ = self._extended(span, 0)
+                return span
+            last = max(last, span.last)
+        days: list[int] = []
+        opens: list[datetime] = []
+        closes: list[datetime] = []
+        before = [timedelta(0)]
+        for year in range(first, last + 1):
+            self._add_year(year, days, opens, closes, before)
+        span = _Span(
+            first, last, self._year_start(first), self._year_start(last + 1),
+            days, opens, closes, before,
+        )  # fmt: skip
+        self._span = span
+        return span
+
+    def _extended(self, span: _Span, empty: int) -> tuple[_Span, int]:
+        """`span` and the year after it (kept as the span, when it is later than the kept
+        one); `empty` counts the years in a row without a business day, and at
+        MAX_YEARS_WITHOUT_BUSINESS_DAY the calendar is refused (ValueError)."""
+        year = span.last + 1
+        days, opens, closes, before = (
+            list(span.days), list(span.opens), list(span.closes), list(span.before),
+        )  # fmt: skip
+        added = self._add_year(year, days, opens, closes, before)
+        empty = 0 if added else empty + 1
+        self._check_empty(empty)
+        grown = span._replace(
+            last=year, end=self._year_start(year + 1), days=days, opens=opens, closes=closes,
+            before=before,
+        )  # fmt: skip
+        kept = self._span
+        if kept is None or (kept.first == grown.first and kept.last < grown.last):
+            self._span = grown
+        return grown, empty
+
+    def _add_year(
+        self,
+        year: int,
+        days: list[int],
+        opens: list[datetime],
+        closes: list[datetime],
+        before: list[timedelta],
+    ) -> int:
+        """Append the windows of `year` to the lists; how many there were."""
+        running = before[-1]
+        found = self._year(year).days
+        for ordinal in found:
+            window = self._window(ordinal)
+            days.append(ordinal)
+            opens.append(window.open_utc)
+            closes.append(window.close_utc)
+            running += window.close_utc - window.open_utc
+            before.append(running)
+        return len(found)
+
+    def _year_start(self, year: int) -> datetime:
+        """The first moment of `year` in the company zone, in UTC (past the ends of the
+        calendar: the earliest or latest datetime)."""
+        try:
+            return self._wall(datetime(year, 1, 1)).astimezone(UTC)
+        except (OverflowError, ValueError):
+            return _LATEST if year > 1 else _EARLIEST
 
     # ------------------------------------------------------------------ caches
 
@@ -487,20 +570,6 @@ class BusinessCalendar:
         self._years[year] = table
         return table
 
-    def _year_sums(self, year: int) -> list[timedelta]:
-        """Prefix sums of business time in `year`: item i is the business time of the
-        year's business days before its i-th one; the last item is the year's total."""
-        sums = self._sums.get(year)
-        if sums is None:
-            running = timedelta(0)
-            sums = [running]
-            for ordinal in self._year(year).days:
-                window = self._window(ordinal)
-                running += window.close_utc - window.open_utc
-                sums.append(running)
-            self._sums[year] = sums
-        return sums
-
     def _public_holidays(self, year: int) -> frozenset[date]:
         if self._holidays is None or not 1 <= year <= 9999:
             return frozenset()
@@ -549,6 +618,18 @@ class BusinessCalendar:
 
     def _offset_at(self, timestamp: int) -> timedelta | None:
         return datetime.fromtimestamp(timestamp, UTC).astimezone(self.zone).utcoffset()
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _spent(span: _Span, utc: datetime) -> timedelta:
+    """The business time of `span` before `utc` (which lies in it)."""
+    index = bisect_right(span.opens, utc) - 1  # the last window open by `utc`
+    if index < 0:
+        return timedelta(0)
+    return span.before[index] + min(utc, span.closes[index]) - span.opens[index]
 
 
 def _merge(holds: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -602,6 +683,8 @@ def _difference(start: datetime, end: datetime) -> timedelta:
 
 
 def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:  # already (the store's times): nothing to check or convert
+        return moment
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(
             f"{moment.isoformat()} has no UTC offset; read it in the company zone first "
