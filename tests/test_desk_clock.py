@@ -128,6 +128,7 @@ def test_the_priority_form_plans_with_that_prioritys_timeframes(desk: Desk):
     on_page = deadlines_on_page(page)
     assert on_page == open_deadlines(data)
     assert on_page["resolution.investigate"] == "2026-11-25T17:00:00+01:00"  # 2 business days
+    assert "· 2 business days (high)</div>" in page  # whose target, as the checklist says
 
 
 def test_the_priority_form_says_when_the_sop_sets_no_targets_per_priority(desk: Desk):

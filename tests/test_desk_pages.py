@@ -253,6 +253,45 @@ def test_cases_page_filters(desk: Desk):
     assert listed("?status=due-soon") == set()
 
 
+def test_my_work_and_cases_mark_a_priority_other_than_normal_and_cases_filter_by_it(
+    desk: Desk,
+):
+    """A critical complaint must not look like a normal one in the lists (issue #11)."""
+    open_via_api(desk, "C-1", "alice", priority="critical")
+    open_via_api(desk, "C-2", "alice")
+    open_via_api(desk, "C-3", "alice", priority="low")
+    badge = '<span class="badge prio prio-{}" title="priority">{}</span>'
+    urgent, low = badge.format("urgent", "critical"), badge.format("low", "low")
+    work = desk.signed_in("alice").get("/").text
+    items = re.findall(r'<li class="work-item.*?</li>', work, re.S)
+    assert len(items) == 36  # 12 open steps of each case
+    of = {c: [i for i in items if f'<a href="/cases/{c}#' in i] for c in ("C-1", "C-2", "C-3")}
+    assert all(urgent in i for i in of["C-1"]) and all(low in i for i in of["C-3"])
+    assert not any("prio" in i for i in of["C-2"])  # normal: no badge
+    mia = desk.signed_in("mia")
+    page = mia.get("/cases").text
+    row = re.search(
+        r'<tr class="s-[^"]*">\s*<td data-label="Case">.*?C-1</a>(.*?)</td>', page, re.S
+    )
+    assert row and urgent in row.group(1)
+    # a no-JavaScript filter like the others; the priority in any case, as typed anywhere
+    form = page.split('<form method="get" action="/cases"')[1].split("</form>")[0]
+    options = re.findall(r'<option value="([^"]*)"', form.split('name="priority"')[1])
+    assert options[:5] == ["", "critical", "high", "normal", "low"]
+
+    def listed(query: str) -> set[str]:
+        return set(re.findall(r'<a href="/cases/(C-\d)">', mia.get("/cases" + query).text))
+
+    assert listed("?priority=critical") == {"C-1"}
+    assert listed("?priority=Normal") == {"C-2"}
+    assert listed("?priority=low&assignee=alice") == {"C-3"}
+    assert listed("?priority=high") == set()
+    chosen = mia.get("/cases?priority=CRITICAL").text
+    assert '<option value="critical" selected>critical</option>' in chosen
+    # a priority sopgen.yaml lacks (a hand-made address) filters nothing, as a bad status
+    assert listed("?priority=urgent") == {"C-1", "C-2", "C-3"}
+
+
 def test_only_admins_enable_users_again(desk: Desk):
     ada = desk.signed_in("ada")
     csrf = csrf_of(ada.get("/users").text)

@@ -39,6 +39,7 @@ from sopgen.desk.auth import (
     signin_csrf,
 )
 from sopgen.desk.wording import on_the_clock, relative
+from sopgen.model import Config
 from sopgen.problems import InputError
 from sopgen.render.barchart import Bar, Row
 from sopgen.render.view import brand
@@ -282,6 +283,15 @@ class StepRow:
     status_label: str
     done: str | None
     can_work: bool
+    priority: str = "normal"  # the case's
+    priority_mark: str = ""  # "urgent", "low" or "" (normal): how the badge looks
+
+
+def priority_mark(config: Config, priority: str) -> str:
+    """How a priority is marked in lists: `urgent` above normal, `low` below, and not
+    at all for normal (most cases), so that the others stand out."""
+    rank = config.priority_rank(priority)
+    return "urgent" if rank < 0 else "low" if rank > 0 else ""
 
 
 def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
@@ -289,9 +299,11 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
     config = desk.config
     zone = config.zone
     can_work = allowed(ctx.user, Action.WORK, case=case) and not case.cancelled
+    mark = priority_mark(config, case.priority)
     rows = []
     for p in case.steps:
         status = case.status(p, ctx.now, config.due_soon)  # cancelled, on hold: as the case
+        target = case.target_priority(p)  # "2 business hours (critical)", as the checklist
         rows.append(
             StepRow(
                 case=case.id,
@@ -302,7 +314,7 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
                 label=f"{p.section.letter}{p.step.number}",
                 text=" ".join(config.fill(p.step.do).split()),
                 role=config.role_name(p.step.responsible),
-                within=p.within.text,
+                within=f"{p.within.text} ({target})" if target else p.within.text,
                 due=human(p.due, zone),
                 due_iso=iso(p.due, zone),
                 relative=""
@@ -314,6 +326,8 @@ def step_rows(ctx: Ctx, case: Case) -> list[StepRow]:
                 status_label=STATUS_LABEL[status],
                 done=human(p.done, zone) if p.done else None,
                 can_work=can_work,
+                priority=case.priority,
+                priority_mark=mark,
             )
         )
     return rows
@@ -389,6 +403,9 @@ def cases_page(ctx: Ctx) -> Response:
     who = q.get("assignee") or None
     status = q.get("status") or None
     overdue = q.get("overdue") == "1"
+    config = ctx.desk.config
+    # any case, as typed anywhere; one that names no priority filters nothing (as status)
+    priority = config.priority_named(q.get("priority") or "")
     summaries = ctx.desk.cases.list_open(
         ctx.now,
         overdue=overdue,
@@ -396,6 +413,7 @@ def cases_page(ctx: Ctx) -> Response:
         assignee=who if who not in (None, "-") else None,
         unassigned=who == "-",
         status=status if status in STATUS_LABEL else None,
+        priority=priority,
     )
     zone = ctx.desk.config.zone
     people = ctx.desk.users.list()
@@ -407,6 +425,8 @@ def cases_page(ctx: Ctx) -> Response:
             "assignee": s.case.assignee,
             "assignee_name": name_of(names, s.case.assignee or ""),
             "summary": s.case.summary,
+            "priority": s.case.priority,
+            "priority_mark": priority_mark(config, s.case.priority),
             "next": f"{s.next.section.letter}{s.next.step.number}",
             "next_key": s.next.key,
             "next_text": " ".join(ctx.desk.config.fill(s.next.step.do).split()),
@@ -429,8 +449,15 @@ def cases_page(ctx: Ctx) -> Response:
         sops=sorted(ctx.desk.library.sops),
         people=people,
         names=names,
-        f={"sop": sop or "", "assignee": who or "", "status": status or "", "overdue": overdue},
+        f={
+            "sop": sop or "",
+            "assignee": who or "",
+            "status": status or "",
+            "overdue": overdue,
+            "priority": priority or "",
+        },
         statuses=STATUS_LABEL,
+        priorities=config.priorities,
     )
 
 
