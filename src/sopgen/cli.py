@@ -59,7 +59,7 @@ class LazyGroup(click.Group):
         ),
         "user": (
             "sopgen.desk.cli:user",
-            "People of the desk: add, list, disable users; issue their feed and API tokens.",
+            "Desk users: add, list, disable, enable, set passwords; issue feed and API tokens.",
         ),
         "serve": (
             "sopgen.desk.cli:serve",

@@ -51,8 +51,7 @@ def _read_password(prompt: str = "Password") -> str:
 
 @click.group()
 def user() -> None:
-    """People of the desk: add, list, disable and enable users, set passwords; issue their
-    feed and API tokens.
+    """Desk users: add, list, disable, enable, set passwords; issue feed and API tokens.
 
     Users live in the case store (.sopgen/cases.db or SOPGEN_DATABASE_URL).
     """
