@@ -306,18 +306,23 @@ class Store:
             return _sqlite_time
         return _server_time
 
+    def compiled(self, statement: Select[Any]) -> SQLCompiler:
+        """`statement` compiled for this store's database, once per process (`driver_rows`
+        runs it; a server compiles its hot statements as it starts)."""
+        kept = self._compiled.get(id(statement))
+        if kept is None:
+            compiled = statement.compile(dialect=self.engine.dialect)
+            assert isinstance(compiled, SQLCompiler)
+            kept = self._compiled[id(statement)] = (statement, compiled)
+        return kept[1]
+
     def driver_rows(self, statement: Select[Any], params: Mapping[str, Any]) -> list[Any]:
         """The rows of one SELECT straight from the database driver, in the statement's
         own (implicit) transaction: no ORM session, no BEGIN/ROLLBACK round trips and
         no type conversion (SQLite gives times as text). For the hottest reads only
         (a calendar feed's lookup); compiled once per statement."""
         self._ensure_schema()
-        kept = self._compiled.get(id(statement))
-        if kept is None:
-            compiled = statement.compile(dialect=self.engine.dialect)
-            assert isinstance(compiled, SQLCompiler)
-            kept = self._compiled[id(statement)] = (statement, compiled)
-        query = kept[1]
+        query = self.compiled(statement)
         values = query.construct_params(params)
         if query.positiontup is not None:  # qmark/format drivers (sqlite3)
             args: Any = tuple(values[name] for name in query.positiontup)

@@ -730,6 +730,13 @@ class CaseService:
                 for record in session.scalars(query)
             ]
 
+    def prepare_feeds(self) -> None:
+        """What every feed request needs and a server can have before its first one: the
+        feed lookup compiled for the store's database and the store's installation id
+        (part of every UID). Code and a constant of the store, no result of a request."""
+        self.store.compiled(_FEED_ROWS)
+        assert self.store.installation_id
+
     def feed_rows(self, feed_token_hash: str) -> FeedRows | None:
         """The user whose feed token hashes to `feed_token_hash` (None when nobody's does,
         or they are disabled) with their open cases, in case id order: one statement

@@ -118,12 +118,14 @@ def create_app(
         pass
     secret = SecretKey(root)
     secret.for_store(store)  # a key the store was not set up with stops the desk here, clearly
+    cases = CaseService(store, library, CaseFiles(root, config))
+    cases.prepare_feeds()  # a new instance's first feed request does not compile its query
     desk = Desk(
         root=root,
         library=library,
         config=config,
         store=store,
-        cases=CaseService(store, library, CaseFiles(root, config)),
+        cases=cases,
         users=UserService(store, secret),
         clock=clock or system_clock(config.zone),
         base_url=desk_base_url(base_url, config),
