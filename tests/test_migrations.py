@@ -48,7 +48,7 @@ def test_the_migrations_have_one_head_and_the_store_names_it():
         f"the migrations have several heads {heads}: set down_revision of your new revision "
         "to the revision it follows (README: How to add a schema change)"
     )
-    assert heads[0] == SCHEMA_HEAD, "set SCHEMA_HEAD in sopgen/cases/database.py to the new head"
+    assert heads[0] == SCHEMA_HEAD, "set SCHEMA_HEAD in sopgen/cases/revision.py to the new head"
 
 
 def test_the_newest_revision_makes_exactly_the_tables_the_code_uses(case_db: CaseDb):

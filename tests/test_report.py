@@ -26,8 +26,10 @@ import holidays
 import pytest
 from click.testing import CliRunner
 
-from casekit import Project, make_project, project_fixture  # noqa: F401 - `project`
+from casekit import Project, legacy_store, make_project, project_fixture  # noqa: F401
 from chartkit import SVG_NS, charts
+from sopgen.cases.report import summarize
+from sopgen.cases.reportrows import report
 from sopgen.cases.service import CaseService
 from sopgen.cases.store import Store
 from sopgen.cli import cli
@@ -432,7 +434,9 @@ def test_report_rows_are_the_plans_on_sqlite_and_postgresql(project: Project) ->
     the plan) equals each case's plan as `case show` gives it: deadlines, completion
     times, priorities and business times, with `after` chains (SOP-CS-002), holds (one
     still running), priority changes and the autumn DST change; a step done at the
-    period's first instant counts, one done at the instant it ends does not."""
+    period's first instant counts, one done at the instant it ends does not. The
+    command's own read (the default SQLite file through `sqlite3` alone, the server
+    through SQLAlchemy) gives the report of those rows."""
     sop = project.root / "sops" / "sop-cs-001.yaml"
     text = sop.read_text(encoding="utf-8")
     sop.write_text(text.replace("within: Within 5 business days", TARGETS, 1), encoding="utf-8")
@@ -440,7 +444,7 @@ def test_report_rows_are_the_plans_on_sqlite_and_postgresql(project: Project) ->
     assert library.config is not None
     zone = library.config.zone
     now = datetime(2026, 11, 23, 10, 0, tzinfo=zone)
-    since = datetime(2026, 10, 20, tzinfo=zone)
+    since = datetime(2026, 10, 20, 9, 30, 15, 250_000, tzinfo=zone)  # compared as stored
     service = CaseService(Store.for_project(project.root, None), library)
     rng = random.Random(23)
     for n in range(16):
@@ -467,13 +471,14 @@ def test_report_rows_are_the_plans_on_sqlite_and_postgresql(project: Project) ->
             done = received + timedelta(minutes=rng.randrange(0, 10 * 24 * 60))
             service.done(case_id, step, min(done, now), now)
     # the period's edges: done at its first instant, and at the instant after its end
-    service.open("Q-EDGE", "SOP-CS-001", since - timedelta(hours=3), now, allow_draft=True)
-    service.done("Q-EDGE", "intake.receive", since, now)
-    service.done("Q-EDGE", "intake.record", now, now)
+    # (each its own case: a case is read whole when any of its steps is in the period)
+    for case_id, done_at in (("Q-FIRST", since), ("Q-END", now)):
+        service.open(case_id, "SOP-CS-001", since - timedelta(hours=3), now, allow_draft=True)
+        service.done(case_id, "intake.receive", done_at, now)
 
     rows = service.report_rows(since, now)
     expected = set()
-    for case_id in [f"Q-{n:02d}" for n in range(16)] + ["Q-EDGE"]:
+    for case_id in [f"Q-{n:02d}" for n in range(16)] + ["Q-FIRST", "Q-END"]:
         case = service.show(case_id, now)
         for p in case.steps:
             if p.done is None or not since <= p.done < now:
@@ -487,12 +492,24 @@ def test_report_rows_are_the_plans_on_sqlite_and_postgresql(project: Project) ->
             row = (case_id, case.sop.id, p.key, case.assignee, priority, due, done, business)
             expected.add(row)
     service.store.close()
+    assert report(project.root, library, library.config, since, now) == summarize(
+        rows, since, now, library.config.priorities
+    )
     assert len(rows) == len(expected) > 40
     assert {r._replace(due=r.due.astimezone(UTC), done=r.done.astimezone(UTC)) for r in rows} == (
         expected
     )
-    assert ("Q-EDGE", "intake.receive") in {(r.case, r.step) for r in rows}
-    assert ("Q-EDGE", "intake.record") not in {(r.case, r.step) for r in rows}
+    assert "Q-FIRST" in {r.case for r in rows} and "Q-END" not in {r.case for r in rows}
     # the history exercises what the rows must agree on
     assert {r.priority for r in rows} >= {"critical", "low", "normal"}
     assert any(r.done > r.due for r in rows) and any(r.done <= r.due for r in rows)
+
+
+def test_a_store_of_an_earlier_sopgen_is_refused_with_the_upgrade_hint(project: Project) -> None:
+    """The report reads the default SQLite file by itself only at this sopgen's revision;
+    any other store goes through the case store, which says what to do."""
+    legacy_store(project)
+    result = CliRunner().invoke(cli, ["--root", str(project.root), "report", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert "needs an upgrade" in result.output and "sopgen db upgrade" in result.output
+    assert "Traceback" not in result.output

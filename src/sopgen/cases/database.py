@@ -64,27 +64,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 
 from sopgen.cases.errors import CaseError
+from sopgen.cases.revision import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S
+from sopgen.cases.revision import DEFAULT_PATH, ENV_URL, SCHEMA_HEAD
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 if sys.platform != "win32":
     import fcntl
-
-BASELINE = "0001"
-"""The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0012"
-"""The newest Alembic revision, which this sopgen reads and writes.
-
-Set it to the id of each new revision in `migrations/versions/`; a test
-checks that it names the one head there. Kept as a constant so that everyday
-commands check the store with one query instead of loading Alembic.
-"""
-
-ENV_URL = "SOPGEN_DATABASE_URL"
-DEFAULT_PATH = Path(".sopgen") / "cases.db"
-BUSY_TIMEOUT_S = 60
-"""How long a writer waits for another process's transaction before giving up."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -14,7 +14,7 @@ first version on main) is 0002. It is stamped so first, then upgraded like
 any other.
 
 Alembic is imported here only: everyday commands check the revision with one
-query in `database.py` and never pay for it.
+query (`sopgen.cases.database`) and never pay for it.
 """
 
 from __future__ import annotations

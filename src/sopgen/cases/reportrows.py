@@ -2,40 +2,61 @@
 case database: one per step done in the period, with its deadline and business time to
 complete (`sopgen.cases.report` turns them into the figures).
 
-Plain rows, no ORM: five text statements whose period parameters are typed
-(`UTCDateTime`, so SQLite compares its stored text with text of the same form) and
-whose results are not, so each time comes as the driver gives it and is read by one C
-call (`Store.time_reader`). Only the steps done in the period are worked out, and the
-open steps they are anchored on (`plan.finished`, which keeps the rules of `plan`).
-Neither this module nor `sopgen.cases.database` imports `sqlalchemy.orm` or the
-models: loading those, then 5,000 cases as objects and planning every step of each,
-took most of the report's time (issue 11).
+Plain rows, no ORM: five statements whose results carry no column types, so each
+time comes as the driver gives it and is read by one C call (`Store.time_reader`).
+Only the steps done in the period are worked out, and the open steps they are
+anchored on (`plan.finished`, which keeps the rules of `plan`). Loading the ORM and
+the models, then 5,000 cases as objects and planning every step of each, took most
+of the report's time (issue 11).
+
+`report` (the command) reads the default SQLite file with the `sqlite3` module
+alone when it is there at this sopgen's schema revision: SQLAlchemy's import was a
+fifth of a second of every report. Anything else — another database, a URL in
+SOPGEN_DATABASE_URL or sopgen.yaml, no file yet, another revision, an error — goes
+through `Store` (`report_rows`), which makes the file, refuses an old revision with
+its hint, and reads PostgreSQL. Both run the same statements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-
-from sqlalchemy import bindparam, text
-from sqlalchemy.engine import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sopgen.businesstime import BusinessCalendar
-from sopgen.cases.database import Store, UTCDateTime
 from sopgen.cases.errors import CaseError
 from sopgen.cases.plan import finished
 from sopgen.cases.report import Completed, Report, summarize
+from sopgen.cases.revision import BUSY_TIMEOUT_S, DEFAULT_PATH, ENV_URL, SCHEMA_HEAD
 from sopgen.cases.snapshots import library_sop, parse_snapshot
 from sopgen.library import Library
 from sopgen.model import Config, Sop
 
+if TYPE_CHECKING:
+    from sopgen.cases.database import Store
+
+Fetch = Callable[[str, Mapping[str, Any]], Iterable[Any]]
+"""Runs one of the statements below with its parameters; its rows as tuples."""
+
 
 def report(
-    store: Store, library: Library, config: Config, since: datetime, until: datetime
+    root: Path, library: Library, config: Config, since: datetime, until: datetime
 ) -> Report:
-    """The report of the steps done in [`since`, `until`) (aware)."""
+    """The report of the steps done in [`since`, `until`) (aware), from the project's
+    case store (`root`'s default SQLite file, or the configured database)."""
     calendar = BusinessCalendar.from_config(config)
-    rows = report_rows(store, library, calendar, since, until)
+    rows = _default_sqlite_rows(root, config, library, calendar, since, until)
+    if rows is None:
+        from sopgen.cases.database import Store
+
+        store = Store.for_project(root, config.database)
+        try:
+            rows = report_rows(store, library, calendar, since, until)
+        finally:
+            store.close()
     return summarize(rows, since, until, config.priorities)
 
 
@@ -50,24 +71,89 @@ def report_rows(
     """The steps done in [`since`, `until`), each with the deadline and business time
     to complete its case's plan gives it, in no particular order; a hold still running
     ends with the period. `snapshots` (digest → SOP) is a cache to use and fill."""
+    from sqlalchemy import bindparam, text
+
+    from sopgen.cases.database import UTCDateTime
+
+    period = (bindparam("since", type_=UTCDateTime()), bindparam("until", type_=UTCDateTime()))
+    with store.plain_read() as conn:
+
+        def fetch(sql: str, params: Mapping[str, Any]) -> Iterable[Any]:
+            statement = text(sql)
+            if "since" in params:  # typed: SQLite compares its stored text with text
+                statement = statement.bindparams(*period)
+            return conn.execute(statement, params).all()
+
+        return _rows(fetch, store.time_reader(), library, calendar, since, until, snapshots)
+
+
+def _default_sqlite_rows(
+    root: Path,
+    config: Config,
+    library: Library,
+    calendar: BusinessCalendar,
+    since: datetime,
+    until: datetime,
+) -> list[Completed] | None:
+    """The rows from the default SQLite file through `sqlite3` alone, in one read
+    transaction; None when the store is not that file, at this revision, readable."""
+    if os.environ.get(ENV_URL) or config.database:
+        return None
+    path = (root / DEFAULT_PATH).resolve()
+    if not path.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        cursor = connection.cursor()
+        cursor.execute("BEGIN")  # one snapshot for every statement, as Store.read
+        try:
+            revisions = cursor.execute("SELECT version_num FROM alembic_version").fetchall()
+            if revisions != [(SCHEMA_HEAD,)]:
+                return None  # Store says what to do about it
+
+            def fetch(sql: str, params: Mapping[str, Any]) -> Iterable[Any]:
+                if "since" in params:  # as SQLAlchemy's SQLite dialect stores a UTC time
+                    params = {name: _sqlite_text(at) for name, at in params.items()}
+                return cursor.execute(sql, params).fetchall()
+
+            return _rows(fetch, _sqlite_time, library, calendar, since, until, None)
+        finally:
+            connection.rollback()
+    except sqlite3.Error:
+        return None  # Store opens it again and says what is wrong
+    finally:
+        connection.close()
+
+
+def _rows(
+    fetch: Fetch,
+    read: Callable[[Any], datetime],
+    library: Library,
+    calendar: BusinessCalendar,
+    since: datetime,
+    until: datetime,
+    snapshots: dict[str, Sop] | None,
+) -> list[Completed]:
     span = {"since": since, "until": until}
     done: dict[str, dict[str, datetime]] = {}
     holds: dict[str, list[tuple[datetime, datetime]]] = {}
     changes: dict[str, list[tuple[datetime, str]]] = {}
-    rows: list[Completed] = []
-    read = store.time_reader()
     start, end = since.astimezone(UTC), until.astimezone(UTC)
-    with store.plain_read() as conn:
-        for case_id, step, done_at in conn.execute(_DONE, span).all():
-            done.setdefault(case_id, {})[step] = read(done_at)
-        for case_id, held_at, resumed_at in conn.execute(_HOLDS, span).all():
-            held = read(held_at)  # a hold still running ends with the period
-            resumed = max(held, end) if resumed_at is None else read(resumed_at)
-            holds.setdefault(case_id, []).append((held, resumed))
-        for case_id, changed, priority in conn.execute(_PRIORITIES, span).all():
-            changes.setdefault(case_id, []).append((read(changed), priority))
-        records = conn.execute(_CASES, span).all()
-        sops = _sops(conn, library, {r[1] for r in records}, {} if snapshots is None else snapshots)
+    for case_id, step, done_at in fetch(DONE, span):
+        done.setdefault(case_id, {})[step] = read(done_at)
+    for case_id, held_at, resumed_at in fetch(HOLDS, span):
+        held = read(held_at)  # a hold still running ends with the period
+        resumed = max(held, end) if resumed_at is None else read(resumed_at)
+        holds.setdefault(case_id, []).append((held, resumed))
+    for case_id, changed, priority in fetch(PRIORITIES, span):
+        changes.setdefault(case_id, []).append((read(changed), priority))
+    records = list(fetch(CASES, span))
+    kept = {} if snapshots is None else snapshots
+    sops = {digest: _sop(fetch, library, digest, kept) for digest in {r[1] for r in records}}
+    rows: list[Completed] = []
     for case_id, snapshot, received_at, assignee in records:
         sop = sops[snapshot]
         received = read(received_at)
@@ -95,36 +181,37 @@ def report_rows(
     return rows
 
 
-def _sops(
-    conn: Connection, library: Library, digests: Iterable[str], kept: dict[str, Sop]
-) -> dict[str, Sop]:
-    """The SOPs of the snapshots `digests`, as the case service finds them."""
-    sops = {}
-    for digest in digests:
-        sop = kept.get(digest) or library_sop(library, digest)
-        if sop is None:
-            row = conn.execute(_SNAPSHOT, {"digest": digest}).first()
-            if row is None:
-                raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
-            sop = parse_snapshot(row[0], row[1], row[2], digest)
-        sops[digest] = kept[digest] = sop
-    return sops
+def _sop(fetch: Fetch, library: Library, digest: str, kept: dict[str, Sop]) -> Sop:
+    """The SOP of snapshot `digest`, as the case service finds it."""
+    sop = kept.get(digest) or library_sop(library, digest)
+    if sop is None:
+        found = list(fetch(SNAPSHOT, {"digest": digest}))
+        if not found:
+            raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
+        text, file, version = found[0]
+        sop = parse_snapshot(text, file, version, digest)
+    kept[digest] = sop
+    return sop
 
 
-# the cases with a step done in the period
+def _sqlite_text(moment: datetime) -> str:
+    """`moment` as SQLAlchemy's SQLite dialect stores a `UTCDateTime`: UTC wall time, as
+    text that sorts as the instants do (a test holds it equal to the store's own)."""
+    return f"{moment.astimezone(UTC).replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _sqlite_time(value: str) -> datetime:
+    """A stored UTC time read back (what `UTCDateTime` gives: aware, in UTC)."""
+    return datetime.fromisoformat(value + "+00:00")
+
+
+# the cases with a step done in the period; `:name` parameters work with sqlite3 itself
 _CASES_IN = "IN (SELECT case_id FROM completions WHERE done_at >= :since AND done_at < :until)"
-_PERIOD = (bindparam("since", type_=UTCDateTime()), bindparam("until", type_=UTCDateTime()))
-_DONE = text(
-    f"SELECT case_id, step, done_at FROM completions WHERE case_id {_CASES_IN}"
-).bindparams(*_PERIOD)
-_HOLDS = text(
-    f"SELECT case_id, held_at, resumed_at FROM case_holds WHERE case_id {_CASES_IN}"
-).bindparams(*_PERIOD)
-_PRIORITIES = text(
+DONE = f"SELECT case_id, step, done_at FROM completions WHERE case_id {_CASES_IN}"
+HOLDS = f"SELECT case_id, held_at, resumed_at FROM case_holds WHERE case_id {_CASES_IN}"
+PRIORITIES = (
     f"SELECT case_id, since, priority FROM case_priorities WHERE case_id {_CASES_IN}"
     " ORDER BY case_id, id"
-).bindparams(*_PERIOD)
-_CASES = text(
-    f"SELECT id, snapshot, received, assignee FROM cases WHERE id {_CASES_IN}"
-).bindparams(*_PERIOD)
-_SNAPSHOT = text("SELECT text, file, version FROM sop_snapshots WHERE digest = :digest")
+)
+CASES = f"SELECT id, snapshot, received, assignee FROM cases WHERE id {_CASES_IN}"
+SNAPSHOT = "SELECT text, file, version FROM sop_snapshots WHERE digest = :digest"

@@ -45,14 +45,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from sopgen.cases.database import BASELINE as BASELINE
 from sopgen.cases.database import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S
-from sopgen.cases.database import DEFAULT_PATH as DEFAULT_PATH
-from sopgen.cases.database import ENV_URL as ENV_URL
-from sopgen.cases.database import SCHEMA_HEAD as SCHEMA_HEAD
 from sopgen.cases.database import Store as Store
 from sopgen.cases.database import UTCDateTime
 from sopgen.cases.database import database_url as database_url
+from sopgen.cases.revision import BASELINE as BASELINE
+from sopgen.cases.revision import DEFAULT_PATH as DEFAULT_PATH
+from sopgen.cases.revision import ENV_URL as ENV_URL
+from sopgen.cases.revision import SCHEMA_HEAD as SCHEMA_HEAD
 
 
 class Base(DeclarativeBase):
