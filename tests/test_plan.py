@@ -433,9 +433,17 @@ def test_the_report_path_gives_the_plans_deadlines_and_business_times(
 ) -> None:
     """`finished` (what `sopgen report` counts) agrees with `plan` for every step done in
     the period: holds, priorities, `after` chains on done and open steps, DST changes."""
-    done = {key: received + offset for key, offset in offsets.items()}
-    holds = [(received + a, received + a + b) for a, b in hold_offsets]
-    priorities = [(received, "normal"), *sorted((received + a, p) for a, p in changes)]
+    zone, start = received.tzinfo, received.astimezone(UTC)
+
+    def at(offset: timedelta) -> datetime:
+        """An instant `offset` after receipt, in the company zone, as the store reads it
+        (wall-clock arithmetic from 02:59 on the spring-forward day ends before it began)."""
+        return (start + offset).astimezone(zone)
+
+    received = at(timedelta(0))
+    done = {key: at(offset) for key, offset in offsets.items()}
+    holds = [(at(a), at(a + b)) for a, b in hold_offsets]
+    priorities = [(received, "normal"), *sorted((at(a), p) for a, p in changes)]
     if not changes:
         priorities = []
     since = received + since_offset - timedelta(days=5)
