@@ -82,7 +82,10 @@ def setup(root: Path, users: int, cases: int) -> list[str]:
             ImportRow(
                 line=i + 1,
                 case_id=f"B-{s}-{i:05d}",
-                received=now - timedelta(hours=1 + i % 50),
+                # spread over 50 hours, each case its own time (a user's cases are i, i +
+                # users, ...: with `i % 50` hours a user's 40 cases shared one received
+                # time, and so their deadlines, which no real desk sees)
+                received=now - timedelta(minutes=60 + (i * 37) % 3000),
                 assignee=f"u{i % users:03d}",
                 summary=None,
             )
