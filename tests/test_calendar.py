@@ -296,7 +296,7 @@ def test_feed_events_are_the_files_open_events_byte_for_byte(tmp_path: Path):
     # another snapshot of the same SOP (same step keys, other text): its own texts
     revised = replace(cases[1], sop=replace(cases[1].sop, title="A revised title"))
     expected = b"".join(_open_events(render_ics(revised, config)))
-    assert b"A revised title" in expected
+    assert b"A revised title" in expected.replace(b"\r\n ", b"")  # unfolded
     assert feed_events(revised, config, shared) == expected
     cancelled = service.cancel("U-3", "withdrawn", now)
     assert feed_events(cancelled, config, shared) == b""

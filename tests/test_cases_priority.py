@@ -196,6 +196,49 @@ def test_a_checklist_under_an_sop_without_targets_names_the_priority_only(
     assert "  - Timeframe: Within 5 business days\n" in md and "(low)" not in md
 
 
+def test_calendar_events_carry_the_priority(prio: Project, tmp_path: Path) -> None:
+    """A critical case's events read as such in Outlook or Google (issue #11): the
+    SUMMARY of an open step is marked, DESCRIPTION names the priority and whose target
+    a timeframe is; a priority change raises the SEQUENCE of the open steps' events."""
+    from icalendar import Calendar
+
+    from icscheck import bytes_errors, require
+
+    def events(case: str) -> dict[str, Any]:
+        raw = (prio.root / "output" / "cases" / case / "deadlines.ics").read_bytes()
+        return {str(e["UID"]).split("@")[0]: e for e in Calendar.from_ical(raw).walk("VEVENT")}
+
+    open_case(prio, "P-1", "--priority", "high")
+    assert prio.run("done", "P-1", "receive", "--at", "2026-11-23T09:00").exit_code == 0
+    before = events("P-1")
+    investigate = before["P-1.resolution.investigate"]
+    assert str(investigate["SUMMARY"]).startswith("❗ High: [P-1] Investigate the complaint")
+    description = str(investigate["DESCRIPTION"])
+    assert description.startswith("Case: P-1\nPriority: high\nSOP: SOP-CS-001")
+    assert "\nTimeframe: 2 business days (high)\n" in description
+    [alarm] = investigate.walk("VALARM")
+    assert "❗ High: [P-1]" in str(alarm["DESCRIPTION"])
+    done = before["P-1.intake.receive"]
+    assert str(done["SUMMARY"]).startswith("✔ Done: [P-1]")  # finished: no longer urgent
+    assert "Priority: high" in str(done["DESCRIPTION"])
+    assert prio.run("priority", "P-1", "low", "--at", "2026-11-23T09:30").exit_code == 0
+    after = events("P-1")
+    for uid, event in after.items():
+        if uid == "P-1.intake.receive":
+            assert event["SEQUENCE"] == before[uid]["SEQUENCE"]
+            continue
+        assert event["SEQUENCE"] == before[uid]["SEQUENCE"] + 1, uid  # its text changed
+        assert str(event["SUMMARY"]).startswith("[P-1] ")  # low is not marked
+        assert "\nPriority: low\n" in str(event["DESCRIPTION"])
+    require()
+    raw = (prio.root / "output" / "cases" / "P-1" / "deadlines.ics").read_bytes()
+    assert bytes_errors(raw, tmp_path) == []
+    open_case(prio, "P-2", "--priority", "critical")
+    raw = (prio.root / "output" / "cases" / "P-2" / "deadlines.ics").read_bytes()
+    assert "SUMMARY:❗ Critical: [P-2]" in raw.decode()
+    assert bytes_errors(raw, tmp_path) == []
+
+
 def test_the_document_shows_the_targets_per_priority(prio: Project) -> None:
     from sopgen.cli import cli
 

@@ -30,6 +30,11 @@
   with "On hold since …" first in DESCRIPTION, STATUS:TENTATIVE, free time and
   no alarm: the clock is stopped, nothing is due. They stay in the feed; when
   the case resumes they move to their new deadlines (SEQUENCE raised).
+- DESCRIPTION names the case's priority second ("Priority: critical"), and a
+  timeframe from the step's targets per priority says whose ("2 business
+  hours (critical)"); the open steps of a case more urgent than normal are
+  marked "❗ Critical: " in SUMMARY (and the alarm), what a calendar grid shows
+  first; a priority change raises their SEQUENCE.
 
 `render_ics` writes the bytes `icalendar` would write for the same components
 (tests build them and compare) about ten times faster — building and
@@ -67,6 +72,15 @@ DONE_MARK = "✔ Done: "
 DONE_LATE_MARK = "✔ Done late: "
 CANCELLED_MARK = "✖ Cancelled: "
 ON_HOLD_MARK = "⏸ On hold: "
+
+
+def priority_mark(case: Case, config: Config) -> str:
+    """The SUMMARY mark of a case's open steps whose priority is more urgent than normal,
+    "❗ Critical: ": what a calendar's grid shows of a critical case (none otherwise)."""
+    priority = case.priority
+    if config.priority_rank(priority) >= 0:
+        return ""
+    return f"❗ {priority[:1].upper()}{priority[1:]}: "
 
 
 def event_uid(case_id: str, step_key: str, installation: str | None) -> str:
@@ -110,6 +124,7 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
     zone = config.zone
     title = config.fill(case.sop.title)
     created = _utc(case.opened_at)
+    urgent = priority_mark(case, config)
     fields = []
     for planned in case.steps:
         info = case.events.get(planned.key) or EventInfo(0, case.updated_at)
@@ -118,12 +133,14 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
         role = config.role_name(step.responsible)
         due = _utc(planned.due)
         summary = f"[{case.id}] {text.rstrip('.')} ({role})"
+        target = case.target_priority(planned)
         lines = [
             f"Case: {case.id}",
+            f"Priority: {case.priority}",
             f"SOP: {case.sop.id} {title} (version {case.sop.version})",
             f"Step {planned.section.letter}{step.number} ({step.key}): {text}",
             f"Responsible: {role}",
-            f"Timeframe: {planned.within.text}",
+            f"Timeframe: {planned.within.text}" + (f" ({target})" if target else ""),
             f"Due: {human(planned.due, zone)}",
         ]
         held = case.on_hold if planned.done is None and not case.cancelled else None
@@ -153,6 +170,8 @@ def event_fields(case: Case, config: Config, stamp: datetime | None = None) -> l
                 f"On hold since {human(held.start, zone)}{why}: the clock is stopped; "
                 "the deadline moves on when the case resumes",
             )
+        else:
+            summary = urgent + summary
         start = due - config.calendar_lead
         trigger = -config.calendar_reminder
         # an alarm whose moment had passed when the file was written would fire at import
@@ -241,9 +260,9 @@ def feed_events(case: Case, config: Config, texts: StepTexts | None = None) -> b
         uid_end = "@sopgen"
     else:
         uid_end = f"@{escape_text(case.installation)}.sopgen"
-    summary_head = f"SUMMARY:[{case_id}]"
+    summary_head = f"SUMMARY:{escape_text(priority_mark(case, config))}[{case_id}]"
     alarm_head = "DESCRIPTION:Due "
-    description_head = f"DESCRIPTION:Case: {case_id}\\n"
+    description_head = f"DESCRIPTION:Case: {case_id}\\nPriority: {escape_text(case.priority)}\\n"
     lead = config.calendar_lead
     trigger = -config.calendar_reminder
     trigger_line = b"TRIGGER:" + vDuration(trigger).to_ical()
@@ -268,6 +287,9 @@ def feed_events(case: Case, config: Config, texts: StepTexts | None = None) -> b
         timeframe = step.timeframe if within == step.within else _escaped_timeframe(within)
         if timeframe is None:
             return _general_feed_events(case, config)
+        target = case.target_priority(planned)
+        if target:  # "2 business hours (critical)", as the checklist says it
+            timeframe = f"{timeframe} ({escape_text(target)})"
         summary = summary_head + step.summary_tail
         start = due - lead
         modified = info.modified_at if info is not None else case.updated_at

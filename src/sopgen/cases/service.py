@@ -1109,7 +1109,7 @@ class CaseService:
                         "case_id": case.id,
                         "step": planned.key,
                         "sequence": 0,
-                        "fingerprint": _fingerprint(planned),
+                        "fingerprint": _fingerprint(planned, priority=case.priority),
                         "modified_at": now,
                     }
                     for case in cases
@@ -1249,8 +1249,9 @@ class CaseService:
         changed = []
         moved: dict[str, datetime] = {}  # open steps whose deadline this change moved
         cancelled = record.cancelled_at is not None
+        priority = record.priorities[-1].priority if record.priorities else "normal"
         for planned in steps:
-            fingerprint = _fingerprint(planned, cancelled, held)
+            fingerprint = _fingerprint(planned, cancelled, held, priority)
             event = events.get(planned.key)
             if event is None:
                 record.events.append(
@@ -1399,14 +1400,19 @@ def _hold_spans(
     return spans
 
 
-def _fingerprint(planned: PlannedStep, cancelled: bool = False, held: bool = False) -> str:
+def _fingerprint(
+    planned: PlannedStep, cancelled: bool = False, held: bool = False, priority: str = "normal"
+) -> str:
     """What a step's calendar event shows that SEQUENCE must track: deadline, done state,
-    and whether it was cancelled with its case or is on hold with it."""
+    whether it was cancelled with its case or is on hold with it, and an open step's
+    priority (its SUMMARY is marked "❗ Critical:"; left out for normal, so the events of
+    cases stored before it was tracked do not all change)."""
     due = planned.due.astimezone(UTC).isoformat()
     done = planned.done.astimezone(UTC).isoformat() if planned.done else ""
     if planned.done:
         return f"{due}|{done}"
-    return f"{due}|" + ("|cancelled" if cancelled else "|on-hold" if held else "")
+    mark = "|cancelled" if cancelled else "|on-hold" if held else ""
+    return f"{due}|{mark}" + ("" if priority == "normal" or mark else f"|{priority}")
 
 
 def _due_of(fingerprint: str) -> datetime | None:
