@@ -539,3 +539,18 @@ def test_time_fields_leave_the_future_to_the_server(desk: Desk):
     )
     assert future.status_code == 422 and "future" in future.text
     assert 'value="2027-06-01T10:00"' in future.text
+
+
+def test_users_page_points_to_the_open_cases_of_a_disabled_user(desk: Desk):
+    open_via_api(desk, "C-1", "bob")
+    open_via_api(desk, "C-2", "alice")
+    ada = desk.signed_in("ada")
+    assert (
+        ada.post("/users/bob/disable", data={"csrf": csrf_of(ada.get("/users").text)}).status_code
+        == 303
+    )
+    page = ada.get("/users").text
+    assert '<a href="/cases?assignee=bob">1 open case to reassign</a>' in page
+    assert "assignee=alice" not in page  # alice is active: her cases need no pointer
+    listed = ada.get("/cases?assignee=bob").text
+    assert 'href="/cases/C-1"' in listed and 'href="/cases/C-2"' not in listed

@@ -310,3 +310,20 @@ def test_serve_refuses_a_store_it_cannot_use_before_listening(project: Project):
     assert result.exit_code == 1
     assert "sopgen: error:" in result.output and "Traceback" not in result.output
     assert "sopgen desk on" not in result.output
+
+
+def test_disabling_a_user_names_the_open_cases_left_with_them(project: Project):
+    """A new user's report: `user disable bob` said nothing of the cases still assigned to
+    bob, which then sat with someone who can no longer sign in."""
+    add(project, "bob")
+    for case in ("NC-2", "NC-1", "NC-3"):
+        opened = project.run("open", case, "--sop", "SOP-CS-001", "--assignee", "bob")
+        assert opened.exit_code == 0, opened.output
+    assert project.run("cancel", "NC-3", "--reason", "duplicate").exit_code == 0
+    said = user(project, "disable", "bob")
+    assert said.exit_code == 0, said.output
+    assert "bob still has 2 open cases: NC-1, NC-2" in said.stdout
+    assert "sopgen case assign CASE-ID LOGIN" in said.stdout
+    add(project, "carol")
+    quiet = user(project, "disable", "carol").stdout
+    assert "open case" not in quiet

@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sopgen.cases.errors import CaseError
 from sopgen.cases.secretkey import SecretKey, adopt, derive_feed_token, load_key
-from sopgen.cases.store import DeskSession, SignInFailure, Store, UserRecord
+from sopgen.cases.store import CaseRecord, DeskSession, SignInFailure, Store, UserRecord
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -185,6 +185,27 @@ class UserService:
             return [
                 _user(r) for r in session.scalars(select(UserRecord).order_by(UserRecord.login))
             ]
+
+    def open_cases(self) -> dict[str, int]:
+        """login -> how many open cases are assigned to it (logins with none left out)."""
+        with self.store.read() as session:
+            rows = session.execute(
+                select(CaseRecord.assignee, func.count())
+                .where(CaseRecord.closed_at.is_(None), CaseRecord.assignee.is_not(None))
+                .group_by(CaseRecord.assignee)
+            )
+            return {login: count for login, count in rows if login}
+
+    def open_case_ids(self, login: str) -> tuple[str, ...]:
+        """The open cases assigned to `login`, by id."""
+        with self.store.read() as session:
+            return tuple(
+                session.scalars(
+                    select(CaseRecord.id)
+                    .where(CaseRecord.assignee == login, CaseRecord.closed_at.is_(None))
+                    .order_by(CaseRecord.id)
+                )
+            )
 
     def get(self, login: str) -> User | None:
         with self.store.read() as session:

@@ -127,6 +127,14 @@ def disable(app: App, login: str) -> None:
     with _users(app) as (users, _now):
         gone = users.disable(login)
         click.echo(f"disabled user {gone.login}; their sessions and tokens no longer work")
+        left = users.open_case_ids(gone.login)
+        if left:
+            shown = ", ".join(left[:10]) + (", …" if len(left) > 10 else "")
+            click.echo(
+                f"{gone.login} still has {counted(len(left), 'open case')}: {shown}\n"
+                f"hint: give each to someone else: sopgen case assign CASE-ID LOGIN "
+                f"(sopgen case list --assignee {gone.login} lists them)"
+            )
 
 
 @user.command()

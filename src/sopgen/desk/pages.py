@@ -875,6 +875,7 @@ def _users_view(
         status,
         ctx.signed,
         people=people,
+        open_cases=ctx.desk.users.open_cases(),
         roles=ROLES,
         min_length=MIN_PASSWORD,
         password_set=next((u for u in people if u.login == was_set), None),
