@@ -10,6 +10,7 @@ snapshot anyway).
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,7 +149,20 @@ ROOT_VARIABLE = "SOPGEN_DESK_ROOT"
 def app_from_environment() -> Starlette:
     """The desk of SOPGEN_DESK_ROOT (default: the working directory), for uvicorn's worker
     processes (`sopgen serve --workers N`, or `uvicorn --factory`)."""
-    return create_app(Path(os.environ.get(ROOT_VARIABLE) or "."))  # SOPGEN_BASE_URL, etc.
+    app = create_app(Path(os.environ.get(ROOT_VARIABLE) or "."))  # SOPGEN_BASE_URL, etc.
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Move what the server made as it started (modules, the library, compiled
+    statements: some hundred thousand objects that live as long as the process) out of
+    the garbage collector's reach. Otherwise the collector's first full pass, which
+    walks all of them, falls on some request: on a new server, on its first feed (some
+    70 ms of CPU in a 20 ms render). For a server process only (`sopgen serve`, uvicorn's
+    workers): the objects stay for good."""
+    gc.collect()
+    gc.freeze()
 
 
 def not_found() -> Response:

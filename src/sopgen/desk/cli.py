@@ -276,7 +276,7 @@ def serve(app: App, host: str, port: int, base_url: str | None, workers: int) ->
 
     from sopgen.cases.baseurl import VARIABLE as BASE_URL_VARIABLE
     from sopgen.cases.baseurl import desk_base_url
-    from sopgen.desk.app import ROOT_VARIABLE, create_app
+    from sopgen.desk.app import ROOT_VARIABLE, create_app, settle_heap
 
     base = desk_base_url(base_url, app.library().config)
     try:
@@ -285,6 +285,7 @@ def serve(app: App, host: str, port: int, base_url: str | None, workers: int) ->
         fail(exc.message, exc.hint)
     click.echo(f"sopgen desk on http://{host}:{port}/ (Ctrl+C stops it)", err=True)
     if workers == 1:
+        settle_heap()
         uvicorn.run(desk, host=host, port=port, log_level="warning", proxy_headers=True)
         return
     os.environ[ROOT_VARIABLE] = str(app.root.resolve())

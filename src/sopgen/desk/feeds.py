@@ -30,8 +30,10 @@ An unknown, rotated or disabled token gets the same bare 404 as any unknown path
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import importlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -45,6 +47,12 @@ from sopgen.cases.service import FeedRows
 from sopgen.cases.users import token_hash
 from sopgen.desk.app import Desk, not_found
 from sopgen.model import Config
+
+# The first `run_in_threadpool` loads anyio's asyncio backend, and with it anyio's socket,
+# TLS and stream modules (40 ms, most of a new server's first feed that renders): load it
+# with the desk instead (an import, not a result of any request).
+with contextlib.suppress(ImportError):  # pragma: no cover - another anyio layout: lazily
+    importlib.import_module("anyio._backends._asyncio")
 
 CACHE_CONTROL = b"private, max-age=0, must-revalidate"
 CONTENT_TYPE = b"text/calendar; charset=utf-8"
