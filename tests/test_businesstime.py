@@ -541,10 +541,12 @@ def test_a_calendar_answers_alike_whatever_it_was_asked_before(
 ) -> None:
     """The calendar keeps the opening hours it has worked out as one run of days in order
     and grows it in either direction when asked about another year: one first asked
-    about `before` (years earlier or later) answers as one asked about nothing else."""
+    about `before` (years earlier or later), or told to cover the years around it, answers
+    as one asked about nothing else."""
     asked = same_calendar(cal)
     asked.business_time(before, before + timedelta(days=1))
     asked.deadline(before, Timeframe(Kind.BUSINESS_DAYS, 3, "day"))
+    asked.cover(before.year - 1, before.year + 1)  # as the desk does as it starts
     fresh = same_calendar(cal)
     assert utc(asked.deadline(anchor, tf)) == utc(fresh.deadline(anchor, tf))
     end = anchor + length

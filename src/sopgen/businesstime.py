@@ -427,6 +427,12 @@ class BusinessCalendar:
         index = bisect_left(span.before, target, 1) - 1  # the window that holds `target`
         return (span.opens[index] + (target - span.before[index])).astimezone(self.zone)
 
+    def cover(self, first: int, last: int) -> None:
+        """Work out the opening hours of the years `first`..`last` now rather than when a
+        deadline first falls in them (a server does this as it starts, for the years
+        around today). Answers do not change; only when the work is done."""
+        self._cover(first, last)
+
     # ------------------------------------------------------------------ windows in order
 
     def _spanning(self, start: datetime, end: datetime) -> _Span:

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -730,12 +730,15 @@ class CaseService:
                 for record in session.scalars(query)
             ]
 
-    def prepare_feeds(self) -> None:
+    def prepare_feeds(self, today: date) -> None:
         """What every feed request needs and a server can have before its first one: the
-        feed lookup compiled for the store's database and the store's installation id
-        (part of every UID). Code and a constant of the store, no result of a request."""
+        feed lookup compiled for the store's database, the store's installation id (part
+        of every UID), and the company calendar's opening hours for last year to next
+        year (from sopgen.yaml and the public holidays). Code, configuration and a
+        constant of the store: no result of a request."""
         self.store.compiled(_FEED_ROWS)
         assert self.store.installation_id
+        self.calendar.cover(today.year - 1, today.year + 1)
 
     def feed_rows(self, feed_token_hash: str) -> FeedRows | None:
         """The user whose feed token hashes to `feed_token_hash` (None when nobody's does,

@@ -120,7 +120,10 @@ def create_app(
     secret = SecretKey(root)
     secret.for_store(store)  # a key the store was not set up with stops the desk here, clearly
     cases = CaseService(store, library, CaseFiles(root, config))
-    cases.prepare_feeds()  # a new instance's first feed request does not compile its query
+    clock = clock or system_clock(config.zone)
+    # a new instance's first feed request neither compiles its query nor works out the
+    # company's opening hours
+    cases.prepare_feeds(clock().date())
     desk = Desk(
         root=root,
         library=library,
@@ -128,7 +131,7 @@ def create_app(
         store=store,
         cases=cases,
         users=UserService(store, secret),
-        clock=clock or system_clock(config.zone),
+        clock=clock,
         base_url=desk_base_url(base_url, config),
         templates=environment(root),
     )
