@@ -256,18 +256,10 @@ class UserService:
         hashed = self.hasher.hash(new)  # before the write: hashing takes a while
         key = login.strip().lower()
         with self.store.write() as session:
-            failure = session.get(SignInFailure, key)
-            if failure is not None:
-                wait = failure_wait(failure.count) - (now - failure.last_at)
-                if wait > timedelta(0):
-                    raise SignInRefused(wait)
+            failure = _not_waiting(session, key, now)
             record = _active(session, key)
             if not self._verify(record, current):
-                if failure is None:
-                    session.add(SignInFailure(login=key, count=1, last_at=now))
-                else:
-                    failure.count += 1
-                    failure.last_at = now
+                _failed(session, failure, key, now)
                 return False
             if failure is not None:
                 session.delete(failure)
@@ -386,18 +378,10 @@ class UserService:
         """
         key = login.strip().lower()[:64]
         with self.store.write() as session:
-            failure = session.get(SignInFailure, key)
-            if failure is not None:
-                wait = failure_wait(failure.count) - (now - failure.last_at)
-                if wait > timedelta(0):
-                    raise SignInRefused(wait)
+            failure = _not_waiting(session, key, now)
             record = session.get(UserRecord, key) if LOGIN.fullmatch(key) else None
             if record is None or record.disabled or not self._verify(record, password):
-                if failure is None:
-                    session.add(SignInFailure(login=key, count=1, last_at=now))
-                else:
-                    failure.count += 1
-                    failure.last_at = now
+                _failed(session, failure, key, now)
                 return None
             if failure is not None:
                 session.delete(failure)
@@ -502,6 +486,26 @@ def _new_feed(record: UserRecord, material: _Material) -> str:
     token = _derive(record, material)
     record.feed_token_hash = token_hash(token)
     return token
+
+
+def _not_waiting(session: Session, key: str, now: datetime) -> SignInFailure | None:
+    """The login's failed sign-ins so far; SignInRefused while it must still wait after
+    them (the password is then not even checked)."""
+    failure = session.get(SignInFailure, key)
+    if failure is not None:
+        wait = failure_wait(failure.count) - (now - failure.last_at)
+        if wait > timedelta(0):
+            raise SignInRefused(wait)
+    return failure
+
+
+def _failed(session: Session, failure: SignInFailure | None, key: str, now: datetime) -> None:
+    """Count one more wrong password for `key` (sign-in or a password change alike)."""
+    if failure is None:
+        session.add(SignInFailure(login=key, count=1, last_at=now))
+    else:
+        failure.count += 1
+        failure.last_at = now
 
 
 def _active(session: Session, login: str) -> UserRecord:
