@@ -513,3 +513,25 @@ def test_a_store_of_an_earlier_sopgen_is_refused_with_the_upgrade_hint(project: 
     assert result.exit_code == 1, result.output
     assert "needs an upgrade" in result.output and "sopgen db upgrade" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_step_done_within_its_deadlines_minute_is_on_time_in_show_and_report(
+    project: Project,
+) -> None:
+    """Deadlines are shown to the minute: ticked "now" at 10:00:37 when due 10:00 is on
+    time on the case page and in `case show`; the report counted it late (seconds)."""
+    opened = project.run("open", "C-1", "--sop", "SOP-CS-001", "--received", "2026-11-23T10:00")
+    assert opened.exit_code == 0, opened.output
+    assert project.run("done", "C-1", "A1", now="2026-11-23T10:00:37").exit_code == 0
+    assert project.run("done", "C-1", "A2", now="2026-11-23T11:01:05").exit_code == 0
+    shown = json.loads(project.run("show", "C-1", "--format", "json").stdout)
+    status = {s["step"]: s["status"] for s in shown["steps"]}
+    assert status["intake.receive"] == "done" and status["intake.record"] == "done-late"
+    report = json.loads(
+        run(
+            project.root, "--since", "2026-11-01", "--until", "2026-11-30", "--format", "json"
+        ).stdout
+    )
+    steps = {g["step"]: g for g in report["by_step"]}
+    assert steps["intake.receive"]["on_time"] == 1
+    assert steps["intake.record"]["on_time"] == 0  # due 11:00, done 11:01:05

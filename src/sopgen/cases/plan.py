@@ -40,6 +40,13 @@ ON_HOLD = "on-hold"  # an open step of a case on hold: its clock is stopped (`Ca
 NOTHING_DONE: Mapping[str, datetime] = MappingProxyType({})
 
 
+def done_late(done: datetime, due: datetime) -> bool:
+    """Done after the deadline. Deadlines are shown to the minute, so a step done within
+    its deadline's minute (ticked off "now" at 10:00:37 when due 10:00) is on time: the
+    case page, `case show` and `sopgen report` all count it so."""
+    return done.astimezone(UTC).replace(second=0, microsecond=0) > due.astimezone(UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
     """One step of a case: what anchors it, when it is due, when it was done."""
@@ -68,9 +75,7 @@ class PlannedStep:
         """Done after its deadline. Deadlines are shown to the minute, so a step done
         within its deadline's minute (ticked off "now" at 10:00:37 when due 10:00) is
         on time."""
-        if self.done is None:
-            return False
-        return self.done.astimezone(UTC).replace(second=0, microsecond=0) > self.due.astimezone(UTC)
+        return self.done is not None and done_late(self.done, self.due)
 
     def due_soon_from(self, due_soon: timedelta | float) -> datetime:
         """When the step turns `due-soon`: `due_soon` before its deadline (a timedelta),

@@ -4,7 +4,8 @@ Input: one `Completed` row per step done in the period — its SOP, step,
 assignee, the case's priority when it was done, deadline, completion time and
 business time to complete. Output: per SOP step, per assignee and per priority
 the number completed, how many by their deadline (on time: done at or before
-it), and the median and 90th percentile of the business time to complete.
+it, to the minute, as `PlannedStep.late` counts), and the median and 90th
+percentile of the business time to complete.
 
 Business time to complete runs from the step's anchor (the received time, or
 the completion or deadline of the step it is anchored after) to its
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from sopgen.cases.plan import done_late
+
 
 class Completed(NamedTuple):
     """One step done in the report's period (a tuple: a report makes thousands)."""
@@ -37,7 +40,7 @@ class Completed(NamedTuple):
 
     @property
     def on_time(self) -> bool:
-        return self.done <= self.due
+        return not done_late(self.done, self.due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,7 @@ def summarize(
     rows = list(rows)
     rank = {p: i for i, p in enumerate(priorities)}
     # each row's figures once, then each grouping by row number
-    on_time = [r.done <= r.due for r in rows]
+    on_time = [not done_late(r.done, r.due) for r in rows]
     hours = [r.business.total_seconds() / 3600 for r in rows]
     return Report(
         since,
