@@ -102,7 +102,12 @@ def test_an_admin_sets_another_users_password_and_signs_them_out(desk: Desk):
     assert can_sign_in(desk, "bob", NEW)
     own = ada.post("/users/ada/password", data={"csrf": csrf_of(page), "password": NEW})
     assert own.status_code == 403 and "Your account" in own.text  # needs the current one
-    assert can_sign_in(desk, "ada", PASSWORD)
+    # the same login spelt otherwise is still the admin's own (a reviewer's find: /ADA/
+    # got past the check and set it without the current password)
+    for spelt in ("ADA", "%20ada", "Ada%20"):
+        own = ada.post(f"/users/{spelt}/password", data={"csrf": csrf_of(page), "password": NEW})
+        assert own.status_code == 403, spelt
+    assert can_sign_in(desk, "ada", PASSWORD) and signed_in_still(ada)
 
 
 def test_reps_and_managers_cannot_set_anyones_password(desk: Desk):
@@ -115,3 +120,16 @@ def test_reps_and_managers_cannot_set_anyones_password(desk: Desk):
     assert 'action="/users/bob/password"' not in desk.signed_in("mia").get("/account").text
     assert signed_in_still(bob)
     assert can_sign_in(desk, "bob", PASSWORD) and not can_sign_in(desk, "bob", NEW)
+
+
+def test_an_admin_cannot_disable_themselves_by_any_spelling(desk: Desk):
+    """The Users page shows no Disable button on your own row; the action refuses too,
+    however the login is spelt, so an admin cannot lock themselves out by a crafted post."""
+    ada = desk.signed_in("ada")
+    csrf = csrf_of(ada.get("/users").text)
+    for spelt in ("ada", "ADA", "%20ada"):
+        r = ada.post(f"/users/{spelt}/disable", data={"csrf": csrf})
+        assert r.status_code == 403, spelt
+    assert signed_in_still(ada) and can_sign_in(desk, "ada", PASSWORD)
+    assert ada.post("/users/BOB/disable", data={"csrf": csrf}).status_code == 303  # others: yes
+    assert not can_sign_in(desk, "bob", PASSWORD)

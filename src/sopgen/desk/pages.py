@@ -901,10 +901,19 @@ def add_user(ctx: Ctx) -> Response:
     return back("/users")
 
 
+def _named_login(ctx: Ctx) -> str:
+    """The login a Users-page action names, as the store looks it up (`ADA` and ` ada`
+    are ada), so that "not yourself" checks cannot be dodged by spelling."""
+    return str(ctx.request.path_params["login"]).strip().lower()
+
+
 @page
 def disable_user(ctx: Ctx) -> Response:
     ctx.need(Action.MANAGE_USERS)
-    ctx.desk.users.disable(ctx.request.path_params["login"])
+    login = _named_login(ctx)
+    if login == ctx.user.login:
+        raise Forbidden("You cannot disable yourself: another admin can, or sopgen user disable.")
+    ctx.desk.users.disable(login)
     return back("/users")
 
 
@@ -914,7 +923,7 @@ def set_password(ctx: Ctx) -> Response:
     sessions end; their tokens stay. Their own password admins change on Your account,
     where it takes the current one."""
     ctx.need(Action.MANAGE_USERS)
-    login = ctx.request.path_params["login"]
+    login = _named_login(ctx)
     if login == ctx.user.login:
         raise Forbidden("You change your own password on Your account, with your current one.")
     password = str(ctx.form.get("password") or "") if ctx.form is not None else ""
