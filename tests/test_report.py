@@ -535,3 +535,42 @@ def test_a_step_done_within_its_deadlines_minute_is_on_time_in_show_and_report(
     steps = {g["step"]: g for g in report["by_step"]}
     assert steps["intake.receive"]["on_time"] == 1
     assert steps["intake.record"]["on_time"] == 0  # due 11:00, done 11:01:05
+
+
+def test_the_quick_sqlite_read_is_used_on_the_default_file_and_never_past_a_set_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sopgen report` reads the default SQLite file with sqlite3 alone; a store named by
+    SOPGEN_DATABASE_URL (or sopgen.yaml's database:) is the one reported on, even with a
+    default file beside it holding other cases."""
+    import sopgen.cases.reportrows as reportrows
+
+    monkeypatch.setenv("SOPGEN_NOW", "2026-11-27T12:00")
+    monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
+    project = make_project(tmp_path / "p")
+    quick: list[bool] = []
+    real = reportrows._default_sqlite_rows
+
+    def spy(*args: Any) -> Any:
+        found = real(*args)
+        quick.append(found is not None)
+        return found
+
+    monkeypatch.setattr(reportrows, "_default_sqlite_rows", spy)
+
+    def done_in(*steps: str, case: str) -> None:
+        opened = project.run("open", case, "--sop", "SOP-CS-001", "--received", "2026-11-23T10:00")
+        assert opened.exit_code == 0, opened.output
+        for step in steps:
+            assert project.run("done", case, step, "--at", "2026-11-23T10:30").exit_code == 0
+
+    def reported() -> int:
+        data = json.loads(run(project.root, "--since", "2026-11-01", "--format", "json").stdout)
+        return int(data["completed"])
+
+    done_in("A1", case="DEFAULT-1")
+    assert reported() == 1 and quick == [True]
+    other = tmp_path / "other.db"
+    monkeypatch.setenv("SOPGEN_DATABASE_URL", f"sqlite:///{other}")
+    done_in("A1", "A2", "A3", case="OTHER-1")
+    assert reported() == 3 and quick[-1] is False  # the named store, not the default file
