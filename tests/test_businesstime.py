@@ -553,3 +553,18 @@ def test_a_calendar_answers_alike_whatever_it_was_asked_before(
     assert asked.business_time(anchor, end) == fresh.business_time(anchor, end)
     hold = [(utc(anchor) + length / 3, utc(anchor) + length / 2)]
     assert utc(asked.held_deadline(anchor, tf, hold)) == utc(fresh.held_deadline(anchor, tf, hold))
+
+
+def test_a_deadline_long_before_the_kept_years_leaves_them_as_they_were() -> None:
+    """A desk keeps the opening hours of last year to next year. A case received long
+    before (a reviewer tried the year 1000: 5 s and 150 MB kept for good) is worked out
+    from its own years, not by growing the kept run all the way back to it."""
+    cal = BusinessCalendar(BERLIN_ZONE, MON_FRI, time(9), time(17))
+    cal.cover(2025, 2027)
+    kept = cal._span
+    old = cal.deadline(datetime(1990, 3, 1, 10, tzinfo=BERLIN_ZONE), parse("5 business days"))
+    assert cal._span is kept
+    fresh = BusinessCalendar(BERLIN_ZONE, MON_FRI, time(9), time(17))
+    assert old == fresh.deadline(
+        datetime(1990, 3, 1, 10, tzinfo=BERLIN_ZONE), parse("5 business days")
+    )

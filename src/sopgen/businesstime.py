@@ -112,6 +112,9 @@ if TYPE_CHECKING:
 
 MAX_YEARS_WITHOUT_BUSINESS_DAY = 10
 """A calendar with no business day in this many consecutive years is refused (ValueError)."""
+FAR_YEARS = 2
+"""Years asked about ending more than this many years before the kept run of opening
+hours are worked out on their own (not kept), not as part of a run grown back to them."""
 
 
 class _Window(NamedTuple):
@@ -463,19 +466,27 @@ class BusinessCalendar:
                 while span.last < last:
                     span, _ = self._extended(span, 0)
                 return span
+            if last < span.first - FAR_YEARS:
+                # far before the kept run (a case from long ago): those years on their own,
+                # not kept, rather than every year from then up to the kept run
+                return self._built(first, last)
             last = max(last, span.last)
+        span = self._built(first, last)
+        self._span = span
+        return span
+
+    def _built(self, first: int, last: int) -> _Span:
+        """A new span of the years `first`..`last`."""
         days: list[int] = []
         opens: list[datetime] = []
         closes: list[datetime] = []
         before = [timedelta(0)]
         for year in range(first, last + 1):
             self._add_year(year, days, opens, closes, before)
-        span = _Span(
+        return _Span(
             first, last, self._year_start(first), self._year_start(last + 1),
             days, opens, closes, before,
         )  # fmt: skip
-        self._span = span
-        return span
 
     def _extended(self, span: _Span, empty: int) -> tuple[_Span, int]:
         """`span` and the year after it (kept as the span, when it is later than the kept
