@@ -17,9 +17,13 @@ fi
 # a user's home (tests/conftest.py gives them a temporary one).
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
-HOME="$home" "$VENV/bin/python" -m pytest -q "$@"
+# The check runs whether or not the tests pass; the script exits with pytest's code (or 1
+# when pytest passed but something wrote into HOME).
+status=0
+HOME="$home" "$VENV/bin/python" -m pytest -q "$@" || status=$?
 if [ -n "$(ls -A "$home")" ]; then
   echo "test: the test suite wrote into HOME:" >&2
   ls -A "$home" >&2
-  exit 1
+  [ "$status" -ne 0 ] || status=1
 fi
+exit "$status"

@@ -42,6 +42,10 @@ def big_csv(project: Project, rows: int, bad_last: bool = False) -> Path:
     return path
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_during_an_import_leaves_no_orphan_folders(project: Project):
     path = big_csv(project, 3000)
     env = {**os.environ, "SOPGEN_NOW": NOW, "PYTHONUNBUFFERED": "1"}
@@ -52,6 +56,10 @@ def test_sigint_during_an_import_leaves_no_orphan_folders(project: Project):
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # A shell that starts the suite in the background (`nohup ./test.sh &`, cron, some
+        # CI runners) hands it SIGINT ignored, and Python keeps an ignored SIGINT ignored:
+        # the child gets the default disposition back, as an interactive user's would have.
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     cases = project.root / "output" / "cases"
     deadline = time.monotonic() + 120

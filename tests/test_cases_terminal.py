@@ -103,8 +103,17 @@ def test_narrow_show_is_stacked_and_wide_show_is_a_table(opened: Project):
 @pytest.mark.parametrize("color", [False, True])
 def test_no_line_ends_in_spaces(opened: Project, width: int, color: bool):
     """Rich pads a stacked layout's lines to the width; copied into a mail or a diff, the
-    padding showed. In colour, the codes that end a style stay where they were."""
-    env = {"COLUMNS": str(width), "FORCE_COLOR": "1" if color else None}
+    padding showed. In colour, the codes that end a style stay where they were.
+
+    The terminal type is set here, not inherited: rich prints no colour when TERM is
+    `dumb` (CI containers, `docker exec` without -t), and the assertions depend on it."""
+    env = {
+        "COLUMNS": str(width),
+        "FORCE_COLOR": "1" if color else None,
+        "NO_COLOR": None,
+        "TERM": "xterm-256color",
+        "COLORTERM": None,
+    }
     for args in (["list"], ["list", "--status", "all"], *(["show", c] for c in CASES)):
         result = opened.runner.invoke(cli, ["--root", str(opened.root), "case", *args], env=env)
         assert result.exit_code == 0, result.output
