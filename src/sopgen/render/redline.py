@@ -3,8 +3,12 @@
 Pure: the old and the new `Sop` (and the config) in, frozen view data out.
 Every text is compared word by word (difflib); steps are matched by their id,
 so a step that changes section or order shows as moved, one whose id is new
-as added, one whose id is gone as removed; responsible roles, timeframes and
-the responsibility matrix show old and new side by side. The template marks
+as added, one whose id is gone as removed; responsible roles, timeframes (each
+per-priority target, `after` anchors as the document writes them: "after step
+B1"), accountable/consulted/informed roles and the responsibility matrix show
+old and new side by side. Every field `sopgen check` counts as content (see
+`sopgen.release.content`) shows its old and new value when it changed; the
+test `tests/test_redline_fields.py` changes each in turn. The template marks
 insertions with underline and deletions with strike-through, plus words
 ("added", "removed", "moved from A3"), so a black-and-white print reads the
 same as the screen.
@@ -19,7 +23,15 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from sopgen.model import Config, Sop, Step
-from sopgen.render.view import STATUS_LABELS, Brand, brand, retention_text
+from sopgen.render.view import (
+    STATUS_LABELS,
+    Brand,
+    brand,
+    retention_text,
+    within_text,
+)
+
+EMPTY = Markup("")
 
 _MARKS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
 
@@ -81,6 +93,9 @@ class StepChange:
     within: Markup
     timing_changed: bool
     role_changed: bool
+    key: Markup = EMPTY  # `section.step` (how cases name it): added, removed or changed
+    raci: Markup = EMPTY  # changed accountable / consulted / informed roles
+    raci_changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +103,7 @@ class SectionChange:
     letter: str
     title: Markup
     steps: tuple[StepChange, ...]
+    key: Markup = EMPTY  # the section id, when it was added, removed or changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +127,7 @@ class RedlineView:
     base: str  # which git revision the old version came from
     metadata: tuple[FieldChange, ...]
     summary: tuple[str, ...]  # "2 steps added", "1 timeframe changed" …
+    parts: tuple[str, ...]  # other parts whose text changed: "II. Purpose", "VII. References"
     texts: tuple[TextBlock, ...]
     responsibilities: tuple[TextBlock, ...]
     sections: tuple[SectionChange, ...]
@@ -128,13 +145,28 @@ def _labels(sop: Sop) -> dict[str, str]:
     }
 
 
-def _moved(old: Sop, new: Sop) -> set[str]:
+def _renamed_sections(old: Sop, new: Sop) -> dict[str, str]:
+    """Old section id → new section id: the same id, or, for a section whose id is
+    gone, the section at the same place whose id is new (its id was changed)."""
+    new_ids = [s.id for s in new.procedure]
+    old_ids = {s.id for s in old.procedure}
+    mapping = {}
+    for index, section in enumerate(old.procedure):
+        if section.id in new_ids:
+            mapping[section.id] = section.id
+        elif index < len(new_ids) and new_ids[index] not in old_ids:
+            mapping[section.id] = new_ids[index]
+    return mapping
+
+
+def _moved(old: Sop, new: Sop, sections: dict[str, str]) -> set[str]:
     """Ids of steps present in both whose place in the process changed.
 
     The longest common subsequence of the step order stays put; every other
-    common step moved (into another section, or past other steps).
+    common step moved (into another section, or past other steps). A section
+    whose id changed (`sections`) is the same place.
     """
-    old_order = [(s.section, s.id) for s in old.steps()]
+    old_order = [(sections.get(s.section, s.section), s.id) for s in old.steps()]
     new_order = [(s.section, s.id) for s in new.steps()]
     common = {s.id for s in old.steps()} & {s.id for s in new.steps()}
     a = [key for key in old_order if key[1] in common]
@@ -168,6 +200,52 @@ def _metadata(old: Sop, new: Sop, config: Config) -> tuple[FieldChange, ...]:
     return tuple(FieldChange(label, a, b) for label, a, b in pairs if a != b)
 
 
+def _targets(sop: Sop, step: Step) -> dict[str, str]:
+    """The step's timeframes as the document writes them: priority → text ("" for one)."""
+    if not step.within_by:
+        return {"": within_text(sop, step.within.text, step.within.after)}
+    return {p: within_text(sop, tf.text, tf.after) for p, tf in step.within_by}
+
+
+def _target(targets: dict[str, str], priority: str) -> str:
+    """The timeframe a case of `priority` got: its own, else normal's (the fallback)."""
+    return targets.get(priority) or targets.get("normal") or targets.get("", "")
+
+
+def _timing(old: Sop, old_step: Step, new: Sop, step: Step, config: Config) -> tuple[Markup, bool]:
+    """Old and new timeframes side by side, per priority when either version has targets."""
+    before, after = _targets(old, old_step), _targets(new, step)
+    if set(before) == set(after) == {""}:
+        return changed(before[""], after[""]), before[""] != after[""]
+    rank = {p: i for i, p in enumerate(config.priorities)}
+    listed = sorted(
+        dict.fromkeys(p for p in [*after, *before] if p), key=lambda p: rank.get(p, len(rank))
+    )
+    parts = []
+    differs = False
+    for priority in listed:
+        a, b = _target(before, priority), _target(after, priority)
+        differs = differs or a != b
+        parts.append(f"{escape(priority)}: {changed(a, b)}")
+    return Markup("; ".join(parts)), differs
+
+
+def _raci(old_step: Step, step: Step, config: Config) -> tuple[Markup, bool]:
+    """Accountable, consulted and informed roles that changed, old struck through beside new."""
+    role = config.role_name
+    parts = []
+    for label, a, b in (
+        ("Accountable", [old_step.accountable or ""], [step.accountable or ""]),
+        ("Consulted", list(old_step.consulted), list(step.consulted)),
+        ("Informed", list(old_step.informed), list(step.informed)),
+    ):
+        if a != b:
+            was = ", ".join(role(r) for r in a if r)
+            now = ", ".join(role(r) for r in b if r)
+            parts.append(f"{label}: {changed(was or '—', now or '—')}")
+    return Markup(" · ".join(parts)), bool(parts)
+
+
 def _step_change(
     step: Step,
     old_step: Step | None,
@@ -175,6 +253,9 @@ def _step_change(
     old_label: str | None,
     moved: bool,
     config: Config,
+    old: Sop,
+    new: Sop,
+    old_key: str | None,
 ) -> StepChange:
     role = config.role_name
     text = plain(config.fill(step.do))
@@ -187,16 +268,19 @@ def _step_change(
             "added",
             Markup(f"<ins>{escape(text)}</ins>"),
             Markup(f"<ins>{escape(role(step.responsible))}</ins>"),
-            Markup(f"<ins>{escape(step.within.text)}</ins>"),
+            Markup(f"<ins>{escape('; '.join(_targets_listed(new, step)))}</ins>"),
             False,
             False,
+            key=Markup(f"<ins>{escape(step.key)}</ins>"),
         )
     old_text = plain(config.fill(old_step.do))
     if old_step.notes:
         old_text += " Note: " + plain(config.fill(old_step.notes))
-    timing = old_step.within.text != step.within.text
+    within, timing = _timing(old, old_step, new, step, config)
+    raci, raci_changed = _raci(old_step, step, config)
     responsible = old_step.responsible != step.responsible
-    differs = text != old_text or timing or responsible
+    rekeyed = old_key is not None and old_key != step.key
+    differs = text != old_text or timing or responsible or raci_changed or rekeyed
     note = f"moved from {old_label}" if moved else ""
     state = "moved" if moved else ("changed" if differs else "same")
     return StepChange(
@@ -205,13 +289,20 @@ def _step_change(
         note,
         words_diff(old_text, text),
         changed(role(old_step.responsible), role(step.responsible)),
-        changed(old_step.within.text, step.within.text),
+        within,
         timing,
         responsible,
+        key=changed(old_key, step.key) if rekeyed and old_key else Markup(""),
+        raci=raci,
+        raci_changed=raci_changed,
     )
 
 
-def _removed_step(step: Step, label: str, config: Config) -> StepChange:
+def _targets_listed(sop: Sop, step: Step) -> list[str]:
+    return [f"{p}: {text}" if p else text for p, text in _targets(sop, step).items()]
+
+
+def _removed_step(step: Step, label: str, config: Config, sop: Sop) -> StepChange:
     text = plain(config.fill(step.do))
     return StepChange(
         label,
@@ -219,9 +310,10 @@ def _removed_step(step: Step, label: str, config: Config) -> StepChange:
         "removed",
         Markup(f"<del>{escape(text)}</del>"),
         Markup(f"<del>{escape(config.role_name(step.responsible))}</del>"),
-        Markup(f"<del>{escape(step.within.text)}</del>"),
+        Markup(f"<del>{escape('; '.join(_targets_listed(sop, step)))}</del>"),
         False,
         False,
+        key=Markup(f"<del>{escape(step.key)}</del>"),
     )
 
 
@@ -246,10 +338,12 @@ def redline_view(
     old_labels, new_labels = _labels(old), _labels(new)
     old_steps = {s.id: s for s in old.steps()}
     new_ids = {s.id for s in new.steps()}
-    moved = _moved(old, new)
-    old_sections = {s.id: s for s in old.procedure}
+    renamed = _renamed_sections(old, new)
+    moved = _moved(old, new, renamed)
+    old_sections = {renamed[s.id]: s for s in old.procedure if s.id in renamed}
 
     sections = []
+    retitled = 0
     for section in new.procedure:
         rows = [
             _step_change(
@@ -259,6 +353,9 @@ def redline_view(
                 old_labels.get(step.id),
                 step.id in moved,
                 config,
+                old,
+                new,
+                old_steps[step.id].key if step.id in old_steps else None,
             )
             for step in section.steps
         ]
@@ -268,28 +365,34 @@ def redline_view(
                 if step.id not in new_ids:
                     rows.insert(
                         min(index, len(rows)),
-                        _removed_step(step, old_labels[step.id], config),
+                        _removed_step(step, old_labels[step.id], config, old),
                     )
         title = words_diff(fill(before.title), fill(section.title)) if before else None
+        retitled += before is not None and before.title != section.title
+        if before is None:
+            key = Markup(f"<ins>{escape(section.id)}</ins>")
+        else:
+            key = changed(before.id, section.id) if before.id != section.id else Markup("")
         sections.append(
             SectionChange(
                 section.letter,
                 title if title is not None else Markup(f"<ins>{escape(fill(section.title))}</ins>"),
                 tuple(rows),
+                key,
             )
         )
-    new_section_ids = {s.id for s in new.procedure}
     for section in old.procedure:
-        if section.id not in new_section_ids:
+        if section.id not in renamed:
             sections.append(
                 SectionChange(
                     section.letter,
                     Markup(f"<del>{escape(fill(section.title))}</del>"),
                     tuple(
-                        _removed_step(step, old_labels[step.id], config)
+                        _removed_step(step, old_labels[step.id], config, old)
                         for step in section.steps
                         if step.id not in new_ids
                     ),
+                    Markup(f"<del>{escape(section.id)}</del>"),
                 )
             )
 
@@ -299,7 +402,13 @@ def redline_view(
         letters = step.raci()
         before_step = old_steps.get(step.id)
         before_letters = before_step.raci() if before_step else {}
-        state = "added" if before_step is None else ("moved" if step.id in moved else "same")
+        state = (
+            "added"
+            if before_step is None
+            else "moved"
+            if step.id in moved
+            else ("changed" if letters != before_letters else "same")
+        )
         matrix.append(
             MatrixChange(
                 new_labels[step.id],
@@ -331,15 +440,31 @@ def redline_view(
     summary = [
         f"{count} {one if count == 1 else many}"
         for count, one, many in (
+            (sum(s.key != "" for s in sections), "section id changed", "section ids changed"),
             (sum(c.state == "added" for c in all_new), "step added", "steps added"),
             (sum(c.state == "removed" for c in all_new), "step removed", "steps removed"),
             (sum(c.state == "moved" for c in all_new), "step moved", "steps moved"),
             (sum(c.timing_changed for c in all_new), "timeframe changed", "timeframes changed"),
             (sum(c.role_changed for c in all_new), "responsible role changed", "roles changed"),
             (
+                sum(c.raci_changed for c in all_new),
+                "step with accountable, consulted or informed roles changed",
+                "steps with accountable, consulted or informed roles changed",
+            ),
+            (
                 sum(c.state in ("changed", "moved") and "<del>" in c.text for c in all_new),
                 "step reworded",
                 "steps reworded",
+            ),
+            (
+                sum(c.state in ("changed", "moved") and c.key != "" for c in all_new),
+                "step key changed (cases name steps by it)",
+                "step keys changed (cases name steps by them)",
+            ),
+            (
+                retitled,
+                "section title changed",
+                "section titles changed",
             ),
         )
         if count
@@ -367,6 +492,17 @@ def redline_view(
             for r in sop.revisions
         }
 
+    texts = _blocks(text_fields(old), text_fields(new))
+    duties = _blocks(
+        {role(r): plain(fill(t)) for r, t in old.responsibilities},
+        {role(r): plain(fill(t)) for r, t in new.responsibilities},
+    )
+    refs = _blocks(references(old), references(new))
+    parts = [b.title for b in texts if b.changed]
+    if any(b.changed for b in duties):
+        parts.insert(len([t for t in parts if not t.startswith("VI")]), "IV. Responsibilities")
+    if any(b.changed for b in refs):
+        parts.append("VII. References")
     old_newest, new_newest = old.revisions[-1], new.revisions[-1]
     return RedlineView(
         brand=brand(config, logo),
@@ -380,14 +516,12 @@ def redline_view(
         base=base,
         metadata=_metadata(old, new, config),
         summary=tuple(summary),
-        texts=_blocks(text_fields(old), text_fields(new)),
-        responsibilities=_blocks(
-            {role(r): plain(fill(t)) for r, t in old.responsibilities},
-            {role(r): plain(fill(t)) for r, t in new.responsibilities},
-        ),
+        parts=tuple(parts),
+        texts=texts,
+        responsibilities=duties,
         sections=tuple(sections),
         matrix_roles=tuple(role(r) for r in roles),
         matrix=tuple(matrix),
-        references=_blocks(references(old), references(new)),
+        references=refs,
         revisions=_blocks(revisions(old), revisions(new)),
     )

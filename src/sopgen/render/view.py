@@ -184,7 +184,7 @@ def _iso(day: date | None) -> str:
     return day.isoformat() if day else "—"
 
 
-def _within(sop: Sop, text: str, after: str | None) -> str:
+def within_text(sop: Sop, text: str, after: str | None) -> str:
     """The timeframe as written, with an anchor step named by its label (`after step C1`)."""
     anchor = sop.step(after) if after else None
     if anchor is None:
@@ -194,7 +194,7 @@ def _within(sop: Sop, text: str, after: str | None) -> str:
     return f"{head} after step {letter}{anchor.number}"
 
 
-def _ordered(
+def ordered_targets(
     within_by: tuple[tuple[str, Timeframe], ...], priorities: tuple[str, ...]
 ) -> list[tuple[str, Timeframe]]:
     """Per-priority timeframes in the order of `priorities:` (unknown ones last)."""
@@ -286,11 +286,11 @@ def sop_view(
                     responsible=role(step.responsible),
                     within=(
                         "; ".join(
-                            f"{priority}: {_within(sop, tf.text, tf.after)}"
-                            for priority, tf in _ordered(step.within_by, config.priorities)
+                            f"{priority}: {within_text(sop, tf.text, tf.after)}"
+                            for priority, tf in ordered_targets(step.within_by, config.priorities)
                         )
                         if step.within_by
-                        else _within(sop, step.within.text, step.within.after)
+                        else within_text(sop, step.within.text, step.within.after)
                     ),
                 )
             )
@@ -301,7 +301,7 @@ def sop_view(
                         f"step-{label}",
                         text,
                         tuple(
-                            _within(sop, step.timeframe(p).text, step.timeframe(p).after)
+                            within_text(sop, step.timeframe(p).text, step.timeframe(p).after)
                             for p in config.priorities
                         ),
                     )
