@@ -7,7 +7,11 @@ hash records its parameters, so the desk verifies them as it would any other).
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -105,3 +109,28 @@ def desk_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[De
     desk = make_desk(tmp_path / "repo")
     yield desk
     desk.app.state.desk.store.close()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def serving(app: object) -> Iterator[str]:
+    """`app` served by uvicorn on 127.0.0.1 in a thread (its base URL), stopped afterwards."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the desk did not start within 20 s"
+        assert thread.is_alive(), "the desk stopped as it started"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

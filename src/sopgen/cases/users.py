@@ -39,7 +39,14 @@ from sqlalchemy.orm import Session
 
 from sopgen.cases.errors import CaseError
 from sopgen.cases.secretkey import SecretKey, adopt, derive_feed_token, load_key
-from sopgen.cases.store import CaseRecord, DeskSession, SignInFailure, Store, UserRecord
+from sopgen.cases.store import (
+    CaseRecord,
+    DeskSession,
+    SignInFailure,
+    Store,
+    UserRecord,
+    insert_missing,
+)
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -127,6 +134,7 @@ class UserService:
         self.store = store
         self.secret = secret
         self._hasher: PasswordHasher | None = None
+        self._dummy_hash: str | None = None
 
     @property
     def hasher(self) -> PasswordHasher:
@@ -258,11 +266,10 @@ class UserService:
         with self.store.write() as session:
             failure = _not_waiting(session, key, now)
             record = _active(session, key)
-            if not self._verify(record, current):
-                _failed(session, failure, key, now)
+            if not self._verify(record.password_hash, current):
+                _failed(failure, now)
                 return False
-            if failure is not None:
-                session.delete(failure)
+            session.delete(failure)
             record.password_hash = hashed
             _end_sessions(session, record.login, keep=token_hash(keep) if keep else None)
             return True
@@ -376,15 +383,18 @@ class UserService:
         Raises SignInRefused while the login must wait after repeated failures
         (the password is then not even checked).
         """
-        key = login.strip().lower()[:64]
+        key = throttle_key(login)
+        dummy = self._dummy()  # made before the write (on first use only)
         with self.store.write() as session:
             failure = _not_waiting(session, key, now)
             record = session.get(UserRecord, key) if LOGIN.fullmatch(key) else None
-            if record is None or record.disabled or not self._verify(record, password):
-                _failed(session, failure, key, now)
+            # the same Argon2 work whether the login exists, is disabled or not: the
+            # answer's timing tells nothing about which logins there are
+            right = self._verify(record.password_hash if record else dummy, password)
+            if record is None or record.disabled or not right:
+                _failed(failure, now)
                 return None
-            if failure is not None:
-                session.delete(failure)
+            session.delete(failure)
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             session.add(
                 DeskSession(
@@ -397,13 +407,20 @@ class UserService:
             )
             return token, SignedIn(_user(record), csrf)
 
-    def _verify(self, record: UserRecord, password: str) -> bool:
+    def _verify(self, password_hash: str, password: str) -> bool:
         from argon2.exceptions import InvalidHashError, VerificationError
 
         try:
-            return bool(self.hasher.verify(record.password_hash, password))
+            return bool(self.hasher.verify(password_hash, password))
         except (VerificationError, InvalidHashError):
             return False
+
+    def _dummy(self) -> str:
+        """A hash of a random password, with the parameters new passwords get: what a
+        sign-in for an unknown login is checked against (made once, on first use)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
 
     def session_user(self, token: str, now: datetime) -> SignedIn | None:
         """Who holds this session cookie (None: unknown, expired, or the user is disabled)."""
@@ -432,6 +449,17 @@ def _end_sessions(session: Session, login: str, keep: str | None) -> None:
     for gone in session.scalars(select(DeskSession).where(DeskSession.login == login)):
         if gone.token_hash != keep:
             session.delete(gone)
+
+
+def throttle_key(login: str) -> str:
+    """Whose failed sign-ins an attempt with `login` counts under: the login as users
+    type it (trimmed, lower case); a text that cannot be a login (too long, or with
+    characters no login has) under a digest of it, so any text can be counted."""
+    key = login.strip().lower()
+    if LOGIN.fullmatch(key):
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"?{digest[:63]}"
 
 
 def failure_wait(count: int) -> timedelta:
@@ -488,24 +516,33 @@ def _new_feed(record: UserRecord, material: _Material) -> str:
     return token
 
 
-def _not_waiting(session: Session, key: str, now: datetime) -> SignInFailure | None:
-    """The login's failed sign-ins so far; SignInRefused while it must still wait after
-    them (the password is then not even checked)."""
-    failure = session.get(SignInFailure, key)
-    if failure is not None:
-        wait = failure_wait(failure.count) - (now - failure.last_at)
-        if wait > timedelta(0):
-            raise SignInRefused(wait)
+def _not_waiting(session: Session, key: str, now: datetime) -> SignInFailure:
+    """The login's failed sign-ins so far, its row locked until the transaction ends;
+    SignInRefused while it must still wait after them (the password is then not even
+    checked).
+
+    The row is made (with no failures) when missing and locked (`FOR UPDATE`) before
+    the password is checked, so concurrent attempts for one login take turns: each
+    sees the failures counted before it, and no more passwords are checked than the
+    throttle allows. SQLite's writers take turns anyway (`BEGIN IMMEDIATE`)."""
+    insert_missing(session, SignInFailure, {"login": key, "count": 0, "last_at": now})
+    failure = session.scalars(
+        select(SignInFailure)
+        .where(SignInFailure.login == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    wait = failure_wait(failure.count) - (now - failure.last_at)
+    if wait > timedelta(0):
+        raise SignInRefused(wait)
     return failure
 
 
-def _failed(session: Session, failure: SignInFailure | None, key: str, now: datetime) -> None:
-    """Count one more wrong password for `key` (sign-in or a password change alike)."""
-    if failure is None:
-        session.add(SignInFailure(login=key, count=1, last_at=now))
-    else:
-        failure.count += 1
-        failure.last_at = now
+def _failed(failure: SignInFailure, now: datetime) -> None:
+    """Count one more wrong password (sign-in or a password change alike), in the row
+    `_not_waiting` locked."""
+    failure.count += 1
+    failure.last_at = now
 
 
 def _active(session: Session, login: str) -> UserRecord:
