@@ -284,7 +284,97 @@ def test_unreadable_entry_in_sops_folder(repo: Path) -> None:
     (repo / "sops" / "folder.yaml").mkdir()
     result = validate(repo)
     assert result.code == 1
-    assert "sops/folder.yaml:1:1: error: sops/folder.yaml: is a directory" in result.stderr
+    assert (
+        "sops/folder.yaml:1:1: error: sops/folder.yaml was skipped: it is a directory, "
+        "not a regular file" in result.stderr
+    )
+
+
+def validate_in_a_process(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command with a time limit: a read that blocks fails the test, not the run."""
+    return subprocess.run(
+        [sys.executable, "-m", "sopgen", "--root", str(repo), "validate", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_link_to_an_sop_outside_the_repository_is_skipped_and_named(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "secret.yaml").write_text("db_password_of_payroll: hunter2\nsalary_table: x\n")
+    (outside / "sop-x.yaml").write_text(OTHER.replace("SOP-T-002", "SOP-X-009"))
+    (repo / "sops" / "leak.yaml").symlink_to(outside / "secret.yaml")
+    (repo / "sops" / "sop-x.yaml").symlink_to(outside / "sop-x.yaml")
+    result = validate(repo)
+    assert result.code == 1
+    for name, target in (("leak.yaml", "secret.yaml"), ("sop-x.yaml", "sop-x.yaml")):
+        assert (
+            f"sops/{name}:1:1: error: sops/{name} was skipped: it is a symbolic link to "
+            f"{(outside / target).resolve()}, outside the repository" in result.stderr
+        )
+    assert "db_password_of_payroll" not in result.stderr  # no key name of the outside file
+    assert "salary_table" not in result.stderr
+    assert "SOP-X-009" not in result.stderr
+    assert "2 errors and 3 warnings in 3 files; 2 SOP files checked" in result.stderr
+    build = CliRunner().invoke(cli, ["--root", str(repo), "build", "--html"])
+    assert build.exit_code == 1
+    assert not list((repo / "output").rglob("SOP-X-009*"))  # not published
+
+
+def test_a_link_inside_the_repository_is_read(repo: Path) -> None:
+    (repo / "shared").mkdir()
+    (repo / "sops" / "sop-t-002.yaml").rename(repo / "shared" / "sop-t-002.yaml")
+    (repo / "sops" / "sop-t-002.yaml").symlink_to(Path("..") / "shared" / "sop-t-002.yaml")
+    result = validate(repo)
+    assert result.code == 0, result.stderr
+    assert "2 SOP files checked" in result.stderr
+
+
+def test_a_link_loop_and_a_dangling_link_are_skipped_and_named(repo: Path) -> None:
+    (repo / "sops" / "a.yaml").symlink_to("b.yaml")
+    (repo / "sops" / "b.yaml").symlink_to("a.yaml")
+    (repo / "sops" / "gone.yaml").symlink_to("nowhere.yaml")
+    result = validate(repo)
+    assert result.code == 1
+    assert "internal error" not in result.stderr
+    assert "sops/a.yaml was skipped: it is a symbolic link that loops (b.yaml)" in result.stderr
+    assert "sops/b.yaml was skipped: it is a symbolic link that loops (a.yaml)" in result.stderr
+    assert (
+        "sops/gone.yaml was skipped: it is a symbolic link to nothing (nowhere.yaml)"
+        in result.stderr
+    )
+    named = validate(repo, str(repo / "sops" / "a.yaml"))
+    assert named.code == 1
+    assert "cannot read the file (Too many levels of symbolic links)" in named.stderr
+
+
+def test_a_fifo_and_a_device_in_sops_are_skipped_without_reading_them(repo: Path) -> None:
+    os.mkfifo(repo / "sops" / "pipe.yaml")
+    (repo / "sops" / "zero.yaml").symlink_to("/dev/zero")
+    proc = validate_in_a_process(repo)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert (
+        "sops/pipe.yaml:1:1: error: sops/pipe.yaml was skipped: it is a FIFO (named pipe), "
+        "not a regular file" in proc.stderr
+    )
+    assert (
+        "sops/zero.yaml was skipped: it is a symbolic link to /dev/zero, outside the repository"
+        in proc.stderr
+    )
+
+
+def test_a_fifo_or_device_named_on_the_command_line_is_refused_unread(repo: Path) -> None:
+    os.mkfifo(repo / "pipe.yaml")
+    proc = validate_in_a_process(repo, str(repo / "pipe.yaml"), "/dev/zero")
+    assert proc.returncode == 1, proc.stderr
+    assert "pipe.yaml: is a FIFO (named pipe), not a regular file" in proc.stderr
+    assert "/dev/zero: is a device, not a regular file" in proc.stderr
+    assert "MemoryError" not in proc.stderr
 
 
 # --------------------------------------------------------------------------- dates, schema

@@ -134,10 +134,10 @@ def validate(app: App, files: tuple[Path, ...], fmt: str) -> None:
 
     FILES may name sopgen.yaml itself: then the config alone is checked.
     """
-    from sopgen.library import CONFIG_FILE, load_library
+    from sopgen.library import CONFIG_FILE, load_library, resolved
 
-    config_file = (app.root / CONFIG_FILE).resolve()
-    sop_files = [f for f in files if f.resolve() != config_file]
+    config_file = resolved(app.root / CONFIG_FILE)
+    sop_files = [f for f in files if resolved(f) != config_file]
     if files and not sop_files:  # only the config was named
         library = load_library(app.root, [])
     else:

@@ -55,7 +55,7 @@ def check(app: App, rev: str) -> None:
         fail(exc.message, exc.hint, code=2)
         return
     library = app.library()
-    problems: list[Problem] = []
+    problems: list[Problem] = list(library.skipped)
     changed = 0
     for entry in library.entries:
         if entry.sop is None:  # cannot be judged: say why (validate has the details)

@@ -9,6 +9,8 @@ single run reports all of them. Whoever calls decides what is fatal.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +19,7 @@ from pathlib import Path
 from sopgen import checks, clock, schema
 from sopgen.model import Config, Sop, make_config, make_sop
 from sopgen.problems import Problem, error, has_errors
-from sopgen.source import Document, load_file
+from sopgen.source import Document, file_kind, load_file
 
 CONFIG_FILE = "sopgen.yaml"
 SOPS_DIR = "sops"
@@ -45,10 +47,11 @@ class Library:
     config_problems: list[Problem]
     entries: list[Entry]
     today: date  # the day the checks judged review dates against (`clock.today`)
+    skipped: list[Problem] = field(default_factory=list)  # files in sops/ left unread, and why
 
     @property
     def problems(self) -> list[Problem]:
-        return self.config_problems + [p for e in self.entries for p in e.problems]
+        return self.config_problems + self.skipped + [p for e in self.entries for p in e.problems]
 
     @property
     def sops(self) -> dict[str, Sop]:
@@ -84,10 +87,18 @@ def unknown_sop(library: Library, sop_ids: Sequence[str]) -> tuple[str, str]:
     return f"unknown SOP {names}", hint
 
 
+def resolved(path: Path) -> Path:
+    """`path` with symbolic links resolved; as it is (made absolute) when they loop."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError for a loop
+        return path.absolute()
+
+
 def display_path(path: Path, root: Path) -> str:
     """Paths in messages are relative to the repository root when inside it."""
     try:
-        return str(path.resolve().relative_to(root.resolve()))
+        return str(resolved(path).relative_to(resolved(root)))
     except ValueError:
         return str(path)
 
@@ -133,11 +144,90 @@ def load_sop(path: Path, root: Path) -> Entry:
     return entry
 
 
-def sop_files(root: Path) -> list[Path]:
+@dataclass
+class SopFolder:
+    """What `sops/` holds: the SOP files sopgen reads, and those it leaves unread and why."""
+
+    files: list[Path]
+    skipped: list[Problem]
+
+
+def scan_sops(root: Path) -> SopFolder:
+    """The `*.yaml`/`*.yml` files of `sops/`, in name order, that are safe to read.
+
+    sopgen reads only regular files inside the repository: a symbolic link is
+    followed only to a regular file within the repository root; a link out of it,
+    a link to nothing or in a loop, a folder, a FIFO, a device or a socket is
+    skipped with a `skipped-file` error naming it and why (a FIFO would hang the
+    read, `/dev/zero` would never end, an outside file would be published or have
+    its keys shown in messages). Size is capped when a file is read
+    (`source.MAX_BYTES`).
+    """
     folder = root / SOPS_DIR
     if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+        return SopFolder([], [])
+    files: list[Path] = []
+    skipped: list[Problem] = []
+    top = resolved(root)
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in (".yaml", ".yml"):
+            continue
+        why = _unsafe(path, top)
+        if why is None:
+            files.append(path)
+            continue
+        shown = f"{SOPS_DIR}/{path.name}"
+        skipped.append(
+            error(
+                shown,
+                1,
+                1,
+                "skipped-file",
+                f"{shown} was skipped: it {why}",
+                "sopgen reads only regular files inside the repository from sops/; "
+                + (
+                    "copy the SOP into sops/ instead of linking to it"
+                    if why.startswith("is a symbolic link")
+                    else "move it out of sops/ or give it a name not ending in .yaml"
+                ),
+            )
+        )
+    return SopFolder(files, skipped)
+
+
+def _unsafe(path: Path, top: Path) -> str | None:
+    """Why `path` (in sops/) must not be read, or None when it is a regular file inside."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"cannot be inspected ({exc.strerror or exc})"
+    if stat.S_ISLNK(mode):
+        link = os.readlink(path)
+        try:
+            target = path.resolve(strict=True)
+        except RuntimeError:  # Python 3.11: a loop
+            return f"is a symbolic link that loops ({link})"
+        except FileNotFoundError:
+            return f"is a symbolic link to nothing ({link})"
+        except OSError as exc:
+            if "loop" in str(exc.strerror or "").lower() or exc.errno == 40:  # ELOOP
+                return f"is a symbolic link that loops ({link})"
+            return f"is a symbolic link that cannot be followed ({exc.strerror or exc})"
+        if not target.is_relative_to(top):
+            return f"is a symbolic link to {target}, outside the repository"
+        try:
+            mode = target.stat().st_mode
+        except OSError as exc:  # pragma: no cover - resolved a moment ago
+            return f"cannot be inspected ({exc.strerror or exc})"
+    kind = file_kind(mode)
+    if kind != "file":
+        return f"is a {kind}, not a regular file"
+    return None
+
+
+def sop_files(root: Path) -> list[Path]:
+    """The SOP files of `sops/` that sopgen reads (see `scan_sops`)."""
+    return scan_sops(root).files
 
 
 def load_library(
@@ -153,12 +243,15 @@ def load_library(
     """
     config, config_problems = load_config(root)
     today = today or clock.today(config.zone if config else None)
-    named = [p.resolve() for p in files] if files is not None else None
-    paths = list(dict.fromkeys([p.resolve() for p in sop_files(root)] + (named or [])))
+    named = [resolved(p) for p in files] if files is not None else None
+    folder = scan_sops(root)
+    paths = list(dict.fromkeys([resolved(p) for p in folder.files] + (named or [])))
     entries = [load_sop(p, root) for p in paths]
     for entry, problems in zip(entries, checks.check_library(entries, config, today), strict=True):
         entry.problems += problems
+    skipped = folder.skipped
     if named is not None:
         wanted = set(named)
-        entries = [e for e in entries if e.path.resolve() in wanted]
-    return Library(root, config, config_problems, entries, today)
+        entries = [e for e in entries if resolved(e.path) in wanted]
+        skipped = []
+    return Library(root, config, config_problems, entries, today, skipped)

@@ -51,6 +51,7 @@ CODES: dict[str, Kind] = {
         Severity.ERROR,
         """
         unreadable            a file is missing, a folder, or cannot be read
+        skipped-file          a file in sops/ left unread (a link out of the repository, a FIFO)
         not-utf8              a file is not UTF-8 text
         too-large             a file is larger than sopgen accepts
         empty                 a file holds nothing

@@ -16,6 +16,8 @@ the node graph, and construct plain Python data from the nodes ourselves:
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,20 +299,48 @@ def load_text(raw: bytes, file: str) -> Document:
     return Document(file, data, constructor.source, constructor.problems, digest, text)
 
 
+def file_kind(mode: int) -> str:
+    """What a `stat` mode is, in words: "file" for a regular file, else "FIFO", "directory" …"""
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"  # pragma: no cover - no other kind on the systems sopgen runs on
+
+
 def load_file(path: Path, display: str | None = None) -> Document:
-    """Read and load a YAML file; unreadable files become a problem, not an exception."""
+    """Read and load a YAML file; unreadable files become a problem, not an exception.
+
+    Only a regular file is read, and at most `MAX_BYTES` of it: a FIFO is opened
+    without waiting for a writer and refused, as are devices (`/dev/zero` never
+    ends) and folders.
+    """
     file = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return Document(file, None, SourceMap(file), [_too_large(file, size)], "")
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except IsADirectoryError:
         return _unreadable(file, "is a directory, not a file")
     except FileNotFoundError:
         return _unreadable(file, "no such file")
     except OSError as exc:
         return _unreadable(file, f"cannot read the file ({exc.strerror or exc})")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            info = os.fstat(fd)
+            kind = file_kind(info.st_mode)
+            if kind != "file":
+                return _unreadable(file, f"is a {kind}, not a regular file")
+            if info.st_size > MAX_BYTES:
+                return Document(file, None, SourceMap(file), [_too_large(file, info.st_size)], "")
+            raw = handle.read(MAX_BYTES + 1)  # a file that grew since fstat is caught here too
+        except OSError as exc:
+            return _unreadable(file, f"cannot read the file ({exc.strerror or exc})")
     return load_text(raw, file)
 
 

@@ -66,8 +66,11 @@ def _files(root: Path) -> Iterator[tuple[str, Path]]:
 
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes; a file that cannot be read has its own fixed digest."""
+    if not path.is_file():  # a FIFO would block the open, a device never end
+        return "missing"
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with path.open("rb") as handle:  # in chunks: a link in sops/ may lead to a huge file
+            return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return "missing"
 
