@@ -7,6 +7,7 @@ The throttle and body-limit tests run on SQLite and on PostgreSQL (`case_db`).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from argon2 import PasswordHasher
 from dbkit import CaseDb
 from deskkit import PASSWORD, Desk, csrf_of, desk_fixture, make_desk, serving  # noqa: F401
 from sopgen.cases.users import FREE_FAILURES
+from sopgen.desk.api import MAX_JSON_BYTES
 
 BURST = 30
 
@@ -140,3 +142,167 @@ def extract(hashed: str) -> Any:
     from argon2 import extract_parameters
 
     return extract_parameters(hashed)
+
+
+# --------------------------------------------------------------------------- 2. the body
+
+
+def asgi_post(
+    desk: Desk, path: str, token: str, chunks: list[bytes], length: int | None = None
+) -> tuple[int, dict[str, Any], int]:
+    """POST `chunks` to the app directly (ASGI): its status, its JSON, and how many of the
+    chunks the app pulled."""
+    import asyncio
+
+    headers = [(b"authorization", f"Bearer {token}".encode()), (b"host", b"testserver")]
+    headers.append((b"content-type", b"application/json"))
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "app": desk.app,
+    }
+    pulled = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        if pulled < len(chunks):
+            pulled += 1
+            more = pulled < len(chunks)
+            return {"type": "http.request", "body": chunks[pulled - 1], "more_body": more}
+        await asyncio.sleep(3600)  # the client waits for the answer
+        return {"type": "http.disconnect"}  # pragma: no cover
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(desk.app(scope, receive, send))  # type: ignore[operator]
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(body), pulled
+
+
+MIB = 1024 * 1024
+BIG = [b'{"case": "C-1", "summary": "' + b"x" * (MIB - 40)] + [b"x" * MIB] * 59 + [b'"}']
+
+
+def test_a_bogus_token_is_refused_before_the_body_is_read(desk_db: Desk):
+    for length in (60 * MIB, None):  # declared, or streamed without a length
+        status, answer, pulled = asgi_post(desk_db, "/api/cases", "bogus", BIG, length)
+        assert status == 401 and answer["error"] == "unauthorized"
+        assert pulled == 0
+
+
+def test_a_json_body_over_the_limit_gets_413_and_is_not_read_whole(desk_db: Desk):
+    token = desk_db.tokens["mia"].api_token
+    assert token is not None
+    status, answer, pulled = asgi_post(desk_db, "/api/cases", token, BIG, 60 * MIB)
+    assert status == 413 and answer["error"] == "too-large" and pulled == 0
+    assert f"larger than {MAX_JSON_BYTES // 1024} KiB" in answer["message"]
+    status, answer, pulled = asgi_post(desk_db, "/api/cases", token, BIG)  # no length
+    assert status == 413 and pulled <= 2
+    assert desk_db.project.sql("SELECT id FROM cases") == []
+
+
+def test_a_json_body_at_the_limit_is_read(desk_db: Desk):
+    token = desk_db.tokens["mia"].api_token
+    assert token is not None
+    head = b'{"case": "C-1", "sop": "SOP-CS-001", "received": "2026-11-20T18:05", "summary": "'
+    body = head + b"x" * (MAX_JSON_BYTES - len(head) - 2) + b'"}'
+    assert len(body) == MAX_JSON_BYTES
+    status, answer, _ = asgi_post(desk_db, "/api/cases", token, [body], len(body))
+    assert status != 413, answer
+
+
+# --------------------------------------------------------------------------- 3. no 500s
+
+
+def post_raw(desk: Desk, path: str, body: bytes, login: str = "mia") -> httpx.Response:
+    headers = {"content-type": "application/json"}
+    return desk.api(login).post(path, content=body, headers=headers)
+
+
+def test_json_nested_a_hundred_thousand_deep_is_malformed_not_a_crash(desk: Desk):
+    deep = b"[" * 100_000
+    r = post_raw(desk, "/api/cases", deep)
+    assert r.status_code == 400 and r.json()["message"] == (
+        "the request body nests too deeply to be read"
+    )
+    r = desk.client().post("/api/cases", content=deep, headers={"authorization": "Bearer x"})
+    assert r.status_code == 401
+
+
+OPEN = {"case": "C-1", "sop": "SOP-CS-001", "assignee": "alice"}
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00", "9999-12-31T23:59", "0001-01-01T00:00Z"])
+def test_times_in_year_one_or_ten_thousand_are_refused_by_the_api(desk: Desk, moment: str):
+    api = desk.api("mia")
+    r = api.post("/api/cases", json={**OPEN, "received": moment})
+    assert r.status_code == 422
+    assert r.json()["message"].startswith(f"'{moment}' lies outside the years 2000–2099")
+    assert api.post("/api/cases", json={**OPEN, "received": "2026-11-20T18:05"}).status_code == 201
+    for path in ("/api/cases/C-1/steps/intake.receive/done", "/api/cases/C-1/hold"):
+        r = api.post(path, json={"at": moment})
+        assert r.status_code == 422 and "outside the years 2000–2099" in r.json()["message"]
+
+
+def test_times_in_year_one_are_refused_by_the_cli(desk: Desk):
+    run = desk.project.run
+    opened = run("open", "C-1", "--sop", "SOP-CS-001", "--received", "0001-01-01T00:00")
+    assert opened.exit_code == 1, opened.output
+    assert "'0001-01-01T00:00' lies outside the years 2000–2099" in opened.output
+    assert "internal error" not in opened.output
+    assert (
+        run("open", "C-1", "--sop", "SOP-CS-001", "--received", "2026-11-20T18:05").exit_code == 0
+    )
+    done = run("done", "C-1", "intake.receive", "--at", "0001-01-01T00:00")
+    assert done.exit_code == 1 and "outside the years 2000–2099" in done.output
+
+
+def test_a_lone_surrogate_in_a_json_field_is_refused(desk: Desk):
+    body = b'{"case": "C-1", "sop": "SOP-CS-001", "summary": "broken \\ud800 kettle"}'
+    r = post_raw(desk, "/api/cases", body)
+    assert r.status_code == 422 and r.json() == {
+        "error": "invalid",
+        "message": "'summary' holds 'broken \\ud800 kettle', which is not text "
+        "(a lone UTF-16 surrogate); send Unicode text",
+    }
+    r = post_raw(desk, "/api/cases", b'{"case": "C-1", "sop": "SOP-CS-001", "\\udfff": "x"}')
+    assert r.status_code == 422 and "a field name holds" in r.json()["message"]
+    assert desk.project.sql("SELECT id FROM cases") == []
+
+
+def test_a_summary_that_is_not_utf8_on_the_command_line_is_refused(desk: Desk):
+    # Python hands bytes that are not UTF-8 in argv over as lone surrogates (b"\xe9" -> "\udce9")
+    result = desk.project.run("open", "C-1", "--sop", "SOP-CS-001", "--summary", "caf\udce9")
+    assert result.exit_code == 1
+    assert "the argument 'caf\\xe9' is not UTF-8 text" in result.output
+    assert "internal error" not in result.output
+    assert desk.project.sql("SELECT id FROM cases") == []
+
+
+def test_a_latin1_argument_to_the_real_command_exits_1_with_a_message(desk: Desk):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SOPGEN_NOW": "2026-11-23T10:00", "LC_ALL": "C.UTF-8"}
+    args = [sys.executable, "-m", "sopgen", "--root", str(desk.root), "case", "open", "C-1"]
+    args += ["--sop", "SOP-CS-001", "--summary", b"Beschwerde \xfcber Wasserkocher"]  # type: ignore[list-item]
+    result = subprocess.run(args, capture_output=True, env=env, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert b"the argument 'Beschwerde \\xfcber Wasserkocher' is not UTF-8 text" in result.stderr
+    assert b"Traceback" not in result.stderr and b"internal error" not in result.stderr

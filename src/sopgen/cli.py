@@ -18,7 +18,7 @@ from click.shell_completion import CompletionItem
 from sopgen import __version__
 from sopgen.clock import ClockError
 from sopgen.console import App, counted, fail, find_root, pass_app, report, summary
-from sopgen.problems import InputError, has_errors
+from sopgen.problems import InputError, has_errors, not_text
 
 
 class LazyGroup(click.Group):
@@ -66,6 +66,19 @@ class LazyGroup(click.Group):
             "Run the case desk (pages, calendar feeds and the JSON API) until interrupted.",
         ),
     }
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Every argument must be text: one with bytes that are not UTF-8 (Python keeps
+        them as lone surrogates) is refused here, before it reaches a file or the store."""
+        for arg in args:
+            shown = not_text(arg)
+            if shown is not None:
+                fail(
+                    f"the argument '{shown}' is not UTF-8 text",
+                    "write arguments in UTF-8 (e.g. convert with: iconv -f latin1 -t utf-8), "
+                    "or use a UTF-8 locale",
+                )
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])

@@ -184,3 +184,21 @@ class InputError(Exception):
     def __init__(self, problems: list[Problem]):
         super().__init__("\n".join(p.format() for p in problems))
         self.problems = problems
+
+
+def not_text(value: str) -> str | None:
+    """None when `value` is text that can be written as UTF-8; else `value` shown with
+    its offending parts escaped (`caf\\xe9`, `\\ud800`). Python keeps bytes that are not
+    UTF-8 in a command-line argument as lone surrogates (`surrogateescape`), and JSON
+    may spell one (`"\\ud800"`); neither can be stored, printed or sent as text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return None
+    try:  # a command-line argument's bytes: show them as bytes
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate from JSON: show it as its escape
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")

@@ -70,6 +70,9 @@ def parse_timestamp(text: str, zone: ZoneInfo, what: str = "timestamp") -> datet
         raise CaseError(
             f"'{text}' has a date but no time of day", f"add the time, e.g. {raw}T09:30"
         )
+    outside = CaseError(f"'{text}' lies outside the years 2000–2099", HINT)
+    if not EARLIEST.year - 1 <= moment.year < LATEST.year + 1:
+        raise outside  # before any conversion: 0001-01-01 in a zone east of UTC overflows
     if moment.tzinfo is None:
         local = moment.replace(tzinfo=zone)
         back = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
@@ -80,7 +83,7 @@ def parse_timestamp(text: str, zone: ZoneInfo, what: str = "timestamp") -> datet
             )
         moment = local
     if not EARLIEST <= moment < LATEST:
-        raise CaseError(f"'{text}' lies outside the years 2000–2099", HINT)
+        raise outside
     return moment
 
 

@@ -1,11 +1,13 @@
 """The JSON API for CRM integration (SPEC "Case desk"), `Authorization: Bearer <api token>`.
 
 Answers are the case plan JSON of `sopgen case show --format json`; errors are
-`{"error": CODE, "message": TEXT}` with 400 (malformed), 401 (no or bad token),
-403 (not allowed for this role), 404 (no such case or endpoint), 405 (a method
-the endpoint lacks), 409 (a case id already used, a step already done or not
-done) and 422 (valid JSON, invalid content, or a field the endpoint does not
-take: a misspelt `recieved` is refused, not ignored). `http_error` makes
+`{"error": CODE, "message": TEXT}` with 400 (malformed, or nested too deeply),
+401 (no or bad token, checked before the body is read), 403 (not allowed for
+this role), 404 (no such case or endpoint), 405 (a method the endpoint lacks),
+409 (a case id already used, a step already done or not done), 413 (a body
+over `MAX_JSON_BYTES`, 1 MiB, left unread) and 422 (valid JSON, invalid
+content, or a field the endpoint does not take: a misspelt `recieved` is
+refused, not ignored). `http_error` makes
 Starlette's own 404/405 answers under /api JSON too.
 """
 
@@ -28,7 +30,7 @@ from sopgen.cases.timestamps import iso, parse_timestamp
 from sopgen.cases.users import User
 from sopgen.desk.app import Desk, desk_of
 from sopgen.desk.auth import Action, allowed, bearer
-from sopgen.problems import InputError
+from sopgen.problems import InputError, not_text
 
 STATUS_OF_KIND = {NOT_FOUND: 404, CONFLICT: 409}
 
@@ -98,53 +100,110 @@ def unknown_fields(body: dict[str, Any], accepted: Collection[str]) -> str | Non
     return f"unknown {noun} {', '.join(parts)}; this endpoint takes: {names}"
 
 
+MAX_JSON_BYTES = 1024 * 1024
+"""The largest JSON body the API reads (1 MiB, as a form field of the pages); a larger one
+gets 413 unread."""
+
+
+async def capped_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes | None:
+    """The request's body, or None as soon as it is known to be longer than `limit` (by its
+    Content-Length, or while it streams in): the rest is never read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_body(raw: bytes, fields: Collection[str]) -> dict[str, Any] | JSONResponse:
+    """The body's JSON object, or the error answer for it."""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return error(400, "malformed", "the request body is not valid JSON")
+    except RecursionError:  # `[[[[…` a hundred thousand deep
+        return error(400, "malformed", "the request body nests too deeply to be read")
+    if not isinstance(body, dict):
+        return error(400, "malformed", "the request body must be a JSON object")
+    for key, value in body.items():
+        shown = not_text(key) or (not_text(value) if isinstance(value, str) else None)
+        if shown is not None:
+            where = f"'{key}'" if not_text(key) is None else "a field name"
+            return error(
+                422,
+                "invalid",
+                f"{where} holds '{shown}', which is not text (a lone UTF-16 surrogate); "
+                "send Unicode text",
+            )
+    refused = unknown_fields(body, fields)
+    if refused:
+        return error(422, "invalid", refused)
+    return body
+
+
 def endpoint(
     handler: Handler, fields: Collection[str] = ()
 ) -> Callable[[Request], Awaitable[Response]]:
-    """Token check, the body's fields (`fields`, nothing else), error mapping, and the
-    service call off the event loop."""
+    """Token check (before the body is read), the body (at most MAX_JSON_BYTES; `fields`
+    and nothing else), error mapping, and the service call off the event loop."""
 
     async def route(request: Request) -> Response:
         desk = desk_of(request)
         token = bearer(request)
         if token is None:
             return error(401, "unauthorized", "send Authorization: Bearer <api token>")
-        body: Any = None
+        try:
+            user = await run_in_threadpool(desk.users.by_api_token, token)
+        except CaseError as exc:
+            return case_error(exc)
+        if user is None:
+            return error(401, "unauthorized", "unknown, rotated or disabled API token")
+        body: dict[str, Any] = {}
         if request.method == "POST":
-            raw = await request.body()
-            if raw.strip():
-                try:
-                    body = json.loads(raw)
-                except (ValueError, UnicodeDecodeError):
-                    return error(400, "malformed", "the request body is not valid JSON")
-                if not isinstance(body, dict):
-                    return error(400, "malformed", "the request body must be a JSON object")
-                refused = unknown_fields(body, fields)
-                if refused:
-                    return error(422, "invalid", refused)
-        request.state.body = body or {}
+            raw = await capped_body(request)
+            if raw is None:
+                return error(
+                    413,
+                    "too-large",
+                    f"the request body is larger than {MAX_JSON_BYTES // 1024} KiB, "
+                    "the limit for JSON bodies",
+                )
+            parsed = json_body(raw, fields)
+            if isinstance(parsed, JSONResponse):
+                return parsed
+            body = parsed
+        request.state.body = body
+        signed_in = user
 
         def work() -> Any:
-            user = desk.users.by_api_token(token)
-            if user is None:
-                raise ApiError(401, "unauthorized", "unknown, rotated or disabled API token")
-            return handler(request, desk, user)
+            return handler(request, desk, signed_in)
 
         try:
             status, payload = await run_in_threadpool(work)
         except ApiError as exc:
             return error(exc.status, exc.code, exc.message)
         except CaseError as exc:
-            status = STATUS_OF_KIND.get(exc.kind, 422)
-            code = {404: "not-found", 409: "conflict"}.get(status, "invalid")
-            hint = exc.people_hint
-            message = exc.message + (f" ({hint})" if hint else "")
-            return error(status, code, message)
+            return case_error(exc)
         except InputError as exc:
             return error(422, "invalid", "; ".join(p.message for p in exc.problems))
         return JSONResponse(payload, status_code=status)
 
     return route
+
+
+def case_error(exc: CaseError) -> JSONResponse:
+    status = STATUS_OF_KIND.get(exc.kind, 422)
+    code = {404: "not-found", 409: "conflict"}.get(status, "invalid")
+    hint = exc.people_hint
+    message = exc.message + (f" ({hint})" if hint else "")
+    return error(status, code, message)
 
 
 def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | None:
