@@ -10,11 +10,13 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pypdf
 import pytest
 from click.testing import CliRunner
 
+from pdfkit import ua_problems, xmp
 from sopgen.cli import cli
 from sopgen.library import load_library
 from sopgen.model import Sop
@@ -477,6 +479,8 @@ def test_pdf_a3b_variant_is_reproducible(built: Path, tmp_path: Path) -> None:
     assert b'pdfaid:part="3"' in xmp or b"<pdfaid:part>3<" in xmp, xmp[:600]
     assert b"pdfaid:conformance" in xmp
     assert "/OutputIntents" in catalog
+    # archival PDFs identify as PDF/UA-1 too, tagged, titled and in a language
+    assert ua_problems(root / "output" / "pdf" / "SOP-CS-002.pdf") == []
     code, output = run(
         root, "--pdf", "--pdf-variant", "pdf/a-3b", "--jobs", "1", "--force", "SOP-CS-002"
     )
@@ -487,3 +491,13 @@ def test_pdf_a3b_variant_is_reproducible(built: Path, tmp_path: Path) -> None:
     assert (root / "output" / "pdf" / "SOP-CS-002.pdf").read_bytes() == (
         built / "output" / "pdf" / "SOP-CS-002.pdf"
     ).read_bytes()
+
+
+def test_every_pdf_identifies_as_tagged_pdf_ua(built: Path, sops: list[Sop]) -> None:
+    """XMP metadata in the catalog: PDF/UA-1 (pdfuaid:part), the title and the language,
+    and the PDF still tagged (issue #18, item 23)."""
+    pdfs = sorted((built / "output" / "pdf").glob("*.pdf"))
+    assert {p.stem for p in pdfs} >= {s.id for s in sops if s.status != "retired"}
+    assert [problem for pdf in pdfs for problem in ua_problems(pdf)] == []
+    rdf = xmp(pdfs[0])
+    assert rdf is not None and b"pdfuaid:part" in ElementTree.tostring(rdf)

@@ -276,6 +276,9 @@ def test_pdf_checklist(project: Project):
 
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "C-2026-0042" in text and "Signed:" in text
+    from pdfkit import ua_problems
+
+    assert ua_problems(pdf) == []  # PDF/UA-1 in the XMP metadata, tagged (issue #18, item 23)
     before = pdf.read_bytes()
     assert project.run("done", CASE, "receive").exit_code == 0  # an existing PDF is kept current
     assert pdf.read_bytes() != before

@@ -9,6 +9,12 @@ inside the allowed folders (the project root and sopgen's templates); every
 other URL is refused and recorded. WeasyPrint turns a refused resource into a
 missing image, never into a crash.
 
+Every PDF is tagged and identifies itself as PDF/UA-1 in its XMP metadata
+(`/Metadata`: `pdfuaid:part` 1, `dc:title`, `dc:language`), archival PDF/A
+variants included: WeasyPrint's `pdf/ua-1` variant writes the stream (it
+changes nothing else: same tags, fonts and layout), and `_UaMetadata` adds the
+PDF/UA identification and the language to whatever metadata a variant writes.
+
 The case checklist reuses `render_pdf` with its own HTML.
 """
 
@@ -21,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+# the variant every PDF is written as unless an archival one is asked for
+DEFAULT_VARIANT = "pdf/ua-1"
 PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/a-4u")
 
 
@@ -72,12 +80,41 @@ def _fetcher_class() -> Any:
     return ProjectFetcher
 
 
+def _metadata_class() -> Any:
+    from xml.etree.ElementTree import SubElement, fromstring, tostring
+
+    from weasyprint.pdf.metadata import NS, DocumentMetadata
+
+    class UaMetadata(DocumentMetadata):
+        """WeasyPrint's XMP metadata, plus `pdfuaid:part` 1 when the variant is not
+        PDF/UA itself (PDF/A) and the document's language as `dc:language`."""
+
+        def generate_rdf_metadata(self, variant: str, version: int, conformance: Any) -> bytes:
+            rdf = fromstring(super().generate_rdf_metadata(variant, version, conformance))
+            if variant != "ua":
+                about = SubElement(rdf, f"{{{NS['rdf']}}}Description")
+                about.attrib[f"{{{NS['rdf']}}}about"] = ""
+                about.attrib[f"{{{NS['pdfuaid']}}}part"] = "1"
+            if self.lang:
+                about = SubElement(rdf, f"{{{NS['rdf']}}}Description")
+                about.attrib[f"{{{NS['rdf']}}}about"] = ""
+                bag = SubElement(
+                    SubElement(about, f"{{{NS['dc']}}}language"), f"{{{NS['rdf']}}}Bag"
+                )
+                SubElement(bag, f"{{{NS['rdf']}}}li").text = self.lang
+            data: bytes = tostring(rdf, encoding="utf-8")
+            return data
+
+    return UaMetadata
+
+
 @dataclass
 class _Worker:
     """What one process keeps between renders: the fetcher class and the font config."""
 
     fetcher: Any = None
     fonts: Any = None
+    metadata: Any = None
     refused: list[str] = field(default_factory=list)
 
 
@@ -91,6 +128,7 @@ def warm_up() -> None:
 
         logging.getLogger("weasyprint").setLevel(logging.CRITICAL)
         _WORKER.fetcher = _fetcher_class()
+        _WORKER.metadata = _metadata_class()
         _WORKER.fonts = FontConfiguration()
 
 
@@ -115,10 +153,11 @@ def render_pdf(
 
     refused: list[str] = []
     fetcher = _WORKER.fetcher(allowed, refused)
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
-    # tagged PDF (WeasyPrint's PDF/UA structure): screen readers get headings, tables, lists
-    options: dict[str, Any] = {"font_config": _WORKER.fonts, "pdf_tags": True}
-    if variant:
-        options["pdf_variant"] = variant
+    source = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher)
+    # tagged PDF (WeasyPrint's PDF/UA structure): screen readers get headings, tables,
+    # lists; identified as PDF/UA-1 in the XMP metadata, archival variants too
+    options: dict[str, Any] = {"pdf_tags": True, "pdf_variant": variant or DEFAULT_VARIANT}
+    document = source.render(font_config=_WORKER.fonts, **options)
+    document.metadata.__class__ = _WORKER.metadata
     data = document.write_pdf(**options)
     return PdfResult(data, tuple(refused))
