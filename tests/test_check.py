@@ -110,6 +110,7 @@ def release(repo: Path, version: str = "1.2") -> None:
     path = repo / "sops" / "sop-t-001.yaml"
     path.write_text(path.read_text() + RELEASE_1_2.replace("1.2", version))
     edit(repo, "date: 2026-02-12, meaning", "date: 2026-03-02, meaning")
+    edit(repo, "effective: 2026-02-15", "effective: 2026-03-02")  # takes effect once approved
 
 
 def check(repo: Path, since: str = "HEAD") -> tuple[int, str]:
@@ -152,7 +153,37 @@ def test_bump_without_revision_entry_fails(repo: Path) -> None:
     edit(repo, 'version: "1.1"\n', 'version: "1.2"\n')
     code, err = check(repo)
     assert code == 1
-    assert any(line.startswith("sops/sop-t-001.yaml:4:10:") for line in errors(err)), err
+    [line] = errors(err)  # validate's "not the newest revision" would say less at the same spot
+    assert line == (
+        "sops/sop-t-001.yaml:4:10: error: content changed since HEAD (procedure) and version "
+        'went from "1.1" (at HEAD) to "1.2", but revisions has no new entry for "1.2"'
+    )
+    assert "still" not in err
+    assert """add a revision entry for "1.2" at the end of 'revisions'""" in err
+
+
+def test_a_version_raised_without_a_revision_entry_fails_even_without_a_change(
+    repo: Path,
+) -> None:
+    edit(repo, 'version: "1.1"\n', 'version: "1.2"\n')
+    code, err = check(repo)
+    assert code == 1, err
+    assert "all released" not in err
+    assert errors(err) == [
+        'sops/sop-t-001.yaml:4:10: error: version "1.2" is not the newest revision ("1.1")'
+    ]
+
+
+def test_an_sop_that_validate_rejects_fails_the_gate(repo: Path) -> None:
+    edit(repo, "Record the complaint.", "Record the complaint and its channel.")
+    release(repo)
+    edit(repo, "responsible: cs-rep\n        within: Within 1 hour", "responsible: clerk\n"
+         "        within: Within 1 hour")  # fmt: skip
+    code, err = check(repo)
+    assert code == 1, err
+    assert "all released" not in err
+    [line] = errors(err)
+    assert line.startswith("sops/sop-t-001.yaml:25:22: error: ") and "'clerk'" in line
 
 
 def test_lowering_the_version_fails(repo: Path) -> None:

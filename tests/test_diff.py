@@ -124,3 +124,25 @@ def test_unknown_rev_is_a_clear_error(redline: Path) -> None:
     result = CliRunner().invoke(cli, ["--root", str(redline), "diff", "v9.9", "SOP-CS-001"])
     assert result.exit_code == 2
     assert "revision 'v9.9' is not in this clone" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["SOP-CS-001"], ["HEAD", "SOP-CS-001"], []])
+def test_an_sop_with_a_yaml_error_is_named_with_its_file_and_first_error(
+    tmp_path: Path, args: list[str]
+) -> None:
+    shutil.copy(REPO / "sopgen.yaml", tmp_path / "sopgen.yaml")
+    shutil.copytree(REPO / "sops", tmp_path / "sops")
+    git(tmp_path, "init", "-q")
+    commit(tmp_path, "library")
+    path = tmp_path / "sops" / "sop-cs-001.yaml"
+    path.write_text(path.read_text().replace("title: ", 'title: "', 1))  # an unclosed quote
+    checked = CliRunner().invoke(cli, ["--root", str(tmp_path), "validate", str(path)])
+    first_error = next(line for line in checked.stderr.splitlines() if ": error: " in line)
+    assert first_error.startswith("sops/sop-cs-001.yaml:") and "YAML syntax error" in first_error
+    result = CliRunner().invoke(cli, ["--root", str(tmp_path), "diff", *args])
+    assert result.exit_code == 1, result.output
+    assert "unknown SOP id" not in result.stderr
+    assert first_error in result.stderr.splitlines()
+    assert "SOP-CS-001: skipped, sops/sop-cs-001.yaml cannot be read (the error above)" in (
+        result.stderr
+    )

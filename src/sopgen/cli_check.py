@@ -31,6 +31,10 @@ def sops_at(repo: Repo, commit: str) -> dict[str, Document]:
     return found
 
 
+VERSION_RULES = frozenset({"version-down", "unreleased-change"})
+"""The gate's problems at `version:` that say all validate's `version-mismatch` would."""
+
+
 @click.command()
 @click.option(
     "--since",
@@ -46,6 +50,7 @@ def check(app: App, rev: str) -> None:
     Every SOP whose content changed needs a higher version with a new revision
     entry; versions never go down; earlier revision entries are never edited;
     an effective SOP needs an approval dated on or after its newest revision.
+    An SOP that `sopgen validate` rejects fails the check with the same errors.
     """
     repo = Repo(app.root)
     try:
@@ -55,16 +60,23 @@ def check(app: App, rev: str) -> None:
         fail(exc.message, exc.hint, code=2)
         return
     library = app.library()
-    problems: list[Problem] = list(library.skipped)
+    # An SOP that validate rejects fails the gate too, with validate's errors: a release
+    # of an invalid SOP is no release.
+    problems: list[Problem] = [p for p in library.config_problems if p.is_error]
+    problems += library.skipped
     changed = 0
     for entry in library.entries:
-        if entry.sop is None:  # cannot be judged: say why (validate has the details)
-            problems += [p for p in entry.problems if p.is_error]
+        invalid = [p for p in entry.problems if p.is_error]
+        if entry.sop is None:  # cannot be compared: the errors say why
+            problems += invalid
             continue
         old = before.get(entry.sop.id)
         if old is not None and changed_fields(old.data, entry.document.data):
             changed += 1
-        problems += release_problems(old, entry.document, rev)
+        released = list(release_problems(old, entry.document, rev))
+        if any(p.code in VERSION_RULES for p in released):  # says more than validate's
+            invalid = [p for p in invalid if p.code != "version-mismatch"]
+        problems += invalid + released
     report(problems)
     checked = len(library.entries)
     if has_errors(problems):

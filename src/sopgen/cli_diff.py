@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -9,7 +10,7 @@ import click
 from sopgen import schema
 from sopgen.assets import templates_dir
 from sopgen.cli_check import sops_at
-from sopgen.console import App, counted, fail, pass_app
+from sopgen.console import App, counted, fail, pass_app, report
 from sopgen.files import write_atomic
 from sopgen.gitrev import GitError, Repo
 from sopgen.library import Entry
@@ -18,6 +19,8 @@ from sopgen.release import changed_fields
 from sopgen.source import Document, load_text
 
 DIFF_DIR = Path("output") / "diff"
+ID_LINE = re.compile(r"""^id:[ \t]*["']?([A-Za-z0-9][\w.-]*)""", re.MULTILINE)
+"""An SOP's `id:` line, read from the text of a file whose YAML does not load."""
 MAX_HISTORY = 500
 """How many commits back `diff` looks for an SOP's previous version."""
 
@@ -40,6 +43,28 @@ def previous_version(repo: Repo, entry: Entry, version: str) -> tuple[str, Docum
         if isinstance(document.data, dict) and str(document.data.get("version")) != version:
             return commit, document
     return None
+
+
+def _broken(entries: list[Entry]) -> dict[str, Entry]:
+    """SOP files that did not load (a YAML syntax error…), by the id their text names.
+
+    A file without a readable `id:` line is named by its path instead, so that it is
+    reported when every SOP is compared.
+    """
+    found: dict[str, Entry] = {}
+    for entry in entries:
+        data = entry.document.data
+        if isinstance(data, dict) and "id" in data:
+            continue
+        if not any(p.is_error for p in entry.problems):
+            continue
+        try:
+            text = entry.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        match = ID_LINE.search(text)
+        found.setdefault(match.group(1) if match else entry.file, entry)
+    return found
 
 
 @click.command()
@@ -66,10 +91,21 @@ def diff(app: App, args: tuple[str, ...]) -> None:
         for e in library.entries
         if isinstance(e.document.data, dict) and "id" in e.document.data
     }
+    broken = _broken(library.entries)
     rev: str | None = None
     ids = list(args)
-    if ids and ids[0] not in known:
+    if ids and ids[0] not in known and ids[0] not in broken:
         rev, ids = ids[0], ids[1:]
+    failed = False
+    for sop_id, entry in broken.items():  # named, or every one when none is named
+        if ids and sop_id not in ids:
+            continue
+        report([next(p for p in entry.problems if p.is_error)])
+        click.echo(f"{sop_id}: skipped, {entry.file} cannot be read (the error above)", err=True)
+        failed = True
+    if ids and all(i in broken for i in ids):  # nothing named is left to compare
+        raise SystemExit(1)
+    ids = [i for i in ids if i not in broken]
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise click.BadParameter(
@@ -89,7 +125,6 @@ def diff(app: App, args: tuple[str, ...]) -> None:
     allowed = [app.root.resolve(), templates_dir().resolve()]
     out = app.root / DIFF_DIR
     written = 0
-    failed = False
     for sop_id in ids or sorted(known):
         entry = known[sop_id]
         new = entry.sop

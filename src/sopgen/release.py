@@ -122,13 +122,26 @@ def _version_rules(
         )
         if not released:
             shown = ", ".join(changes[:4]) + (" …" if len(changes) > 4 else "")
-            yield at.error(
-                ("version",),
-                "unreleased-change",
-                f'content changed since {since} ({shown}) but version is still "{new_version}"',
-                f'raise version above "{old_version}" and add a revision entry for it at the '
-                "end of 'revisions' (version, date, description, author)",
-            )
+            if version_key(new_version) > version_key(old_version):
+                # raised, but the newest revision entry is one that was there at `since`
+                yield at.error(
+                    ("version",),
+                    "unreleased-change",
+                    f"content changed since {since} ({shown}) and version went from "
+                    f'"{old_version}" (at {since}) to "{new_version}", but revisions has no '
+                    f'new entry for "{new_version}"',
+                    f"add a revision entry for \"{new_version}\" at the end of 'revisions' "
+                    "(version, date, description, author)",
+                )
+            elif new_version == old_version:
+                yield at.error(
+                    ("version",),
+                    "unreleased-change",
+                    f"content changed since {since} ({shown}) but version is still "
+                    f'"{new_version}", as at {since}',
+                    f'raise version above "{old_version}" and add a revision entry for it at '
+                    "the end of 'revisions' (version, date, description, author)",
+                )
     by_version = {str(r.get("version")): (i, r) for i, r in enumerate(new_revisions)}
     for old_revision in old_revisions:
         version = str(old_revision.get("version"))
