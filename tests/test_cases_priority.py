@@ -71,9 +71,9 @@ def test_open_with_a_priority_uses_its_timeframe(prio: Project) -> None:
 def test_raising_the_priority_mid_case_replans_open_steps_from_the_received_time(
     prio: Project,
 ) -> None:
-    """The README's worked example ("Priorities"), on its SOP snippet (TARGETS)."""
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert f"        {TARGETS}\n" in readme and "Wednesday\n25th 17:00" in readme
+    """docs/deadlines.md's worked example ("Priorities"), on its SOP snippet (TARGETS)."""
+    page = (Path(__file__).parents[1] / "docs" / "deadlines.md").read_text()
+    assert f"        {TARGETS}\n" in page and "Wednesday\n25th 17:00" in page
     open_case(prio, "P-1")
     result = prio.run("priority", "P-1", "high", "--at", "2026-11-23T09:30")
     assert result.exit_code == 0, result.output

@@ -116,7 +116,7 @@ def test_unknown_case_is_refused_before_anything_changes(project: Project):
 
 
 def test_refresh_writes_the_files_of_cases_a_crash_left_without_them(project: Project):
-    # README: killed between an import's commit and moving its folders into place, the
+    # docs/desk.md: killed between an import's commit and moving its folders into place, the
     # cases are in the store without files; `case refresh` writes them as they were
     csv = project.root / "cases.csv"
     csv.write_text("K-1,2026-11-20T09:05\nK-2,2026-11-20T10:05\n")

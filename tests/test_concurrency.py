@@ -139,7 +139,7 @@ ROWS = 1100
 def test_a_writer_killed_mid_import_leaves_nothing_and_a_rerun_imports_every_row_once(
     project: Project,
 ):
-    # an import is one transaction (README: an interrupted import leaves no case), its files
+    # an import is one transaction (docs/desk.md: an interrupted import leaves no case), its files
     # staged aside until the commit: killed while it stages the first batch, it leaves no
     # case, no event and no case folder, and the same import run again opens every row once
     csv = project.root / "many.csv"

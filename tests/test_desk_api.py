@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from deskkit import Desk, desk_fixture  # noqa: F401 - the `desk` fixture
 
@@ -210,6 +211,10 @@ def test_every_api_error_is_json_even_starlettes_own(desk: Desk):
     assert "DELETE" in wrong_method.json()["message"]
     nowhere = api.get("/api/nope")
     assert nowhere.status_code == 404 and nowhere.json()["error"] == "not-found"
+    # the message points at the manual's page that lists the endpoints
+    assert "(see docs/desk.md, The JSON API)" in nowhere.json()["message"]
+    manual = Path(__file__).parents[1] / "docs" / "desk.md"
+    assert "\n## The JSON API\n" in manual.read_text(encoding="utf-8")
     assert desk.client().get("/api/nope").json()["error"] == "not-found"  # before the token check
     # pages keep their own answers
     page = desk.client().get("/no-such-page")

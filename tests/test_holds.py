@@ -390,10 +390,10 @@ def test_business_hours_spend_exactly_their_hours(
     assert inside_hours(cal, due) or due.time() == cal.closes
 
 
-# The README's worked examples ("Holds"), row by row: each row's text must stand in
-# the README as written here, and its numbers are computed anew.
-# README row | anchor | within | deadline without the hold | hold | deadline with it
-README_EXAMPLES = [
+# docs/deadlines.md's worked examples ("Holds"), row by row: each row's text must
+# stand in the page as written here, and its numbers are computed anew.
+# the page's row | anchor | within | deadline without the hold | hold | deadline with it
+WORKED_EXAMPLES = [
     (
         "| received Fri 2026-11-20 18:05, `1 business day` | Tue 24th 17:00 "
         "| Fri 18:30 → Mon 09:00 | Tue 24th 17:00 |",
@@ -437,14 +437,14 @@ README_EXAMPLES = [
 
 @pytest.mark.parametrize(
     ("row", "anchor", "within", "nominal", "hold", "held"),
-    README_EXAMPLES,
-    ids=[f"readme-{n}" for n in range(len(README_EXAMPLES))],
+    WORKED_EXAMPLES,
+    ids=[f"worked-{n}" for n in range(len(WORKED_EXAMPLES))],
 )
-def test_the_readme_worked_examples(
+def test_the_worked_examples_of_docs_deadlines(
     row: str, anchor: str, within: str, nominal: str, hold: tuple[str, str], held: str
 ) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    assert row in readme
+    page = (Path(__file__).parent.parent / "docs" / "deadlines.md").read_text(encoding="utf-8")
+    assert row in page
     tf = parse(within)
     start = parse_time(anchor)
     assert BERLIN.deadline(start, tf) == parse_time(nominal)

@@ -46,7 +46,7 @@ def test_the_migrations_have_one_head_and_the_store_names_it():
     heads = migrate.script().get_heads()
     assert len(heads) == 1, (
         f"the migrations have several heads {heads}: set down_revision of your new revision "
-        "to the revision it follows (README: How to add a schema change)"
+        "to the revision it follows (docs/architecture.md: How to add a schema change)"
     )
     assert heads[0] == SCHEMA_HEAD, "set SCHEMA_HEAD in sopgen/cases/revision.py to the new head"
 
@@ -59,7 +59,7 @@ def test_the_newest_revision_makes_exactly_the_tables_the_code_uses(case_db: Cas
             MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
         )
     store.close()
-    assert diff == [], "models and migrations differ: add a revision (README)"
+    assert diff == [], "models and migrations differ: add a revision (docs/architecture.md)"
 
 
 def test_a_new_database_is_made_on_first_use(project: Project):

@@ -1,5 +1,5 @@
 """One registry of problem codes: every code the source uses is registered, once, with
-the severity it is used with, and the README lists exactly the registered codes."""
+the severity it is used with, and docs/authoring.md lists exactly the registered codes."""
 
 from __future__ import annotations
 
@@ -60,8 +60,8 @@ def test_every_registered_code_is_used() -> None:
     assert set(CODES) - used == set()
 
 
-def test_the_readme_lists_exactly_the_registered_codes() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Problem codes", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_list_exactly_the_registered_codes() -> None:
+    page = (REPO / "docs" / "authoring.md").read_text(encoding="utf-8")
+    section = page.split("\n## Problem codes\n", 1)[1].split("\n## ", 1)[0]
     listed = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (error|warning) \|", section, re.M))
     assert listed == {code: str(kind.severity) for code, kind in CODES.items()}

@@ -91,7 +91,7 @@ def brute_force(root: Path, cases: int, since: datetime, until: datetime) -> dic
         return business_day(local.date()) and time(9) <= local.time() < time(17)
 
     def nominal_days(received: datetime, n: int) -> datetime:
-        """Closing time of the n-th business day after day 0 (README's table)."""
+        """Closing time of the n-th business day after day 0 (docs/deadlines.md's table)."""
         local = received.astimezone(zone)
         day = local.date()
         if not (business_day(day) and local.time() <= time(17)):

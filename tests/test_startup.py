@@ -38,7 +38,7 @@ HEAVY = [
     "markdown_it",
     "icalendar",  # deadlines.ics
     "holidays",  # asked once, then answered from the user cache
-    "matplotlib",  # no longer used: the report's charts cost 1.9 s with it (README changelog)
+    "matplotlib",  # no longer used: the report's charts cost 1.9 s with it (CHANGELOG.md, 0.2.0)
     "numpy",
     "starlette",  # the desk
     "argon2",  # passwords

@@ -145,7 +145,7 @@ def libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def test_a_pg_dump_backup_restores_the_team_database_as_the_readme_says(
+def test_a_pg_dump_backup_restores_the_team_database_as_operations_md_says(
     tmp_path: Path, pg_url: str, postgres: Server
 ):
     root = make_project(tmp_path / "repo").root
@@ -156,7 +156,7 @@ def test_a_pg_dump_backup_restores_the_team_database_as_the_readme_says(
         assert sopgen(root, pg_url, *args).exit_code == 0
     backed_up = sopgen(root, pg_url, "case", "show", "C-1", "--format", "json").stdout
     dump = tmp_path / "sopgen.dump"
-    subprocess.run(  # README: pg_dump --format=custom --file=… sopgen
+    subprocess.run(  # docs/operations.md "Backups": pg_dump --format=custom --file=… sopgen
         [pg_tool("pg_dump"), "--format=custom", f"--file={dump}", libpq(pg_url)],
         check=True,
         capture_output=True,

@@ -1,7 +1,7 @@
 """The `sopgen` command line: parse arguments, run the pipeline, print.
 
-Exit codes: 0 success, 1 invalid input (nothing written for the invalid part),
-2 usage error, 3 internal error (a bug in sopgen: please report it).
+Exit codes: EXIT_CODES (0 success, 1 invalid input, 2 usage error, 3 internal
+error); docs/cli.md lists them with every command's help (`python -m sopgen.clidoc`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,19 @@ from sopgen import __version__
 from sopgen.clock import ClockError
 from sopgen.console import App, counted, fail, find_root, pass_app, report, summary
 from sopgen.problems import InputError, has_errors, not_text
+
+EXIT_CODES = {
+    0: "success",
+    1: "invalid input: each problem reported as `path:line:column: error: message` with a "
+    "hint; nothing is written for the invalid part (`sopgen check`: an SOP change not "
+    "released; `sopgen remind --once`: a reminder not sent, left to retry)",
+    2: "usage error: a malformed option or argument, a bad `SOPGEN_NOW` or "
+    "`SOURCE_DATE_EPOCH` (`sopgen check`: REV is not in the clone, or the root is not "
+    "in a git repository)",
+    3: "internal error: a bug in sopgen, please report it (`SOPGEN_DEBUG=1` shows the traceback)",
+    130: "interrupted (Ctrl-C)",
+}
+"""Every exit status of `sopgen`, and what it means (docs/cli.md)."""
 
 
 class LazyGroup(click.Group):
@@ -127,7 +140,15 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="sopgen")
 @click.pass_context
 def cli(ctx: click.Context, root: Path | None) -> None:
-    """Compile SOPs written as YAML into controlled documents, and run complaint cases."""
+    """Compile SOPs written as YAML into controlled documents, and run complaint cases.
+
+    Run anywhere inside the repository: sopgen walks up to the nearest
+    sopgen.yaml, as git finds .git (or pass --root DIR). Problems go to stderr
+    as path:line:column: error: message, with a hint.
+
+    Exit codes: 0 success, 1 invalid input (nothing is written for the invalid
+    part), 2 usage error, 3 internal error (a bug in sopgen: please report it).
+    """
     ctx.obj = App(root if root is not None else find_root(Path.cwd()))
 
 

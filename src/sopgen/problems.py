@@ -6,9 +6,9 @@ everything that is wrong (Doorstop's `get_issues()` pattern).
 `CODES` is the one registry of problem codes: each kind of mistake has one
 code, one severity and so one exit code (an error makes the command exit 1,
 a warning leaves it at 0). The codes are public (`--format json`, the desk's
-API), listed in the README; tests/test_problems.py checks that every code the
-source uses is registered with the severity it is used with, and that the
-README lists exactly these.
+API), listed in docs/authoring.md "Problem codes"; tests/test_problems.py checks
+that every code the source uses is registered with the severity it is used
+with, and that docs/authoring.md lists exactly these.
 """
 
 from __future__ import annotations

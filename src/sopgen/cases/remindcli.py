@@ -30,7 +30,7 @@ def remind(app: App, once: bool, interval: int) -> None:
 
     Settings are `smtp:` and `reminders:` in sopgen.yaml. Each reminder goes
     out once, even with several workers on one database; run it as a service
-    (README: team setup) or from cron with --once.
+    (docs/operations.md: the reminder worker) or from cron with --once.
     """
     from sopgen.cases.mail import Mailer
     from sopgen.cases.remind import Worker

@@ -413,7 +413,7 @@ class CaseService:
         time ever recorded for the case, reopened ones included: a done step keeps the
         deadline it had when it was ticked, so what happened before a completion can no
         longer be rewritten, not even by reopening the step, back-dating a hold and
-        ticking it again (README "Holds")."""
+        ticking it again (docs/deadlines.md "Holds")."""
         ticks = [(h.done_at, h.step) for h in record.history if h.action == DONE_ACTION]
         ticks += [(c.done_at, c.step) for c in record.completions]  # (all in the history)
         latest = max(ticks, key=lambda t: t[0].astimezone(UTC), default=None)

@@ -64,7 +64,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if not is_api(request):
         return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=headers)
     if exc.status_code == 404:
-        message = f"no API endpoint {request.url.path} (see the README's JSON API table)"
+        message = f"no API endpoint {request.url.path} (see docs/desk.md, The JSON API)"
     elif exc.status_code == 405:
         allow = headers.get("allow", headers.get("Allow", ""))
         message = f"{request.method} is not allowed on {request.url.path}" + (

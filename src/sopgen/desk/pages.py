@@ -546,7 +546,7 @@ def _history_rows(case: Case, zone: ZoneInfo, names: dict[str, str]) -> list[dic
 
 def _not_before(case: Case, zone: ZoneInfo) -> dict[str, Any] | None:
     """The latest completion ever recorded, before which the clock forms' times are
-    refused (README "Holds"): when, which step, whether it was reopened since."""
+    refused (docs/deadlines.md "Holds"): when, which step, whether it was reopened since."""
     latest = case.latest_completion
     if latest is None:
         return None

@@ -2,8 +2,8 @@
 
 `sopgen db upgrade` hands in an open connection that already holds the
 migration lock (see `sopgen.cases.migrate`). Run from the `alembic` command
-(for `alembic revision --autogenerate`, see README "How to add a schema
-change"), it connects to SOPGEN_DATABASE_URL, else `sqlalchemy.url` of the
+(for `alembic revision --autogenerate`, see docs/architecture.md "How to add a
+schema change"), it connects to SOPGEN_DATABASE_URL, else `sqlalchemy.url` of the
 ini file.
 """
 

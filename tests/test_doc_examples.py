@@ -1,9 +1,10 @@
-"""The README's YAML examples are valid as written: no error and no warning.
+"""The manual's YAML examples are valid as written: no error and no warning.
 
 A new user pastes them first; an example that fails validation (the tour's SOP
 once named a version it had no revision for) teaches the wrong thing. Each
-```yaml block of README.md is checked here in the place it is written for, and
-a new block fails `test_every_yaml_block_is_checked` until it is checked too.
+```yaml block of README.md, CHANGELOG.md and docs/*.md is checked here in the
+place it is written for, and a new block fails `test_every_yaml_block_is_checked`
+until it is checked too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner
 
 from sopgen.cli import cli
@@ -22,13 +24,20 @@ NOW = "2026-11-29T12:00"
 """After every date the examples write, before the tour SOP's review falls due (2027-10-15)."""
 
 
+PAGES = [REPO / "README.md", REPO / "CHANGELOG.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
 def yaml_blocks() -> list[str]:
-    return re.findall(r"^```yaml\n(.*?)^```", (REPO / "README.md").read_text(), re.M | re.S)
+    return [
+        found
+        for page in PAGES
+        for found in re.findall(r"^```yaml\n(.*?)^```", page.read_text(), re.M | re.S)
+    ]
 
 
 def block(first_line: str) -> str:
     found = [b for b in yaml_blocks() if b.splitlines()[0].strip().startswith(first_line)]
-    assert len(found) == 1, f"one README yaml block starting {first_line!r}, found {len(found)}"
+    assert len(found) == 1, f"one yaml block in the docs starts {first_line!r}: {len(found)}"
     return found[0]
 
 
@@ -60,6 +69,18 @@ def test_every_yaml_block_is_checked() -> None:
     assert starts == sorted([TOUR_SOP, PRIORITIES, SMTP, PRE_COMMIT])
 
 
+def test_every_yaml_block_is_yaml() -> None:
+    for text in yaml_blocks():
+        yaml.safe_load(text)  # raises on a broken block, whatever it is for
+
+
+def test_the_pre_commit_example_names_the_hooks_this_repository_offers() -> None:
+    config = yaml.safe_load(block(PRE_COMMIT))
+    offered = {hook["id"] for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    named = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert named and named <= offered, named - offered
+
+
 def test_the_tour_sop_is_valid_in_the_example_library(tmp_path: Path) -> None:
     root = example_library(tmp_path)
     (root / "sops" / "sop-cs-001.yaml").write_text(block(TOUR_SOP))  # its id, its file
@@ -76,7 +97,7 @@ def test_the_per_priority_timeframes_are_valid_in_an_example_sop(tmp_path: Path)
     end = text.index("\n", old)
     sop.write_text(text[:old] + within + text[end:])
     assert problems(root, "sops/sop-cs-001.yaml") == []
-    assert "critical: 2 business hours" in sop.read_text()  # the README's line is in
+    assert "critical: 2 business hours" in sop.read_text()  # the docs' line is in
 
 
 def test_the_smtp_and_reminder_settings_are_valid_in_the_example_config(tmp_path: Path) -> None:

@@ -1,0 +1,66 @@
+"""docs/cli.md is the command line's own help.
+
+The page is generated (`python -m sopgen.clidoc`); these tests fail while it
+differs from what the generator writes from today's commands, so a changed
+option or help text cannot leave the page behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from sopgen import clidoc
+from sopgen.cli import EXIT_CODES, cli
+
+REPO = Path(__file__).parents[1]
+PAGE = REPO / "docs" / "cli.md"
+
+
+def test_docs_cli_md_is_what_the_generator_writes_now() -> None:
+    assert PAGE.read_text(encoding="utf-8") == clidoc.render(), (
+        f"docs/cli.md differs from the command line's help; regenerate it: {clidoc.REGENERATE}"
+    )
+
+
+def test_the_page_holds_every_command_and_exit_code() -> None:
+    text = PAGE.read_text(encoding="utf-8")
+    found = clidoc.commands(cli)
+    assert len(found) > 30  # sopgen, its commands and its groups' commands
+    for ctx, command in found:
+        assert f"\n## {ctx.command_path}\n" in text
+        assert f"Usage: {ctx.command_path} " in text
+        if command.help:
+            assert command.help.split("\n")[0][:40] in text
+    for code in EXIT_CODES:
+        assert f"\n| {code} | " in text
+    assert EXIT_CODES.keys() >= {0, 1, 2, 3}
+
+
+def test_the_page_does_not_depend_on_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    for columns in ("40", "200"):
+        monkeypatch.setenv("COLUMNS", columns)
+        monkeypatch.setattr(click.formatting, "FORCED_WIDTH", int(columns))
+        assert clidoc.render() == PAGE.read_text(encoding="utf-8")
+    assert "\x1b[" not in clidoc.render()
+
+
+def test_the_check_mode_passes_now_and_names_the_fix_for_a_stale_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ok = subprocess.run(
+        [sys.executable, "-m", "sopgen.clidoc", "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    stale = tmp_path / "cli.md"
+    stale.write_text(PAGE.read_text(encoding="utf-8").replace("--since REV", "--since REF"))
+    monkeypatch.setattr(clidoc, "PAGE", stale)  # absolute: the page to check
+    assert clidoc.main(["--check"]) == 1
+    assert clidoc.REGENERATE in capsys.readouterr().err
