@@ -1,4 +1,4 @@
-"""docs/cli.md is the command line's own help.
+"""docs/cli.md is the command line's own help, and `sopgen --version` the release.
 
 The page is generated (`python -m sopgen.clidoc`); these tests fail while it
 differs from what the generator writes from today's commands, so a changed
@@ -7,13 +7,17 @@ option or help text cannot leave the page behind.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
+import sopgen
 from sopgen import clidoc
 from sopgen.cli import EXIT_CODES, cli
 
@@ -64,3 +68,16 @@ def test_the_check_mode_passes_now_and_names_the_fix_for_a_stale_page(
     monkeypatch.setattr(clidoc, "PAGE", stale)  # absolute: the page to check
     assert clidoc.main(["--check"]) == 1
     assert clidoc.REGENERATE in capsys.readouterr().err
+
+
+def test_sopgen_version_prints_the_release() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    changelog = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.M)
+    assert released and released[0] == project == sopgen.__version__
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"sopgen {project}\n", (
+        "the installed metadata is older than pyproject.toml: reinstall "
+        "(.venv/bin/pip install --no-deps -e .)"
+    )

@@ -15,7 +15,6 @@ from typing import ClassVar
 import click
 from click.shell_completion import CompletionItem
 
-from sopgen import __version__
 from sopgen.clock import ClockError
 from sopgen.console import App, counted, fail, find_root, pass_app, report, summary
 from sopgen.problems import InputError, has_errors, not_text
@@ -137,7 +136,7 @@ class LazyGroup(click.Group):
     help="Repository root holding sopgen.yaml and sops/ "
     "[default: the nearest folder upwards that holds sopgen.yaml].",
 )
-@click.version_option(__version__, prog_name="sopgen")
+@click.version_option(package_name="sopgen", prog_name="sopgen", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, root: Path | None) -> None:
     """Compile SOPs written as YAML into controlled documents, and run complaint cases.
