@@ -106,6 +106,8 @@ def desk_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[De
     monkeypatch.setenv("SOPGEN_NOW", NOW)
     monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    # the desk's public address, as a deployment sets it: calendar links are built from it
+    monkeypatch.setenv("SOPGEN_BASE_URL", "http://testserver")
     desk = make_desk(tmp_path / "repo")
     yield desk
     desk.app.state.desk.store.close()  # type: ignore[attr-defined]

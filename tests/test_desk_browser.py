@@ -54,6 +54,7 @@ def server_fixture(desk: Desk) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "the desk did not start within 20 s"
         time.sleep(0.05)
+    desk.app.state.desk.base_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)

@@ -306,3 +306,38 @@ def test_a_latin1_argument_to_the_real_command_exits_1_with_a_message(desk: Desk
     assert result.returncode == 1, result.stderr
     assert b"the argument 'Beschwerde \\xfcber Wasserkocher' is not UTF-8 text" in result.stderr
     assert b"Traceback" not in result.stderr and b"internal error" not in result.stderr
+
+
+# --------------------------------------------------------------------------- 8. Host header
+
+
+def test_without_a_base_url_no_link_names_the_host_the_request_carried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("SOPGEN_NOW", "2026-11-23T10:00")
+    monkeypatch.delenv("SOPGEN_BASE_URL", raising=False)
+    monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
+    desk = make_desk(tmp_path / "repo")
+    try:
+        alice = desk.signed_in("alice")
+        evil = {"host": "evil.example"}
+        page = alice.get("/", headers=evil)
+        assert page.status_code == 200 and "evil.example" not in page.text
+        assert "webcal:" not in page.text and "calendar.google.com" not in page.text
+        assert "Calendar links need the desk's public address, and none is set" in page.text
+        assert "SOPGEN_BASE_URL" in page.text and "reminders.base_url" in page.text
+        token = alice.get("/").text.split('<code class="url">/feeds/')[1].split(".ics")[0]
+        assert desk.client().get(f"/feeds/{token}.ics").status_code == 200
+        for path, target in (("/cases/", "/cases"), ("/dashboard/?x=1", "/dashboard?x=1")):
+            moved = alice.get(path, headers=evil)
+            assert moved.status_code == 307 and moved.headers["location"] == target
+        api = desk.api("mia").get("/api/cases/", headers=evil)
+        assert api.status_code == 307 and api.headers["location"] == "/api/cases"
+    finally:
+        desk.app.state.desk.store.close()  # type: ignore[attr-defined]
+
+
+def test_with_a_base_url_links_use_it_whatever_the_host(desk: Desk):
+    page = desk.signed_in("alice").get("/", headers={"host": "evil.example"}).text
+    assert "evil.example" not in page
+    assert 'href="webcal://testserver/feeds/' in page  # SOPGEN_BASE_URL=http://testserver

@@ -1,9 +1,10 @@
 """The desk's public address, one answer for `serve`, `remind` and `user token`.
 
 In this order: the command's `--base-url`, the SOPGEN_BASE_URL variable, then
-`reminders.base_url` in sopgen.yaml. None when none is set: `serve` then uses
-the address each request came to, `remind` leaves links out, and `user token`
-prints the feed's path and says how to set the address.
+`reminders.base_url` in sopgen.yaml. None when none is set: `serve` then shows
+the feed's path on My work and says how to set the address (never the Host a
+request names), `remind` leaves links out, and `user token` prints the feed's
+path and says how to set the address.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from sopgen.cases.cli import case_json
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
 from sopgen.cases.timestamps import iso, parse_timestamp
 from sopgen.cases.users import User
-from sopgen.desk.app import Desk, desk_of
+from sopgen.desk.app import Desk, desk_of, slash_redirect
 from sopgen.desk.auth import Action, allowed, bearer
 from sopgen.problems import InputError, not_text
 
@@ -60,6 +60,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (no such route, a method the route lacks): JSON under /api,
     as the API's other errors; plain text elsewhere, as Starlette answers by default."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and (moved := slash_redirect(request)) is not None:
+        return moved
     headers = dict(exc.headers or {})
     if not is_api(request):
         return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=headers)

@@ -20,8 +20,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sopgen.businesstime import BusinessCalendar
@@ -56,9 +56,16 @@ class Desk:
     def calendar(self) -> BusinessCalendar:
         return self.cases.calendar
 
-    def feed_url(self, request: Request, token: str) -> str:
-        base = self.base_url or str(request.base_url).rstrip("/")
-        return f"{base}/feeds/{token}.ics"
+    def feed_url(self, token: str) -> str | None:
+        """The feed's absolute address, from the configured base URL only (never from the
+        Host a request names: anyone can send any Host); None when none is configured."""
+        if self.base_url is None:
+            return None
+        return f"{self.base_url}{feed_path(token)}"
+
+
+def feed_path(token: str) -> str:
+    return f"/feeds/{token}.ics"
 
 
 def desk_of(request: Request) -> Desk:
@@ -141,6 +148,9 @@ def create_app(
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={HTTPException: api.http_error, Exception: api.server_error},
     )
+    # Starlette's own trailing-slash redirect names the Host the request carried; the
+    # desk's (`slash_redirect`, from the 404 handler) is relative
+    app.router.redirect_slashes = False
     app.state.desk = desk
     app.state.feeds = feeds.FeedCaches(config)
     return app
@@ -166,6 +176,21 @@ def settle_heap() -> None:
     workers): the objects stay for good."""
     gc.collect()
     gc.freeze()
+
+
+def slash_redirect(request: Request) -> Response | None:
+    """For a path no route takes: a relative redirect to the same path with its trailing
+    slash added or removed when a route takes that one (`/cases/` → `/cases`), else None.
+    Relative, so the Host header never makes its way into a Location."""
+    path = request.url.path
+    if path == "/" or path.startswith("//"):
+        return None
+    other = path[:-1] if path.endswith("/") else path + "/"
+    scope = {**request.scope, "path": other}
+    if not any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes):
+        return None
+    query = request.url.query
+    return RedirectResponse(other + (f"?{query}" if query else ""), status_code=307)
 
 
 def not_found() -> Response:

@@ -260,7 +260,7 @@ def rekey(app: App) -> None:
     "--base-url",
     metavar="URL",
     help="The desk's public address, for feed links (default: SOPGEN_BASE_URL, else "
-    "reminders.base_url in sopgen.yaml, else the address each request came to).",
+    "reminders.base_url in sopgen.yaml; without one My work shows the feed's path).",
 )
 @click.option(
     "--workers",

@@ -23,11 +23,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sopgen.cases.baseurl import HOW_TO_SET
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
 from sopgen.cases.model import REOPEN_ACTION, Case
 from sopgen.cases.timestamps import human, iso, parse_timestamp
 from sopgen.cases.users import MIN_PASSWORD, ROLES, SignedIn, SignInRefused, User
-from sopgen.desk.app import Desk, desk_of
+from sopgen.desk.app import Desk, desk_of, feed_path
 from sopgen.desk.auth import (
     SESSION_COOKIE,
     SIGNIN_CSRF_COOKIE,
@@ -363,14 +364,19 @@ def my_work(ctx: Ctx) -> Response:
         counts=counts,
         cases=len(cases),
         links=subscribe_links(ctx, token) if token else None,
+        feed_path=feed_path(token) if token else None,
+        set_base_url=HOW_TO_SET,
         request_new=ctx.request.query_params.get("link") == "new",
         now=human(ctx.now, ctx.desk.config.zone),
     )
 
 
-def subscribe_links(ctx: Ctx, token: str) -> dict[str, str]:
-    """One-click subscribe links of a feed: Google, Outlook on the web, webcal."""
-    feed = ctx.desk.feed_url(ctx.request, token)
+def subscribe_links(ctx: Ctx, token: str) -> dict[str, str] | None:
+    """One-click subscribe links of a feed: Google, Outlook on the web, webcal; None when
+    the desk's address is not configured (My work then says how to set it)."""
+    feed = ctx.desk.feed_url(token)
+    if feed is None:
+        return None
     webcal = "webcal://" + feed.split("://", 1)[1]
     name = f"{ctx.desk.config.company} desk"
     return {
