@@ -6,13 +6,20 @@ The deadline of each step is `BusinessCalendar.deadline(anchor, step.within)`:
 - a step without `after` is anchored on the moment the case was received;
 - a step `… after X` is anchored on X's completion time when X is done, and on
   X's own deadline while X is open, so the plan is always complete and
-  completing X earlier or later moves every step that depends on it.
+  completing X earlier or later moves every open step that depends on it.
+
+A done step keeps the deadline it had when it was done (README "Holds" and
+"Priorities"): it is planned from what had happened by its completion and
+nothing later. It counts the holds up to its completion (cut there), takes the
+priority in force then, and is anchored on X's completion only when X was done
+by then; when X was still open, on the deadline X had at that moment (X's own
+anchor, holds and priority as they stood then, up the chain). So a later hold,
+priority change or completion of X never moves it nor changes its lateness.
 
 Holds (the case's clock stopped, rules in `sopgen.businesstime`) reach every
-step through `BusinessCalendar.held_deadline`: an open step sees every hold; a
-done step only the holds up to its completion (cut there), so its deadline is
-the one it had when it was done and never moves again. A step anchored on an
-open step starts from that step's held deadline, so `after` chains follow.
+step through `BusinessCalendar.held_deadline`: an open step sees every hold. A
+step anchored on an open step starts from that step's held deadline, so `after`
+chains follow.
 
 Anchors are resolved in dependency order (`sopgen.anchors`), so `after` may
 name a step further down the document. A cycle of `after` anchors or an anchor
@@ -156,23 +163,28 @@ def plan(
         needed = set()
         wanted = sorted({i for i in map(graph.index, only) if i is not None})
         for first in wanted:
-            link: int | None = first  # up the chain of open anchors
+            link: int | None = first  # an open step: up the chain of open anchors
             while link is not None and link not in needed:
                 needed.add(link)
                 above = anchors[link]
-                link = above if above is not None and above not in completed else None
+                open_ = link not in completed and above is not None and above not in completed
+                link = above if open_ else None
+    then = _Then(calendar, received, completed, steps, anchors, holds, priorities)
     planned: dict[int, PlannedStep] = {}
     for index in graph.order:
         if needed is not None and index not in needed:
             continue
         step = steps[index]
         after = anchors[index]
+        finished = completed.get(index)
         if after is None:
             anchor, after_key = received, None
         else:
-            anchor = completed.get(after) or planned[after].due
+            if finished is not None:  # what it was anchored on when it was done
+                anchor = then.anchor(index, finished)
+            else:
+                anchor = completed.get(after) or planned[after].due
             after_key = steps[after].key
-        finished = completed.get(index)
         tf = step.within
         if priorities and step.within_by:
             tf = step.timeframe(priority_at(priorities, finished))
@@ -237,27 +249,12 @@ def finished(
         return []
     steps, anchors = graph.steps, graph.anchors
     deadline, held_deadline = calendar.deadline, calendar.held_deadline
-    current = priorities[-1][1] if priorities else "normal"
-    open_dues: dict[int, datetime] = {}
-
-    def open_due(index: int) -> datetime:
-        """The deadline of an open step (every hold seen, the current priority)."""
-        due = open_dues.get(index)
-        if due is None:
-            after = anchors[index]
-            anchor = received if after is None else completed.get(after) or open_due(after)
-            step = steps[index]
-            tf = step.timeframe(current) if priorities and step.within_by else step.within
-            due = held_deadline(anchor, tf, holds) if holds else deadline(anchor, tf)
-            open_dues[index] = due
-        return due
-
+    then = _Then(calendar, received, completed, steps, anchors, holds, priorities)
     business_time = calendar.business_time
     rows = []
     for index in set(wanted):
         at = completed[index]
-        after = anchors[index]
-        anchor = received if after is None else completed.get(after) or open_due(after)
+        anchor = received if anchors[index] is None else then.anchor(index, at)
         step = steps[index]
         priority = priority_at(priorities, at) if priorities else "normal"
         tf = step.timeframe(priority) if priorities and step.within_by else step.within
@@ -270,14 +267,77 @@ def finished(
     return rows
 
 
+class _Then:
+    """Anchors of done steps as they stood at their completion (see the module's
+    docstring): for a step done at T, its anchor step's completion when that was by
+    T, else the deadline the anchor step had at T — its own anchor taken the same
+    way, the holds cut at T, the priority in force at T. Deadlines are cached per
+    (step, instant), so each is worked out once per plan."""
+
+    __slots__ = (
+        "anchors", "calendar", "completed", "dues", "holds", "priorities", "received", "steps",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        calendar: BusinessCalendar,
+        received: datetime,
+        completed: Mapping[int, datetime],
+        steps: Sequence[Step],
+        anchors: Sequence[int | None],
+        holds: Sequence[tuple[datetime, datetime]],
+        priorities: Sequence[tuple[datetime, str]],
+    ):
+        self.calendar, self.received, self.completed = calendar, received, completed
+        self.steps, self.anchors, self.holds, self.priorities = steps, anchors, holds, priorities
+        self.dues: dict[tuple[int, datetime], datetime] = {}
+
+    def anchor(self, index: int, at: datetime) -> datetime:
+        """The anchor of step `index` at `at` (the received time without `after`)."""
+        moment = _instant(at)
+        chain = []  # steps still open at `moment`, from `index`'s anchor step up
+        link = self.anchors[index]
+        anchor = self.received
+        while link is not None:
+            done = self.completed.get(link)
+            if done is not None and _instant(done) <= moment:
+                anchor = done
+                break
+            due = self.dues.get((link, moment))
+            if due is not None:
+                anchor = due
+                break
+            chain.append(link)
+            link = self.anchors[link]
+        if not chain:
+            return anchor
+        holds = _cut(self.holds, moment) if self.holds else ()
+        priority = priority_at(self.priorities, moment) if self.priorities else None
+        for link in reversed(chain):  # down the chain: each one anchors the next
+            step = self.steps[link]
+            tf = (
+                step.timeframe(priority) if priority is not None and step.within_by else step.within
+            )
+            if holds:
+                anchor = self.calendar.held_deadline(anchor, tf, holds)
+            else:
+                anchor = self.calendar.deadline(anchor, tf)
+            self.dues[link, moment] = anchor
+        return anchor
+
+
 def priority_at(priorities: Sequence[tuple[datetime, str]], at: datetime | None) -> str:
-    """The priority in force at `at` (the current one when `at` is None)."""
+    """The priority a step done at `at` was done under (the current one when `at` is
+    None): the case's first priority, or the last one it was changed to before `at`. A
+    change dated at `at` itself comes after a completion then, as a hold beginning then
+    does (README "Priorities"): the desk accepts a change from the latest completion
+    on, and it must not change how that step was judged."""
     if at is None:
         return priorities[-1][1]
     moment = _instant(at)
     current = priorities[0][1]
-    for since, priority in priorities:
-        if _instant(since) <= moment:
+    for since, priority in priorities[1:]:
+        if _instant(since) < moment:
             current = priority
     return current
 
