@@ -1,4 +1,4 @@
-"""A done step keeps the deadline it had when it was done (README "Holds" and
+"""A done step keeps the deadline it had when it was done (docs/deadlines.md "Holds" and
 "Priorities"): nothing dated after its completion — a hold, a priority change, the
 completion of the step it is anchored `after` — moves it or changes its lateness.
 
@@ -129,7 +129,7 @@ def test_the_report_path_keeps_them_too():
 
 
 def test_a_step_done_before_its_anchor_step_is_not_re_anchored_when_that_step_is_done():
-    """README "Timeframes": the anchor step's later completion is something after the
+    """docs/deadlines.md "Timeframes": the anchor step's later completion is something after the
     step was done, so it does not move it either (issue #18, item 21)."""
     done = {**BERLIN_DONE, "s2": datetime(2026, 6, 29, 10, 0, tzinfo=BERLIN)}  # s2 done late
     planned = by_key(plan(BERLIN_SOP, BERLIN_CALENDAR, BERLIN_RECEIVED, done))
@@ -269,7 +269,7 @@ def test_nothing_recorded_after_the_last_completion_moves_a_done_step(
     priority: str,
 ) -> None:
     """What the desk may still record once steps are done — a hold, a priority change,
-    completions of open steps, all from the latest completion on (README "Holds") —
+    completions of open steps, all from the latest completion on (docs/deadlines.md "Holds") —
     leaves every done step's deadline and lateness as they were."""
     the_sop, calendar, received, done, holds, history = case
     if not done:

@@ -8,7 +8,7 @@ The deadline of each step is `BusinessCalendar.deadline(anchor, step.within)`:
   X's own deadline while X is open, so the plan is always complete and
   completing X earlier or later moves every open step that depends on it.
 
-A done step keeps the deadline it had when it was done (README "Holds" and
+A done step keeps the deadline it had when it was done (docs/deadlines.md "Holds" and
 "Priorities"): it is planned from what had happened by its completion and
 nothing later. It counts the holds up to its completion (cut there), takes the
 priority in force then, and is anchored on X's completion only when X was done
@@ -330,7 +330,7 @@ def priority_at(priorities: Sequence[tuple[datetime, str]], at: datetime | None)
     """The priority a step done at `at` was done under (the current one when `at` is
     None): the case's first priority, or the last one it was changed to before `at`. A
     change dated at `at` itself comes after a completion then, as a hold beginning then
-    does (README "Priorities"): the desk accepts a change from the latest completion
+    does (docs/deadlines.md "Priorities"): the desk accepts a change from the latest completion
     on, and it must not change how that step was judged."""
     if at is None:
         return priorities[-1][1]
