@@ -17,6 +17,7 @@ from click.shell_completion import CompletionItem
 
 from sopgen.clock import ClockError
 from sopgen.console import App, counted, fail, find_root, pass_app, report, summary
+from sopgen.files import DiskFullError, disk_full
 from sopgen.problems import InputError, has_errors, not_text
 
 EXIT_CODES = {
@@ -204,6 +205,14 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
+        if isinstance(exc, DiskFullError):
+            fail(exc.message, exc.hint)
+        if isinstance(exc, OSError) and disk_full(exc):  # another writer (a temporary file…)
+            where = f": could not write {exc.filename}" if exc.filename else ""
+            fail(
+                f"the disk is full{where}",
+                "free some space on that disk, then run the command again",
+            )
         if os.environ.get("SOPGEN_DEBUG"):
             raise
         click.echo(

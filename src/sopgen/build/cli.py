@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
 from sopgen.build import stamp as build_stamp
 from sopgen.console import App, ProgressDisplay, counted, fail, pass_app, report
+from sopgen.files import DiskFullError
 from sopgen.problems import Problem
 from sopgen.render.pdf import PDF_VARIANTS
 
@@ -99,18 +101,20 @@ def build(
         click.echo(f"removed {display_path(path, app.root)} (SOP withdrawn or retired)", err=True)
     outputs = [display_path(p, app.root) for p in [*result.written, *result.up_to_date]]
     logo = library.config.logo if library.config else None
-    build_stamp.write(
-        app.root,
-        key,
-        today,
-        library.config.timezone if library.config else None,
-        base_before,
-        [logo] if logo else [],
-        outputs,
-        result.problems,
-        exit_code,
-        result.index_kept,
-    )
+    # the stamp only saves the next build its parsing; without it, that build takes the full path
+    with contextlib.suppress(DiskFullError):
+        build_stamp.write(
+            app.root,
+            key,
+            today,
+            library.config.timezone if library.config else None,
+            base_before,
+            [logo] if logo else [],
+            outputs,
+            result.problems,
+            exit_code,
+            result.index_kept,
+        )
     _finish(
         result.problems,
         len(result.written),

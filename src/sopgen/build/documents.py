@@ -40,8 +40,8 @@ from typing import Protocol
 from sopgen.assets import templates_dir
 from sopgen.build.digest import shaping_digest
 from sopgen.build.withdraw import remove_withdrawn
-from sopgen.files import write_atomic, write_if_changed
-from sopgen.library import CONFIG_FILE, Library
+from sopgen.files import DiskFullError, write_atomic, write_if_changed
+from sopgen.library import CONFIG_FILE, Library, display_path
 from sopgen.model import Config, Sop
 from sopgen.problems import Problem, error, has_errors, warning
 from sopgen.render import html as html_render
@@ -171,6 +171,18 @@ def _render_problem(sop: Sop, what: str, exc: BaseException) -> Problem:
     )
 
 
+def _disk_full_problem(sop: Sop, path: Path, root: Path) -> Problem:
+    return error(
+        sop.path or sop.id,
+        1,
+        1,
+        "render-failed",
+        f"the disk is full: could not write {display_path(path, root)}",
+        "free some space on that disk, then build again; the previous file, if any, "
+        "was left as it was",
+    )
+
+
 def build_documents(
     library: Library,
     options: BuildOptions,
@@ -220,6 +232,9 @@ def build_documents(
     def written(job: _Job, data: bytes | str) -> None:
         try:
             write_atomic(job.path, data)
+        except DiskFullError:
+            report.problems.append(_disk_full_problem(job.sop, job.path, root))
+            return
         except OSError as exc:
             report.problems.append(_render_problem(job.sop, f"file {job.key}", exc))
             return

@@ -255,6 +255,12 @@ class Store:
                 "run the command again",
             ) from None
         except OperationalError as exc:
+            if _disk_full(exc):
+                raise CaseError(
+                    f"the disk is full: could not write the case store {self.display}; "
+                    "nothing was changed",
+                    "free some space on the disk that holds it, then run the command again",
+                ) from None
             if _collided(exc):
                 raise CaseError(
                     "another sopgen changed the same cases at the same moment "
@@ -438,6 +444,14 @@ def _sqlite_time(value: str) -> datetime:
 
 def _server_time(value: datetime) -> datetime:
     return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def _disk_full(exc: OperationalError) -> bool:
+    """SQLite's SQLITE_FULL, or PostgreSQL's disk_full (53100): no space to write."""
+    return (
+        getattr(exc.orig, "sqlite_errorcode", None) == 13  # SQLITE_FULL
+        or getattr(exc.orig, "sqlstate", None) == "53100"
+    )
 
 
 def _collided(exc: OperationalError) -> bool:

@@ -9,6 +9,7 @@ import click
 from sopgen.cases.commanderrors import reports_case_errors
 from sopgen.cases.errors import CaseError
 from sopgen.console import App, counted, fail, pass_app
+from sopgen.files import DiskFullError, disk_full
 from sopgen.problems import InputError
 
 _errors = reports_case_errors
@@ -118,11 +119,16 @@ def export(app: App, file: str) -> None:
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as out:
                     count = write_export(store, out, now())
+                    out.flush()
+                    os.fsync(out.fileno())  # on disk before the rename, as write_atomic does
                 os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
     except OSError as exc:
+        if disk_full(exc):
+            full = DiskFullError(file)
+            raise CaseError(full.message, full.hint) from None
         raise CaseError(f"cannot write {file}: {exc.strerror or exc}") from None
     finally:
         store.close()

@@ -22,7 +22,7 @@ from sopgen.cases.report import Group, Report
 from sopgen.cases.timestamps import iso
 from sopgen.console import App, counted, fail, pass_app
 from sopgen.console import report as report_problems
-from sopgen.files import write_atomic
+from sopgen.files import DiskFullError, write_atomic
 from sopgen.model import Config
 from sopgen.render.barchart import Bar, Row
 
@@ -174,6 +174,8 @@ def report(app: App, since: str | None, until: str | None, fmt: str, output: Pat
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(output, text)
+    except DiskFullError as exc:
+        fail(exc.message, exc.hint)
     except OSError as exc:
         fail(
             f"cannot write {output}: {exc.strerror or exc}",

@@ -42,6 +42,7 @@ from sqlalchemy import select
 
 from sopgen.cases.errors import CaseError
 from sopgen.cases.store import Meta, Store, insert_missing
+from sopgen.files import DiskFullError, disk_full
 
 ENV_KEY = "SOPGEN_SECRET_KEY"
 KEY_FILE = Path(".sopgen") / "secret.key"
@@ -84,6 +85,9 @@ def _create(path: Path) -> None:
         finally:
             temp.unlink(missing_ok=True)
     except OSError as exc:
+        if disk_full(exc):
+            full = DiskFullError(path)
+            raise CaseError(f"{full.message} (the desk's secret key)", full.hint) from None
         raise CaseError(
             f"cannot create the secret key file {path}: {exc.strerror or exc}",
             f"make the folder writable, or set {ENV_KEY}",
