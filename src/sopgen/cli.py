@@ -24,7 +24,9 @@ EXIT_CODES = {
     0: "success",
     1: "invalid input: each problem reported as `path:line:column: error: message` with a "
     "hint; nothing is written for the invalid part (`sopgen check`: an SOP change not "
-    "released; `sopgen remind --once`: a reminder not sent, left to retry)",
+    "released or an SOP `validate` rejects; `sopgen remind --once`: a reminder not sent, "
+    "left to retry); also a full disk, reported as `the disk is full: could not write "
+    "PATH` (nothing is left half-written)",
     2: "usage error: a malformed option or argument, a bad `SOPGEN_NOW` or "
     "`SOURCE_DATE_EPOCH` (`sopgen check`: REV is not in the clone, or the root is not "
     "in a git repository)",
