@@ -107,6 +107,7 @@ class Reminders:
     digest: bool = True
     base_url: str | None = None
     retry_after: timedelta = timedelta(minutes=10)
+    max_per_minute: int | None = None  # messages a minute at most; None: no cap
 
 
 DEFAULT_BEFORE = ("1 business day", "1 business hour")
@@ -496,6 +497,7 @@ def _reminders(b: _Maker, data: dict[str, Any]) -> Reminders:
         digest=data.get("digest", True),
         base_url=(data.get("base_url") or "").rstrip("/") or None,
         retry_after=parse_duration(data.get("retry_after", "10 minutes")),
+        max_per_minute=data.get("max_per_minute"),
     )
 
 

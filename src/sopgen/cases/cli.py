@@ -601,6 +601,12 @@ def cancel(app: App, case_id: str, reason: str) -> None:
 @click.option("--all-or-nothing", is_flag=True, help="Import no case at all when any row is bad.")
 @click.option("--pdf", is_flag=True, help="Also write checklist.pdf for every case (slow).")
 @click.option("--allow-draft", is_flag=True, help=ALLOW_DRAFT_HELP)
+@click.option(
+    "--history",
+    is_flag=True,
+    help="A backlog: no reminders for steps already overdue when imported "
+    "(a 'history' column marks single rows).",
+)
 @pass_app
 @_errors
 def import_(
@@ -611,6 +617,7 @@ def import_(
     all_or_nothing: bool,
     pdf: bool,
     allow_draft: bool,
+    history: bool,
 ) -> None:
     """Open many cases from a CSV file.
 
@@ -624,6 +631,10 @@ def import_(
     Priorität), in any order; --columns maps other names. Bad rows are reported
     as FILE.csv:LINE:COLUMN and the good rows are imported (exit 1), or, with
     --all-or-nothing, none is.
+
+    With --history (or a `history` column saying yes) the cases are a backlog:
+    `sopgen remind` sends nothing for their steps already overdue when they were
+    imported, only for the steps due later.
     """
     from sopgen.cases.csvimport import open_csv
 
@@ -646,6 +657,7 @@ def import_(
                 file,
                 all_or_nothing=all_or_nothing,
                 allow_draft=allow_draft,
+                history=history,
                 progress=advance,
             )
         if pdf and result.case_ids:

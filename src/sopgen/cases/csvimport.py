@@ -14,6 +14,9 @@
   time are required;
 - a priority must be one of `priorities:` in sopgen.yaml (any case); an empty
   cell means `normal`. A bad one is reported at its line and column;
+- a `history` column (by name only: `history`, `backlog`, `Altbestand`) marks a
+  row's case as history with yes/true/1/x (no/false/0/empty: not): no reminders
+  for its steps already overdue when it was imported (as `--history` for all);
 - the file is read row by row (an import of any size holds one batch of rows
   in memory), and every bad row becomes a problem `FILE.csv:LINE:1: error: …`,
   with LINE the line the row starts on.
@@ -41,7 +44,9 @@ from sopgen.problems import InputError, Problem, error
 MAX_BYTES = 200 * 1024 * 1024
 """A CSV of a few million cases; anything larger is refused unread."""
 
-COLUMNS = ("case", "received", "assignee", "summary", "priority")
+COLUMNS = ("case", "received", "assignee", "summary", "priority", "history")
+POSITIONAL = COLUMNS[:5]
+"""The columns of a file without a header, in this order (history only by name)."""
 REQUIRED = ("case", "received")
 DELIMITERS = ",;\t|"
 SAMPLE_CHARS = 64 * 1024
@@ -84,6 +89,7 @@ NAMES: Mapping[str, frozenset[str]] = {
     "priority": _names(
         "priority|prio|urgency|severity|Priorität|Prioritaet|Dringlichkeit|Wichtigkeit"
     ),
+    "history": _names("history|backlog|as history|Altbestand|Historie|Rückstand"),
 }
 _COLUMN_OF = {name: column for column, names in NAMES.items() for name in names}
 COLUMNS_HINT = (
@@ -188,7 +194,7 @@ def detect_layout(
             if name is not None and name not in columns:
                 columns[name] = index
     else:
-        columns = {name: index for index, name in enumerate(COLUMNS)}
+        columns = {name: index for index, name in enumerate(POSITIONAL)}
     for name, value in mapping.items():
         if value.isdigit() and int(value) >= 1:
             columns[name] = int(value) - 1
@@ -207,7 +213,7 @@ def detect_layout(
     claimed = {columns[name] for name in mapping if name in columns}
     for name in [n for n in columns if n not in mapping and columns[n] in claimed]:
         del columns[name]  # a mapped column wins over a guessed one at the same position
-    width = len(first) if header else max(len(COLUMNS), max(columns.values(), default=0) + 1)
+    width = len(first) if header else max(len(POSITIONAL), max(columns.values(), default=0) + 1)
     layout = CsvLayout(delimiter, columns, width, header)
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
@@ -514,6 +520,27 @@ def _row(
         assignee=clean_text(cell("assignee"), "assignee"),
         summary=clean_text(cell("summary"), "summary"),
         priority=_priority(cell("priority"), layout.columns.get("priority"), priorities),
+        history=_history(cell("history"), layout.columns.get("history")),
+    )
+
+
+YES = frozenset({"yes", "y", "true", "1", "x", "ja", "j", "wahr", "history"})
+NO = frozenset({"", "no", "n", "false", "0", "nein", "falsch"})
+
+
+def _history(text: str | None, index: int | None) -> bool:
+    """Whether the `history` cell marks the case as history (yes/no, true/false, 1/0, x
+    or empty; English or German)."""
+    if text is None or index is None:
+        return False
+    if text.casefold() in YES:
+        return True
+    if text.casefold() in NO:
+        return False
+    raise _CellError(
+        index + 1,
+        f"'{text}' in the history column is neither yes nor no",
+        "write yes (history: no reminders for steps already overdue) or no, or leave it empty",
     )
 
 

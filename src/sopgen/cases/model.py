@@ -134,6 +134,9 @@ class Case:
     installation: str | None = None  # the store's id in event UIDs; None: UIDs from before ids
     cancelled_at: datetime | None = None  # UTC
     cancel_reason: str | None = None
+    # entered as history (`case import --history`): no reminders for the steps already
+    # overdue when it was entered (`opened_at`)
+    as_history: bool = False
 
     @property
     def cancelled(self) -> bool:
@@ -237,6 +240,7 @@ class ImportRow:
     assignee: str | None
     summary: str | None
     priority: str | None = None  # one of the config's priorities; None: normal
+    history: bool = False  # entered as history: no reminders for steps overdue already
 
 
 @dataclass

@@ -29,8 +29,10 @@ def remind(app: App, once: bool, interval: int) -> None:
     """E-mail assignees before and when steps are due, and managers a daily digest.
 
     Settings are `smtp:` and `reminders:` in sopgen.yaml. Each reminder goes
-    out once, even with several workers on one database; run it as a service
-    (docs/operations.md: the reminder worker) or from cron with --once.
+    out once, even with several workers on one database; a person gets at most
+    one e-mail a run with all their reminders in it, and `max_per_minute`
+    caps the e-mails of a run (the rest go out on the next). Run it as a
+    service (docs/operations.md: the reminder worker) or from cron with --once.
     """
     from sopgen.cases.mail import Mailer
     from sopgen.cases.remind import Worker
@@ -69,14 +71,21 @@ def remind(app: App, once: bool, interval: int) -> None:
                 click.echo(f"not sent, will retry: {line}", err=True)
             if once:
                 click.echo(
-                    f"remind: {len(report.sent)} sent, {len(report.failed)} to retry, "
-                    f"{report.planned} planned, {report.cancelled} cancelled",
+                    f"remind: {len(report.sent)} sent in {report.messages} e-mail"
+                    f"{'s' * (report.messages != 1)}, {len(report.failed)} to retry, "
+                    f"{report.planned} planned, {report.cancelled} cancelled"
+                    + (
+                        f", {report.deferred} left for the next run (reminders.max_per_minute)"
+                        if report.deferred
+                        else ""
+                    ),
                     err=True,
                 )
                 if report.failed:
                     raise SystemExit(1)
                 return
-            for _ in range(interval):
+            # over the cap: the rest goes out a minute later at the earliest
+            for _ in range(max(interval, 60) if report.deferred else interval):
                 if stopping:
                     return
                 time.sleep(1)

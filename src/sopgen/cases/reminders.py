@@ -15,6 +15,8 @@ Rules (SPEC "Team database and reminders"; docs/operations.md "Reminders"):
   manager with an e-mail address (`reminders.digest`).
 - A reminder whose time falls outside business hours goes out at the next
   opening time.
+- Nothing for the steps of a case entered as history (`case import --history`)
+  that were already overdue when it was entered; its later steps as usual.
 - Nothing for a case on hold, a closed case, a done step, or an assignee
   without an e-mail address; a reassigned case's reminders go to the new
   assignee (the key names the recipient, so the old ones no longer match).
@@ -137,10 +139,11 @@ def wanted(
         if case.on_hold is not None:
             continue
         person = people.get((case.assignee or "").lower())
+        entered = case.opened_at.astimezone(UTC)
         for planned in case.open_steps():
             due = planned.due.astimezone(UTC)
             any_overdue = any_overdue or due < now
-            if person is None:
+            if person is None or (case.as_history and due < entered):
                 continue
             where = f"{case.id}|{planned.key}|{person.email.lower()}|{due.isoformat()}"
             if due > now:

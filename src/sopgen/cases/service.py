@@ -190,9 +190,11 @@ class CaseService:
         priority: str | None = None,
         *,
         allow_draft: bool = False,
+        history: bool = False,
     ) -> Case:
         """Record a new case under the current version of `sop_id` and write its files;
-        `priority` (one of `priorities:` in sopgen.yaml) defaults to `normal`.
+        `priority` (one of `priorities:` in sopgen.yaml) defaults to `normal`. With
+        `history`, no reminders go out for steps already overdue now (a backlog).
 
         The SOP must be in force when the case was received (approved or
         effective, and on or after its effective date), unless `allow_draft`
@@ -208,7 +210,16 @@ class CaseService:
             in_force_at(sop, received, self.config.zone)
         with self.files.staging() as staged:
             case = self._open(
-                staged, case_id, sop, snapshot, received, now, assignee, summary, priority
+                staged,
+                case_id,
+                sop,
+                snapshot,
+                received,
+                now,
+                assignee,
+                summary,
+                priority,
+                history=history,
             )
             staged.publish()  # committed: only now may the case's folder appear
         return case
@@ -224,6 +235,8 @@ class CaseService:
         assignee: str | None,
         summary: str | None,
         priority: str | None,
+        *,
+        history: bool = False,
     ) -> Case:
         with self.store.write() as session:
             if _folder_taken(session, [case_id]):
@@ -236,7 +249,16 @@ class CaseService:
             assignee = _known_assignee(session, assignee)
             self._add_snapshot(session, snapshot, now)
             record = CaseRecord(
-                **_record_values(case_id, sop, snapshot.digest, received, assignee, summary, now),
+                **_record_values(
+                    case_id,
+                    sop,
+                    snapshot.digest,
+                    received,
+                    assignee,
+                    summary,
+                    now,
+                    as_history=history,
+                ),
                 completions=[],
                 events=[],
             )
@@ -991,6 +1013,7 @@ class CaseService:
         *,
         all_or_nothing: bool = False,
         allow_draft: bool = False,
+        history: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> ImportResult:
         """Open a case per good row, all in one transaction; bad rows become `file:line` problems.
@@ -1002,7 +1025,8 @@ class CaseService:
         the transaction commits, so an import that fails or is interrupted
         (Ctrl-C) leaves neither cases nor folders. With `all_or_nothing`, any
         bad row rolls the whole import back (every row is still checked, so
-        all bad rows are reported).
+        all bad rows are reported). With `history` every case is entered as history
+        (as a row's own `history` does): no reminders for steps overdue already.
         """
         sop, snapshot = self._current_sop(sop_id, allow_draft=allow_draft)
         zone = self.config.zone
@@ -1028,7 +1052,7 @@ class CaseService:
                             except CaseError as exc:
                                 found.append(exc.problem(file, row.line))
                                 continue
-                            good.append(row)
+                            good.append(replace(row, history=True) if history else row)
                         taken = _folder_taken(session, [r.case_id for r in good])
                         kept = []
                         for row in good:
@@ -1082,7 +1106,14 @@ class CaseService:
         more than everything else an import does)."""
         values = [
             _record_values(
-                row.case_id, sop, snapshot.digest, row.received, row.assignee, row.summary, now
+                row.case_id,
+                sop,
+                snapshot.digest,
+                row.received,
+                row.assignee,
+                row.summary,
+                now,
+                as_history=row.history,
             )
             for row in rows
         ]
@@ -1315,6 +1346,7 @@ class CaseService:
             installation=None if record.legacy_uids else self.store.installation_id,
             cancelled_at=record.cancelled_at,
             cancel_reason=record.cancel_reason,
+            as_history=bool(record.as_history),
             history=_step_history(record, zone),
         )
 
@@ -1461,6 +1493,8 @@ def _record_values(
     assignee: str | None,
     summary: str | None,
     now: datetime,
+    *,
+    as_history: bool = False,
 ) -> dict[str, Any]:
     """The columns of a new case's row: `open` makes one record of them, import inserts many."""
     return {
@@ -1476,6 +1510,7 @@ def _record_values(
         "updated_at": now,
         "closed_at": None,
         "next_due": None,
+        "as_history": as_history,
     }
 
 

@@ -100,6 +100,8 @@ class CaseRecord(Base):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     # a case from before installation ids: its events keep their first UIDs
     legacy_uids: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # imported as history (0013): no reminders for steps already overdue when it came in
+    as_history: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     completions: Mapped[list[Completion]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Completion.step"

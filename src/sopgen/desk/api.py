@@ -244,8 +244,18 @@ def open_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
         else parse_timestamp(received_text, desk.config.zone, "received time")
     )
     assert case_id is not None and sop_id is not None
+    history = body.get("history", False)
+    if not isinstance(history, bool):
+        raise ApiError(422, "invalid", "'history' must be true or false")
     case = desk.cases.open(
-        case_id, sop_id, received, now, assignee, _text(body, "summary"), _text(body, "priority")
+        case_id,
+        sop_id,
+        received,
+        now,
+        assignee,
+        _text(body, "summary"),
+        _text(body, "priority"),
+        history=history,
     )
     return 201, case_json(case, desk.config, now)
 
@@ -340,7 +350,7 @@ def change_priority(request: Request, desk: Desk, user: User) -> tuple[int, Any]
     return 200, case_json(case, desk.config, now)
 
 
-OPEN_FIELDS = ("case", "sop", "received", "assignee", "summary", "priority")
+OPEN_FIELDS = ("case", "sop", "received", "assignee", "summary", "priority", "history")
 
 routes = [
     Route("/api/cases", endpoint(open_case, OPEN_FIELDS), methods=["POST"]),
