@@ -44,6 +44,7 @@ def block(first_line: str) -> str:
 TOUR_SOP = "# yaml-language-server: $schema=../schema/sop.schema.json"
 PRIORITIES = "- id: investigate"
 SMTP = "smtp:"
+SIGNATURES = "signatures: electronic"
 PRE_COMMIT = "# .pre-commit-config.yaml"  # pre-commit's file, not sopgen's: not validated here
 
 
@@ -66,7 +67,7 @@ def problems(root: Path, *files: str) -> list[dict[str, object]]:
 
 def test_every_yaml_block_is_checked() -> None:
     starts = sorted(b.splitlines()[0].strip() for b in yaml_blocks())
-    assert starts == sorted([TOUR_SOP, PRIORITIES, SMTP, PRE_COMMIT])
+    assert starts == sorted([TOUR_SOP, PRIORITIES, SMTP, SIGNATURES, PRE_COMMIT])
 
 
 def test_every_yaml_block_is_yaml() -> None:
@@ -105,3 +106,11 @@ def test_the_smtp_and_reminder_settings_are_valid_in_the_example_config(tmp_path
     config = root / "sopgen.yaml"
     config.write_text(config.read_text() + "\n" + block(SMTP))
     assert problems(root, "sopgen.yaml") == []
+
+
+def test_the_signature_settings_are_valid_in_the_example_config(tmp_path: Path) -> None:
+    root = example_library(tmp_path)
+    config = root / "sopgen.yaml"
+    config.write_text(config.read_text() + "\n" + block(SIGNATURES))
+    assert problems(root, "sopgen.yaml") == []
+    assert "required_signatures: [author, approval]" in config.read_text()

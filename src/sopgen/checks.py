@@ -110,6 +110,17 @@ def check_config(config: Config) -> Iterator[Problem]:
     The answer is cached per user (`sopgen.regions`), the one side effect of
     validation, kept here rather than in building the model.
     """
+    unknown = [m for m in config.required_signatures if m not in config.signature_meanings]
+    if unknown and config.source is not None:
+        mark = config.source.value(("required_signatures",))
+        yield error(
+            config.path,
+            mark.line,
+            mark.column,
+            "bad-value",
+            f"required_signatures names {', '.join(unknown)}, which signature_meanings lacks",
+            f"signature meanings: {', '.join(config.signature_meanings)}",
+        )
     if config.holiday_country is None:
         return
     problem = region_problem(config.holiday_country, config.holiday_subdivision)

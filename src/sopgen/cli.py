@@ -76,6 +76,14 @@ class LazyGroup(click.Group):
             "sopgen.desk.cli:user",
             "Desk users: add, list, disable, enable, set passwords; issue feed and API tokens.",
         ),
+        "sign": (
+            "sopgen.desk.signcli:sign",
+            "Sign an SOP's current content electronically (prompts for login and password).",
+        ),
+        "signatures": (
+            "sopgen.desk.signcli:signatures_group",
+            "Electronic signature records: export them from the desk into the repository.",
+        ),
         "serve": (
             "sopgen.desk.cli:serve",
             "Run the case desk (pages, calendar feeds and the JSON API) until interrupted.",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sopgen import checks, clock, schema
+from sopgen import checks, clock, schema, signatures
 from sopgen.model import Config, Sop, make_config, make_sop
 from sopgen.problems import Problem, error, has_errors
 from sopgen.source import Document, file_kind, load_file
@@ -48,10 +48,17 @@ class Library:
     entries: list[Entry]
     today: date  # the day the checks judged review dates against (`clock.today`)
     skipped: list[Problem] = field(default_factory=list)  # files in sops/ left unread, and why
+    other_problems: list[Problem] = field(default_factory=list)
+    """Problems of no SOP and not of the config: a bad key file under signatures/keys/."""
 
     @property
     def problems(self) -> list[Problem]:
-        return self.config_problems + self.skipped + [p for e in self.entries for p in e.problems]
+        return (
+            self.config_problems
+            + self.skipped
+            + self.other_problems
+            + [p for e in self.entries for p in e.problems]
+        )
 
     @property
     def sops(self) -> dict[str, Sop]:
@@ -250,8 +257,9 @@ def load_library(
     for entry, problems in zip(entries, checks.check_library(entries, config, today), strict=True):
         entry.problems += problems
     skipped = folder.skipped
+    other = signatures.check_signatures(root, config, entries)
     if named is not None:
         wanted = set(named)
         entries = [e for e in entries if resolved(e.path) in wanted]
         skipped = []
-    return Library(root, config, config_problems, entries, today, skipped)
+    return Library(root, config, config_problems, entries, today, skipped, other)

@@ -11,7 +11,7 @@ import calendar as _calendar
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -120,6 +120,9 @@ class BusinessHours:
     end: time
 
 
+DEFAULT_MEANINGS = ("author", "review", "approval")
+"""What an electronic signature may mean when sopgen.yaml lists no `signature_meanings`."""
+
 DEFAULT_PRIORITIES = ("critical", "high", "normal", "low")
 """The case priorities when sopgen.yaml lists none, most urgent first."""
 
@@ -150,6 +153,11 @@ class Config:
     language: str = "en"
     smtp: Smtp | None = None
     reminders: Reminders = Reminders()
+    signatures: str = "typed"
+    """`typed` (the `approvals:` in each SOP) or `electronic` (signature records)."""
+    signature_meanings: tuple[str, ...] = DEFAULT_MEANINGS
+    required_signatures: tuple[str, ...] = ("approval",)
+    """Under `electronic`, the meanings an effective SOP needs on its current content."""
     path: str = "sopgen.yaml"
     digest: str = ""
     source: SourceMap | None = field(default=None, compare=False, repr=False)
@@ -266,6 +274,20 @@ class Approval:
 
 
 @dataclass(frozen=True, slots=True)
+class Signed:
+    """An electronic signature record that verified (`sopgen.signatures`), as documents
+    show it; `covers` is False when the SOP's content changed after it was signed."""
+
+    seq: int
+    name: str
+    role: str
+    meaning: str
+    signed_at: datetime
+    content_sha256: str
+    covers: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Revision:
     version: str
     date: date
@@ -304,6 +326,8 @@ class Sop:
     path: str = ""
     digest: str = ""
     source: SourceMap | None = field(default=None, compare=False, repr=False)
+    content_sha256: str = ""  # of what `sopgen check` counts as content (sopgen.signatures)
+    signed: tuple[Signed, ...] = ()  # verified electronic signature records, oldest first
 
     def steps(self) -> Iterator[Step]:
         for section in self.procedure:
@@ -452,6 +476,9 @@ def make_config(
         language=data.get("language", "en"),
         smtp=_smtp(smtp) if smtp else None,
         reminders=_reminders(b, data.get("reminders") or {}),
+        signatures=data.get("signatures", "typed"),
+        signature_meanings=tuple(data.get("signature_meanings", DEFAULT_MEANINGS)),
+        required_signatures=tuple(data.get("required_signatures", ("approval",))),
         path=source.file,
         digest=digest,
         source=source,

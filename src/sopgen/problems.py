@@ -109,6 +109,14 @@ CODES: dict[str, Kind] = {
         approval-in-future    an approval dated after today
         approval-after-effective  an approval dated after the SOP took effect
         effective-in-future   status effective before the effective date (it is approved)
+        signature-malformed   a signature record line that is no record (sopgen.signatures)
+        signature-invalid     a signature record that does not match its signature (edited)
+        signature-unknown-key  a signature record signed by a key not in signatures/keys/
+        signature-other-sop   a signature record of another SOP (copied)
+        signature-chain       a signature record out of its hash chain (one deleted or edited)
+        signature-history     a signature record removed or changed since REV (sopgen check)
+        bad-signing-key       a file in signatures/keys/ that is no Ed25519 public key
+        unsigned-effective    an effective SOP without the required electronic signatures
         """,
     ),
     **_kinds(

@@ -86,18 +86,23 @@ def _revisions(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in revisions if isinstance(r, dict)]
 
 
-def release_problems(old: Document | None, new: Document, since: str) -> Iterator[Problem]:
+def release_problems(
+    old: Document | None, new: Document, since: str, *, electronic: bool = False
+) -> Iterator[Problem]:
     """Problems of releasing `new` when `old` was its text at revision `since`.
 
     `old` is None for an SOP that did not exist at `since` (then only the
     approval rule applies). Both documents must have loaded and passed the
-    schema; the caller skips those that did not.
+    schema; the caller skips those that did not. Under `signatures: electronic`
+    (`electronic`) the typed approvals are not judged: signature records are
+    (`sopgen.signatures`, problem `unsigned-effective`).
     """
     at = _At(new)
     data = new.data
     if old is not None:
         yield from _version_rules(at, old.data, data, since)
-    yield from _approval_rule(at, data)
+    if not electronic:
+        yield from _approval_rule(at, data)
 
 
 def _version_rules(

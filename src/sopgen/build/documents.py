@@ -115,7 +115,7 @@ def output_hash(
         for ref in sop.references
         if ref.sop
     )
-    return _sha(kind, shared, sop.digest, refs)
+    return _sha(kind, shared, sop.digest, refs, [repr(s) for s in sop.signed])
 
 
 def _shown(sop: Sop) -> tuple[str, str, str]:

@@ -9,8 +9,8 @@ fingerprint of everything the build read:
   schemas, the config, and the build options with the date the build ran for
   (review dates are highlighted against it) — the same digest the manifest
   uses, so the stamp and the manifest agree on what makes output stale;
-- the bytes of every file in `sops/` and of every extra input the build
-  named (a logo);
+- the bytes of every file in `sops/`, in `signatures/` (electronic signature
+  records and public keys) and of every extra input the build named (a logo);
 
 together with what the build reported: its problems, its outputs, whether
 it left the index as it was, and its exit code. A refused build (an input it
@@ -41,6 +41,7 @@ STAMP = "output/.build-stamp.json"
 FORMAT = 3
 CONFIG_FILE = "sopgen.yaml"
 SOPS_DIR = "sops"
+SIGNATURES_DIR = "signatures"
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ def fingerprint(root: Path, key: dict[str, Any], extra_inputs: Iterable[str] = (
     digest.update(shaping_digest(root, file_digest(config), key).encode())
     folder = root / SOPS_DIR
     sops = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-    for path in [*sops, *(root / name for name in extra_inputs)]:
+    signed = root / SIGNATURES_DIR  # electronic signature records and the desk's public keys
+    records = sorted(p for p in signed.rglob("*") if p.is_file()) if signed.is_dir() else []
+    for path in [*sops, *records, *(root / name for name in extra_inputs)]:
         digest.update(str(path).encode() + b"\0" + file_digest(path).encode())
     return digest.hexdigest()
 

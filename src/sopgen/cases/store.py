@@ -38,6 +38,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     false,
     insert,
     inspect,
@@ -311,6 +312,37 @@ class SignInFailure(Base):
     login: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignatureRecordRow(Base):
+    """One electronic signature record (`sopgen.signatures`), its line exactly as signed.
+
+    Append-only: sopgen never updates or deletes a row (a correction is a new
+    record). `(sop, seq)` is unique, so two signers at once cannot fork an
+    SOP's hash chain: the second insert fails and is retried on the new head.
+    """
+
+    __tablename__ = "signature_records"
+    __table_args__ = (UniqueConstraint("sop", "seq", name="uq_signature_records_sop_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sop: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    line: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignatureRefusal(Base):
+    """A refused signing: wrong password, unknown or disabled login, too many failures."""
+
+    __tablename__ = "signature_refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64))
+    sop: Mapped[str] = mapped_column(String(64))
+    meaning: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    why: Mapped[str] = mapped_column(String(200))
 
 
 def insert_missing(session: Session, model: type[Base], values: dict[str, Any]) -> None:

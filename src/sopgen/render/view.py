@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sopgen.model import Config, Sop
 from sopgen.render import markdown
 from sopgen.render.timing import TimingRule, timing_rules
+from sopgen.signatures import signed_text
 from sopgen.timeframe import Timeframe
 
 STATUS_LABELS = {
@@ -97,6 +98,15 @@ class Signature:
 
 
 @dataclass(frozen=True, slots=True)
+class ESignature:
+    """An electronic signature as the document manifests it (`sopgen.signatures`)."""
+
+    text: str  # "Electronically signed by Dana Reyes (Manager) · Approval · 20 Nov 2026 14:03 CET"
+    covers: bool  # False: it signed earlier content (the SOP was edited after signing)
+    signed_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class RevisionView:
     version: str
     date: str
@@ -154,6 +164,9 @@ class SopView:
     pdf_href: str | None
     priorities: tuple[str, ...] = ()  # the columns of `targets`
     targets: tuple[TargetRow, ...] = ()  # steps with a timeframe per priority
+    electronic: bool = False  # sopgen.yaml `signatures: electronic`
+    content_sha256: str = ""  # what electronic signatures sign (`sopgen check`'s content)
+    esignatures: tuple[ESignature, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +372,11 @@ def sop_view(
         approvals=tuple(
             Signature(a.name, role(a.role), _iso(a.date), MEANINGS.get(a.meaning, a.meaning))
             for a in sop.approvals
+        ),
+        electronic=config.signatures == "electronic",
+        content_sha256=sop.content_sha256,
+        esignatures=tuple(
+            ESignature(signed_text(s, config), s.covers, s.content_sha256) for s in sop.signed
         ),
         introduction=block(sop.introduction),
         purpose=block(sop.purpose),
