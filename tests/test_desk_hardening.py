@@ -341,3 +341,21 @@ def test_with_a_base_url_links_use_it_whatever_the_host(desk: Desk):
     page = desk.signed_in("alice").get("/", headers={"host": "evil.example"}).text
     assert "evil.example" not in page
     assert 'href="webcal://testserver/feeds/' in page  # SOPGEN_BASE_URL=http://testserver
+
+
+# --------------------------------------------------------------------------- 16. validation first
+
+
+def test_a_case_for_a_login_that_is_no_user_is_422_for_a_rep_and_an_admin_alike(desk: Desk):
+    body = {**OPEN, "received": "2026-11-20T18:05", "assignee": "zed"}
+    answers = {login: desk.api(login).post("/api/cases", json=body) for login in ("alice", "ada")}
+    for login, r in answers.items():
+        assert r.status_code == 422, (login, r.text)
+        assert r.json() == {"error": "invalid", "message": "'zed' is not a user of the desk"}
+    bob = desk.api("alice").post("/api/cases", json={**body, "assignee": "bob"})
+    assert bob.status_code == 403  # a real user: then the rep's permission decides
+    alice = desk.signed_in("alice")
+    form = alice.get("/cases/new").text
+    fields = {"csrf": csrf_of(form), "case": "C-9", "sop": "SOP-CS-001", "assignee": "zed"}
+    page = alice.post("/cases/new", data=fields)
+    assert page.status_code == 422 and "is not a user of the desk" in page.text

@@ -227,6 +227,24 @@ class UserService:
                 session.scalars(select(UserRecord.login).where(UserRecord.disabled.is_(False)))
             )
 
+    def check_assignee(self, assignee: str | None) -> None:
+        """Refuse (CaseError) an assignee who is not a user of the desk, as opening the case
+        would: the desk and the API check this before whether the asker may open a case for
+        that assignee, so a rep and an admin get the same answer for a login that does not
+        exist. Any assignee goes while the desk has no users."""
+        if assignee is None:
+            return
+        with self.store.read() as session:
+            if session.scalars(select(UserRecord.login).limit(1)).first() is None:
+                return
+            record = session.get(UserRecord, assignee.strip().lower())
+            if record is not None and not record.disabled:
+                return
+        raise CaseError(
+            f"'{assignee}' is not a user of the desk",
+            "assign the case to a user's login (see: sopgen user list)",
+        )
+
     def disable(self, login: str) -> User:
         """A disabled user can neither sign in nor use tokens; their sessions end."""
         with self.store.write() as session:

@@ -230,6 +230,7 @@ def open_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
     case_id = _text(body, "case", required=True)
     sop_id = _text(body, "sop", required=True)
     assignee = _text(body, "assignee")
+    desk.users.check_assignee(assignee)  # validation before permission: 422 for anyone
     if not allowed(user, Action.OPEN_FOR, assignee=assignee):
         raise ApiError(
             403,

@@ -723,8 +723,9 @@ def _open_view(
 @page
 def open_case(ctx: Ctx) -> Response:
     assignee = ctx.field("assignee") or None
-    ctx.need(Action.OPEN_FOR, assignee=assignee)
     try:
+        ctx.desk.users.check_assignee(assignee)  # validation before permission
+        ctx.need(Action.OPEN_FOR, assignee=assignee)
         case = ctx.desk.cases.open(
             ctx.field("case"),
             ctx.field("sop"),
