@@ -359,3 +359,29 @@ def test_a_case_for_a_login_that_is_no_user_is_422_for_a_rep_and_an_admin_alike(
     fields = {"csrf": csrf_of(form), "case": "C-9", "sop": "SOP-CS-001", "assignee": "zed"}
     page = alice.post("/cases/new", data=fields)
     assert page.status_code == 422 and "is not a user of the desk" in page.text
+
+
+# --------------------------------------------------------------------------- 13. received seconds
+
+
+def test_a_case_opened_without_a_received_time_gets_now_to_the_minute_everywhere(desk: Desk):
+    desk.clock.now = desk.clock.now.replace(second=34, microsecond=120_000)  # 10:00:34.12
+    now = desk.clock.now.isoformat()
+    api = desk.api("mia").post("/api/cases", json={"case": "C-API", "sop": "SOP-CS-001"})
+    assert api.status_code == 201
+    cli = desk.project.run("open", "C-CLI", "--sop", "SOP-CS-001", now=now)
+    assert cli.exit_code == 0, cli.output
+    mia = desk.signed_in("mia")
+    form = {"csrf": csrf_of(mia.get("/cases/new").text), "case": "C-FORM", "sop": "SOP-CS-001"}
+    assert mia.post("/cases/new", data=form).status_code == 303
+    received = dict(desk.project.sql("SELECT id, received FROM cases"))
+    shown = {
+        case: json.loads(desk.project.run("show", case, "--format", "json", now=now).stdout)
+        for case in received
+    }
+    assert {case: plan["received"] for case, plan in shown.items()} == {
+        case: "2026-11-23T10:00:00+01:00" for case in ("C-API", "C-CLI", "C-FORM")
+    }
+    given = {"case": "C-GIVEN", "sop": "SOP-CS-001", "received": "2026-11-23T09:58:34"}
+    kept = desk.api("mia").post("/api/cases", json=given).json()
+    assert kept["received"] == "2026-11-23T09:58:34+01:00"  # a time given is kept as given

@@ -25,7 +25,7 @@ from rich.text import Text
 
 from sopgen import clock
 from sopgen.cases.commanderrors import reports_case_errors
-from sopgen.cases.timestamps import human, iso, parse_timestamp
+from sopgen.cases.timestamps import human, iso, parse_timestamp, received_now
 from sopgen.console import App, ProgressDisplay, counted, fail, pass_app, report
 from sopgen.model import Config, parse_duration
 from sopgen.problems import InputError
@@ -212,9 +212,7 @@ def open_(
     checklist.pdf) under output/cases/CASE-ID/.
     """
     with _case_command(app) as s:
-        when = _timestamp(
-            received, s.config, s.now.replace(second=0, microsecond=0), "received time"
-        )
+        when = _timestamp(received, s.config, received_now(s.now), "received time")
         opened = s.service.open(
             case_id, sop_id, when, s.now, assignee, summary, priority, allow_draft=allow_draft
         )

@@ -87,6 +87,13 @@ def parse_timestamp(text: str, zone: ZoneInfo, what: str = "timestamp") -> datet
     return moment
 
 
+def received_now(now: datetime) -> datetime:
+    """The received time of a case opened without one: now, to the minute (its seconds
+    dropped), as deadlines are shown. The one rule for `case open`, the desk's *Open a
+    case* form and the API; a received time that is given is kept as given."""
+    return now.replace(second=0, microsecond=0)
+
+
 def iso(moment: datetime, zone: ZoneInfo) -> str:
     """ISO 8601 in the company zone, to the second: `2026-11-20T18:05:00+01:00`."""
     return moment.astimezone(zone).replace(microsecond=0).isoformat()

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from sopgen.cases.cli import case_json
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
-from sopgen.cases.timestamps import iso, parse_timestamp
+from sopgen.cases.timestamps import iso, parse_timestamp, received_now
 from sopgen.cases.users import User
 from sopgen.desk.app import Desk, desk_of, slash_redirect
 from sopgen.desk.auth import Action, allowed, bearer
@@ -240,7 +240,7 @@ def open_case(request: Request, desk: Desk, user: User) -> tuple[int, Any]:
     now = desk.clock()
     received_text = _text(body, "received")
     received = (
-        now
+        received_now(now)
         if received_text is None
         else parse_timestamp(received_text, desk.config.zone, "received time")
     )

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 from sopgen.cases.baseurl import HOW_TO_SET
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
 from sopgen.cases.model import REOPEN_ACTION, Case
-from sopgen.cases.timestamps import human, iso, parse_timestamp
+from sopgen.cases.timestamps import human, iso, parse_timestamp, received_now
 from sopgen.cases.users import MIN_PASSWORD, ROLES, SignedIn, SignInRefused, User
 from sopgen.desk.app import Desk, desk_of, feed_path
 from sopgen.desk.auth import (
@@ -572,9 +572,11 @@ def _workable(ctx: Ctx) -> Case:
     return case
 
 
-def _when(ctx: Ctx, name: str, what: str) -> datetime:
+def _when(ctx: Ctx, name: str, what: str, default: datetime | None = None) -> datetime:
     text = ctx.field(name)
-    return ctx.now if not text else parse_timestamp(text, ctx.desk.config.zone, what)
+    if not text:
+        return ctx.now if default is None else default
+    return parse_timestamp(text, ctx.desk.config.zone, what)
 
 
 def _on_case(ctx: Ctx, case: Case, form: str, action: Callable[[], object]) -> Response | None:
@@ -729,7 +731,7 @@ def open_case(ctx: Ctx) -> Response:
         case = ctx.desk.cases.open(
             ctx.field("case"),
             ctx.field("sop"),
-            _when(ctx, "received", "received time"),
+            _when(ctx, "received", "received time", default=received_now(ctx.now)),
             ctx.now,
             assignee,
             ctx.field("summary") or None,
