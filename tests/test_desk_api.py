@@ -222,13 +222,15 @@ def test_every_api_error_is_json_even_starlettes_own(desk: Desk):
     assert not page.headers["content-type"].startswith("application/json")
 
 
-def test_an_unknown_assignee_is_422_for_a_manager_and_403_names_it_for_a_rep(desk: Desk):
+def test_an_unknown_assignee_is_422_for_a_manager_and_a_rep_and_403_names_a_user(desk: Desk):
     body = {"case": "C-7", "sop": SOP, "assignee": "zed"}
     manager = desk.api("mia").post("/api/cases", json=body)
     assert manager.status_code == 422 and "'zed' is not a user" in manager.json()["message"]
-    rep = desk.api("alice").post("/api/cases", json=body)
-    assert rep.status_code == 403
-    assert "not for 'zed'" in rep.json()["message"]
+    rep = desk.api("alice").post("/api/cases", json=body)  # validation before permission
+    assert rep.status_code == 422 and rep.json() == manager.json()
+    other = desk.api("alice").post("/api/cases", json={**body, "assignee": "bob"})
+    assert other.status_code == 403
+    assert "not for 'bob'" in other.json()["message"]
 
 
 def test_priority_changes_through_the_api_with_the_rights_of_ticking(desk: Desk):
