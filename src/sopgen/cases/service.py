@@ -313,6 +313,7 @@ class CaseService:
                 at, now, "completion time", record.received, f"case {case_id} was received",
                 f"step {step.key} cannot be done",
             )  # fmt: skip
+            self._keeps_done_deadlines(record, sop, step.key, at)
             record.completions.append(Completion(step=step.key, done_at=at, recorded_at=now))
             record.history.append(
                 StepHistory(
@@ -457,6 +458,42 @@ class CaseService:
             f"give an {option} time from {human(done_at, zone)} on: {why}",
             CONFLICT,
             web_hint=f"give a time from {human(done_at, zone)} on: {why}",
+        )
+
+    def _keeps_done_deadlines(self, record: CaseRecord, sop: Sop, key: str, at: datetime) -> None:
+        """Refuse a completion of `key` at `at` that would move a step already done: one
+        anchored `after` it (or down such a chain), done while `key` was still open,
+        keeps the deadline it had then, so `key` cannot be dated at or before that
+        completion (at the same time it would count first); reopening that step is the
+        way to correct the record (docs/deadlines.md "Timeframes")."""
+        done = record.done()
+        moment = at.astimezone(UTC)
+        if not any(t.astimezone(UTC) >= moment for t in done.values()):
+            return  # nothing done since: no done step was anchored on this one while open
+        rest = (_spans(record, None), _priorities(record))
+        before = plan(sop, self.calendar, record.received, done, *rest)
+        after = plan(sop, self.calendar, record.received, {**done, key: at}, *rest)
+        moved = [
+            old
+            for old, new in zip(before, after, strict=True)
+            if old.done is not None and old.due.astimezone(UTC) != new.due.astimezone(UTC)
+        ]
+        if not moved:
+            return
+        first = min(moved, key=lambda p: p.done.astimezone(UTC) if p.done else moment)
+        assert first.done is not None
+        zone = self.config.zone
+        when = "at the same time" if first.done.astimezone(UTC) == moment else "later"
+        why = "a step already done keeps the deadline it had when it was ticked"
+        raise CaseError(
+            f"step {key} cannot be done at {human(at, zone)}: step {first.key}, anchored "
+            f"after it, was done {when} ({human(first.done, zone)}) while {key} was still "
+            f"open, and keeps the deadline it had then ({human(first.due, zone)})",
+            f"give an --at time after {human(first.done, zone)}, or reopen {first.key} "
+            f"first: {why}",
+            CONFLICT,
+            web_hint=f"give a time after {human(first.done, zone)}, or reopen step "
+            f"{first.key} first: {why}",
         )
 
     def _priority(self, text: str) -> str:
