@@ -16,7 +16,16 @@ import click
 from click.shell_completion import CompletionItem
 
 from sopgen.clock import ClockError
-from sopgen.console import App, counted, fail, find_root, pass_app, report, summary
+from sopgen.console import (
+    App,
+    counted,
+    fail,
+    find_root,
+    guard_terminals,
+    pass_app,
+    report,
+    summary,
+)
 from sopgen.files import DiskFullError, disk_full
 from sopgen.problems import InputError, has_errors, not_text
 
@@ -202,6 +211,7 @@ def validate(app: App, files: tuple[Path, ...], fmt: str) -> None:
 
 def main() -> None:
     """Entry point: no traceback for bad input, a short note for internal errors."""
+    guard_terminals()
     try:
         cli.main(prog_name="sopgen")
     except InputError as exc:

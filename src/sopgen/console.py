@@ -6,6 +6,7 @@ all report problems the same way, through `report`.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,6 +41,64 @@ class App:
 
 pass_app = click.make_pass_decorator(App)
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters but newline and tab: C0, DEL and C1 (ESC, BEL, CR, CSI …)."""
+
+
+def printable(text: str) -> str:
+    """`text` with every control character but newline and tab shown as `\\xNN`.
+
+    User text (a CSV cell, a summary, a file name) reaches the terminal through
+    messages; an escape sequence in it would set the window's title, clear the
+    screen or move the cursor (`ESC]0;…BEL ESC[2J`). Shown escaped, it does
+    nothing and says where it was.
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_OURS = re.compile(r"(\x1b\[[0-9;]*m|\x1b\[\?25[lh]|\x1b\[[0-9]*[AKG]|\r)")
+"""What sopgen itself writes to a terminal: colours (SGR), and the progress bar's
+cursor hiding, line erasing and moves up and to a column."""
+
+
+class TerminalGuard:
+    """A terminal's text stream that lets through only sopgen's own control sequences.
+
+    `main` puts one over stdout and stderr when they are terminals: whatever
+    text a command prints (user text in a table, a message built elsewhere),
+    a control character in it is shown as `\\xNN` (`printable`), except the
+    colours and progress-bar moves sopgen writes itself. Pipes and files get the
+    text unchanged (CSV and JSON are data).
+    """
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        parts = _OURS.split(text)  # odd items are our own sequences
+        self._stream.write(
+            "".join(part if i % 2 else printable(part) for i, part in enumerate(parts))
+        )
+        return len(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, encoding, errors, buffer…
+        return getattr(self._stream, name)
+
+
+def guard_terminals() -> None:
+    """Put a `TerminalGuard` over stdout and stderr where they are terminals."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, TerminalGuard) and stream.isatty():
+            setattr(sys, name, TerminalGuard(stream))
+
+
 CONFIG_FILE = "sopgen.yaml"
 
 
@@ -65,15 +124,15 @@ def report(problems: list[Problem], *, json_output: bool = False) -> None:
     color = sys.stderr.isatty()
     for problem in ordered:
         style = "red" if problem.severity is Severity.ERROR else "yellow"
-        head = f"{problem.file}:{problem.line}:{problem.column}: "
+        head = f"{printable(problem.file)}:{problem.line}:{problem.column}: "
         line = (
             head + click.style(str(problem.severity), fg=style, bold=True)
             if color
             else (head + str(problem.severity))
         )
-        click.echo(f"{line}: {problem.message}", err=True)
+        click.echo(f"{line}: {printable(problem.message)}", err=True)
         if problem.hint:
-            click.echo(f"    hint: {problem.hint}", err=True)
+            click.echo(f"    hint: {printable(problem.hint)}", err=True)
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -95,9 +154,9 @@ def summary(problems: list[Problem]) -> str:
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> None:
     """Stop a command with a one-line error (no traceback) and exit `code`."""
-    click.echo(f"sopgen: error: {message}", err=True)
+    click.echo(f"sopgen: error: {printable(message)}", err=True)
     if hint:
-        click.echo(f"    hint: {hint}", err=True)
+        click.echo(f"    hint: {printable(hint)}", err=True)
     raise SystemExit(code)
 
 

@@ -26,7 +26,7 @@ from rich.text import Text
 from sopgen import clock
 from sopgen.cases.commanderrors import reports_case_errors
 from sopgen.cases.timestamps import human, iso, parse_timestamp, received_now
-from sopgen.console import App, ProgressDisplay, counted, fail, pass_app, report
+from sopgen.console import App, ProgressDisplay, counted, fail, pass_app, printable, report
 from sopgen.model import Config, parse_duration
 from sopgen.problems import InputError
 
@@ -299,7 +299,10 @@ def hold(app: App, case_id: str, at: str | None, reason: str | None, pdf: bool) 
         _write_pdf(s, updated, pdf)
         running = updated.on_hold
         since = human(running.start if running else when, s.config.zone)
-        click.echo(f"on hold: {case_id} since {since}" + (f" ({reason.strip()})" if reason else ""))
+        click.echo(
+            f"on hold: {case_id} since {since}"
+            + (f" ({printable(reason.strip())})" if reason else "")
+        )
         click.echo(f"resume with: sopgen case resume {case_id}")
 
 
@@ -478,7 +481,8 @@ def show(app: App, case_id: str, fmt: str) -> None:
         _console().print(case_head(found, s.config))
         if found.cancelled_at:
             zone = s.config.zone
-            click.echo(f"CANCELLED {human(found.cancelled_at, zone)}: {found.cancel_reason}")
+            reason = printable(found.cancel_reason or "")
+            click.echo(f"CANCELLED {human(found.cancelled_at, zone)}: {reason}")
         _print_case(s, found)
         if found.history:
             click.echo()
@@ -757,10 +761,10 @@ def _list_cancelled(s: CaseCommand, fmt: str) -> None:
         return
     click.echo(f"Cancelled cases ({len(found)})")
     for c in found:  # one case per block: whole at any width
-        assignee = f", assignee {c.assignee}" if c.assignee else ""
+        assignee = f", assignee {printable(c.assignee)}" if c.assignee else ""
         when = human(c.cancelled_at, zone) if c.cancelled_at else "?"
         click.echo(f"{c.id} ({c.sop.id}{assignee}): cancelled {when}")
-        click.echo(f"  reason: {c.cancel_reason}")
+        click.echo(f"  reason: {printable(c.cancel_reason or '')}")
 
 
 def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from rich.text import Text
 from sopgen.cases.model import CANCELLED, REOPEN_ACTION, Case, CaseSummary
 from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, ON_HOLD, OVERDUE, PlannedStep
 from sopgen.cases.timestamps import human
+from sopgen.console import printable
 from sopgen.model import Config
 
 WIDE = 120
@@ -71,15 +72,15 @@ def case_head(case: Case, config: Config) -> Group:
     lines = [
         Text(f"Case {case.id}: {case.sop.id} {title}, version {case.sop_version}", style="bold"),
         Text(f"received {human(case.received, config.zone)}", no_wrap=True),
-        Text(f"assignee {case.assignee or '—'}"),
+        Text(f"assignee {printable(case.assignee or '—')}"),
     ]
     if case.summary:
-        lines.append(Text(f"summary: {case.summary}"))
+        lines.append(Text(f"summary: {printable(case.summary)}"))
     if case.priorities:
         history = ", ".join(f"{p} from {human(t, config.zone)}" for t, p in case.priorities)
         lines.append(Text(f"priority {case.priority} ({history})"))
     for hold in case.holds:
-        why = f": {hold.reason}" if hold.reason else ""
+        why = f": {printable(hold.reason)}" if hold.reason else ""
         lines.append(Text(f"on hold from {human(hold.start, config.zone)}", no_wrap=True))
         until = f"until {human(hold.end, config.zone)}" if hold.end else "(on hold now)"
         lines.append(Text(f"        {until}{why}"))
@@ -195,7 +196,8 @@ def _rows_table(rows: Sequence[CaseSummary], config: Config) -> Table:
         steps = f"{r.open_steps} open" + (f"\n{r.overdue_steps} overdue" if r.overdue_steps else "")
         table.add_row(
             case,
-            Text(r.case.assignee or "—"),  # plain text: `[red]` in an assignee is not markup
+            # plain text: `[red]` in an assignee is not markup, an escape is shown escaped
+            Text(printable(r.case.assignee or "—")),
             Text(r.next.key),
             Text(human(r.next.due, zone)),
             Text(r.status, style=STATUS_STYLE[r.status]),
@@ -209,7 +211,7 @@ def _rows_stacked(rows: Sequence[CaseSummary], config: Config, width: int) -> Gr
     parts: list[RenderableType] = []
     for r in rows:
         head = _case_label(r.case, config, "bold")
-        head.append(f"  {r.case.assignee or '—'}", style="")
+        head.append(f"  {printable(r.case.assignee or '—')}", style="")
         parts.append(_head(head, Text(r.status, style=STATUS_STYLE[r.status]), width))
         counts = f"{r.open_steps} open"
         if r.overdue_steps:
@@ -260,7 +262,7 @@ def closed_rows(cases: Sequence[Case], config: Config, width: int) -> Renderable
             cell.append(f"\n{c.sop.id} v{c.sop_version}", style="dim")
             table.add_row(
                 cell,
-                Text(c.assignee or "—"),
+                Text(printable(c.assignee or "—")),
                 Text(human(c.received, zone)),
                 Text(human(closed_at(c), zone)),
             )
@@ -268,7 +270,7 @@ def closed_rows(cases: Sequence[Case], config: Config, width: int) -> Renderable
     parts: list[RenderableType] = []
     for c in cases:
         head = _case_label(c, config, "bold")
-        head.append(f"  {c.assignee or '—'}", style="")
+        head.append(f"  {printable(c.assignee or '—')}", style="")
         parts.append(_head(head, Text("closed", style=STATUS_STYLE[DONE]), width))
         parts.append(
             _indented(
