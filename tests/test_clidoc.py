@@ -7,6 +7,7 @@ option or help text cannot leave the page behind.
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -81,3 +82,17 @@ def test_sopgen_version_prints_the_release() -> None:
         "the installed metadata is older than pyproject.toml: reinstall "
         "(.venv/bin/pip install --no-deps -e .)"
     )
+
+
+def test_every_summary_in_help_is_a_whole_sentence() -> None:
+    """The one-line summaries `--help` lists stop at a sentence's end, not at "e.g."."""
+    for ctx, command in clidoc.commands(cli):
+        if not command.help:
+            continue
+        first = " ".join(inspect.cleandoc(command.help).split("\n\n")[0].split())
+        summary = command.get_short_help_str(limit=len(first) + 1)
+        rest = first.removeprefix(summary)
+        assert first.startswith(summary), ctx.command_path
+        assert rest == "" or (rest[0] == " " and rest[1:2].isupper()), (
+            f"{ctx.command_path}: --help shows {summary!r}, cut from {first!r}"
+        )

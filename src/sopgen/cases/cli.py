@@ -571,7 +571,7 @@ def assign(app: App, case_id: str, login: str | None, nobody: bool, pdf: bool) -
 @pass_app
 @_errors
 def cancel(app: App, case_id: str, reason: str) -> None:
-    """Cancel a case, e.g. a withdrawn complaint.
+    """Cancel a case, such as a withdrawn complaint.
 
     Its steps not yet done become cancelled events in deadlines.ics (import it
     again to clear them from the calendar) and get no more reminders; the case
