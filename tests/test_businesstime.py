@@ -1,4 +1,4 @@
-"""Deadline rules of SPEC.md: hand-checked cases, then properties (hypothesis).
+"""Deadline rules of docs/deadlines.md: hand-checked cases, then properties (hypothesis).
 
 Every expected deadline below was worked out by hand from a wall calendar; the
 code under test computes none of them.

@@ -1,4 +1,4 @@
-"""Holds stop a case's clock (SPEC "SLA rules"): hand-checked cases, then properties.
+"""Holds stop a case's clock (docs/deadlines.md "Holds"): hand-checked cases, then properties.
 
 Every expected deadline below was worked out by hand from a wall calendar (the
 working is in the comment of each row); the code under test computes none of them.

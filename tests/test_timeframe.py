@@ -1,4 +1,4 @@
-"""The `within:` grammar of SPEC.md: what authors may write and what it means."""
+"""The `within:` grammar of docs/deadlines.md: what authors may write and what it means."""
 
 from __future__ import annotations
 

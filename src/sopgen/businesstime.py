@@ -1,4 +1,4 @@
-"""Business time: when a step of a case is due — the deadline rules of SPEC.md.
+"""Business time: when a step of a case is due — the rules of docs/deadlines.md.
 
 `BusinessCalendar.deadline(anchor, timeframe)` is the one deadline function; the
 case plan, the checklist, the calendar files and `case list` all call it. The

@@ -1,4 +1,4 @@
-"""The one clock every command reads (SPEC "One clock").
+"""The one clock every command reads (docs/deadlines.md "Times, time zones and the clock").
 
 - `now()` is "now" for every decision sopgen makes: which reviews are
   overdue (`validate`, `build`), which steps are due (`case …`), when a step

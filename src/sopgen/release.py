@@ -4,7 +4,7 @@ Pure: two loaded documents (the SOP as it was at a git revision, and as it is
 now) in, `Problem`s out. `sopgen check --since REV` (in `cli_check.py`) reads
 the files from git and calls `release_problems` for every SOP.
 
-Rules, from SPEC "Document control in git":
+Rules (docs/authoring.md "The release gate"):
 
 - content changed → the newest revision is a new entry whose version is higher
   than the old version (reported at `version:`);

@@ -1,4 +1,4 @@
-"""The `within:` grammar of SPEC.md, parsed into a `Timeframe`.
+"""The `within:` grammar (docs/deadlines.md "Timeframes"), parsed into a `Timeframe`.
 
     [Within] Immediate                       [after STEP]
     [Within] N minute(s) | hour(s)           [after STEP]   elapsed time

@@ -1,4 +1,4 @@
-"""A case's `deadlines.ics` (SPEC.md "Calendar files"), encoded with `icalendar`.
+"""A case's `deadlines.ics` (docs/desk.md "Calendar files"), encoded with `icalendar`.
 
 - VCALENDAR: VERSION 2.0, PRODID, CALSCALE GREGORIAN, X-WR-CALNAME; no METHOD:
   the file is a calendar to import, not an iTIP message (METHOD:PUBLISH would

@@ -16,10 +16,10 @@ by then; when X was still open, on the deadline X had at that moment (X's own
 anchor, holds and priority as they stood then, up the chain). So a later hold,
 priority change or completion of X never moves it nor changes its lateness.
 
-Holds (the case's clock stopped, rules in `sopgen.businesstime`) reach every
-step through `BusinessCalendar.held_deadline`: an open step sees every hold. A
-step anchored on an open step starts from that step's held deadline, so `after`
-chains follow.
+Holds (the case's clock stopped, rules in `sopgen.businesstime` and
+docs/deadlines.md "Holds") reach every step through
+`BusinessCalendar.held_deadline`: an open step sees every hold. A step anchored
+on an open step starts from that step's held deadline, so `after` chains follow.
 
 Anchors are resolved in dependency order (`sopgen.anchors`), so `after` may
 name a step further down the document. A cycle of `after` anchors or an anchor

@@ -1,6 +1,6 @@
 """Which reminder e-mails a set of open cases calls for, and when each goes out (pure).
 
-Rules (SPEC "Team database and reminders"; docs/operations.md "Reminders"):
+Rules (docs/operations.md "Reminders"):
 
 - Before a step is due, once per `reminders.before` entry, to the assignee:
   `N business hours` before means when N hours of business time are left;

@@ -1,4 +1,4 @@
-"""The JSON API for CRM integration (SPEC "Case desk"), `Authorization: Bearer <api token>`.
+"""The JSON API for CRM integration, `Authorization: Bearer <api token>` (docs/desk.md).
 
 Answers are the case plan JSON of `sopgen case show --format json`; errors are
 `{"error": CODE, "message": TEXT}` with 400 (malformed, or nested too deeply),

@@ -5,8 +5,8 @@
 - The API: `Authorization: Bearer <api token>`.
 - Feeds: the feed token in the URL reads that user's feed and nothing else.
 
-`allowed` holds every rule of SPEC's "who may do what"; routes ask it and
-never decide themselves.
+`allowed` holds every rule of "who may do what" (docs/desk.md "Roles"); routes
+ask it and never decide themselves.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ class Action(Enum):
 def allowed(
     user: User, action: Action, *, case: Case | None = None, assignee: str | None = None
 ) -> bool:
-    """SPEC's rules: reps see all cases and work their own and unassigned ones; managers
-    and admins work all cases and (re)assign them; admins manage users."""
+    """docs/desk.md "Roles": reps see all cases and work their own and unassigned ones;
+    managers and admins work all cases and (re)assign them; admins manage users."""
     if user.disabled:
         return False
     if action is Action.SEE:

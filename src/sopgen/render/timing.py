@@ -1,7 +1,7 @@
 """The timing rules a document states, generated from the company config.
 
-Every controlled document explains what its timeframes mean (SPEC "Document
-control in git"): business days, opening hours, time zone, holiday region,
+Every controlled document explains what its timeframes mean (docs/authoring.md
+"Documents"): business days, opening hours, time zone, holiday region,
 closure days, and that plain hours and days are calendar time. The words
 follow the deadline rules of `businesstime.py`; pure, config in, text out.
 """
