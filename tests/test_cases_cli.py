@@ -244,14 +244,26 @@ def test_list_filters_and_sorts_by_next_deadline(project: Project):
     overdue = json.loads(project.run("list", "--overdue", "--format", "json").stdout)
     assert [r["case"] for r in overdue] == ["A-1"]
     within = json.loads(project.run("list", "--due-within", "2d", "--format", "json").stdout)
-    assert [r["case"] for r in within] == ["A-1", "B-1"]
+    assert [r["case"] for r in within] == ["B-1"]  # overdue is not "due within"
+    both = project.run("list", "--overdue", "--due-within", "2d", "--format", "json").stdout
+    assert [r["case"] for r in json.loads(both)] == ["A-1", "B-1"]
     wide = json.loads(project.run("list", "--due-within", "8 days", "--format", "json").stdout)
-    assert [r["case"] for r in wide] == ["A-1", "B-1", "C-1"]
+    assert [r["case"] for r in wide] == ["B-1", "C-1"]
     alice = json.loads(project.run("list", "--assignee", "alice", "--format", "json").stdout)
     assert [r["case"] for r in alice] == ["A-1", "C-1"]
 
     text = project.run("list").stdout
     assert "A-1" in text and "overdue" in text
+    titles = {  # each list's title names its filter
+        ("--due-within", "2d"): "Open cases due within 2 days (1), as of",
+        ("--overdue",): "Overdue cases (1), as of",
+        ("--overdue", "--due-within", "4h"): "Open cases overdue or due within 4 hours (2), as",
+        ("--assignee", "alice", "--priority", "high"): "Open cases assigned to alice of priority",
+        (): "Open cases (3), as of",
+    }
+    for args, title in titles.items():
+        shown = project.run("list", *args).stdout
+        assert title in shown or shown.startswith("no open cases match"), (args, shown)
     assert project.run("list", "--assignee", "nobody").stdout.startswith("no open cases match")
     assert project.run("list", "--due-within", "soon").exit_code == 2  # usage error
 

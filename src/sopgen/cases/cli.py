@@ -363,13 +363,17 @@ def priority_(app: App, case_id: str, priority: str, at: str | None, pdf: bool) 
     help="Open cases (soonest deadline first, those on hold last), closed ones (every step "
     "done; most recently closed first), or both.",
 )
-@click.option("--overdue", is_flag=True, help="Only cases with an overdue step.")
+@click.option(
+    "--overdue",
+    is_flag=True,
+    help="Only cases with an overdue step (with --due-within: those and the ones due then).",
+)
 @click.option(
     "--due-within",
     type=DurationType(),
     metavar="DURATION",
-    help="Only cases whose next deadline is this close (e.g. 2d, 4h, '3 days'); "
-    "overdue ones included.",
+    help="Only cases whose next deadline is this close (e.g. 2d, 4h, '3 days') and not "
+    "yet past; with --overdue, overdue ones too.",
 )
 @click.option("--assignee", metavar="NAME", help="Only this assignee's cases.")
 @click.option(
@@ -441,9 +445,8 @@ def list_(
 
         console = _console()
         if rows:
-            console.print(
-                Text(f"Open cases ({open_total:,}), as of {human(s.now, zone)}", style="italic")
-            )
+            title = open_title(open_total, overdue, due_within, assignee, priority)
+            console.print(Text(f"{title}, as of {human(s.now, zone)}", style="italic"))
             console.print(case_rows(rows, s.config, console.width))
         if closed:
             console.print(Text(f"Closed cases ({closed_total:,})", style="italic"))
@@ -460,6 +463,34 @@ def list_(
                 if shown
                 else Text(f"page {page} is past the last page of {what}", style="dim")
             )
+
+
+def open_title(
+    count: int,
+    overdue: bool,
+    due_within: timedelta | None,
+    assignee: str | None,
+    priority: str | None,
+) -> str:
+    """The list's title names its filters: "Open cases due within 2 days (3)"."""
+    if due_within is not None:
+        span = f"due within {_span(due_within)}"
+        title = f"Open cases {'overdue or ' if overdue else ''}{span}"
+    else:
+        title = "Overdue cases" if overdue else "Open cases"
+    if assignee:
+        title += f" assigned to {assignee}"
+    if priority:
+        title += f" of priority {priority}"
+    return f"{title} ({count:,})"
+
+
+def _span(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            return counted(seconds // size, unit)
+    return counted(seconds, "second")  # pragma: no cover - durations are whole minutes
 
 
 @case.command()

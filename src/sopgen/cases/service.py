@@ -576,7 +576,8 @@ class CaseService:
         the cases on hold (see `_open_records`).
 
         `overdue`: only cases with an overdue step; `due_within`: only cases
-        whose next deadline is at most that far away (overdue ones included);
+        whose next deadline is not yet past and at most that far away (overdue
+        ones are not "due within"; with `overdue` too, both kinds);
         `assignee`: only that assignee's cases (case-insensitive); `unassigned`:
         only cases nobody is assigned to; `sop`: only cases under that SOP;
         `status`: only cases whose next step has that status; `priority`: only
@@ -705,10 +706,12 @@ class CaseService:
             query = query.where(_priority_is(self._priority(priority)))
         if unassigned:
             query = query.where(CaseRecord.assignee.is_(None))
-        if overdue:
-            query = query.where(CaseRecord.next_due < now)
-        if due_within is not None:
+        if due_within is not None:  # not yet overdue, unless overdue ones are asked for too
             query = query.where(CaseRecord.next_due <= now + due_within)
+            if not overdue:
+                query = query.where(CaseRecord.next_due >= now)
+        elif overdue:
+            query = query.where(CaseRecord.next_due < now)
         due_soon = self.config.due_soon
         if status == OVERDUE:
             query = query.where(CaseRecord.next_due < now)
