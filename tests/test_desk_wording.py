@@ -58,6 +58,14 @@ def test_a_step_not_yet_due_is_never_due_now():
     assert far == "in 5 business days"
 
 
+def test_a_deadline_later_today_reads_today_before_opening():
+    """Due Mon 17:00 (a whole business day), seen Mon 06:56: not "in 1 business day"."""
+    assert relative(CAL, at(23, 17), at(23, 6, 56)) == "today 17:00"
+    assert relative(CAL, at(23, 17), at(23, 9)) == "today 17:00"
+    assert relative(CAL, at(23, 17), at(23, 10)) == "in 7 business hours"
+    assert relative(CAL, at(24, 17), at(23, 6, 56)) == "in 1 business day"
+
+
 def test_closure_days_do_not_count():
     assert business_time_between(CAL, at(23, 9, month=12), at(28, 9, month=12)) == timedelta(
         hours=16
@@ -82,6 +90,14 @@ def test_business_time_is_monotonic_and_never_exceeds_elapsed_time(now, a, b):
 def test_future_reads_in_past_reads_overdue(now, due):
     text = relative(CAL, due, now)
     assert text.startswith("overdue by ") if due < now else not text.startswith("overdue")
+
+
+@settings(max_examples=60, deadline=None)
+@given(moments, moments)
+def test_a_deadline_today_is_never_a_business_day_away(now, due):
+    text = relative(CAL, due, now)
+    if now < due and due.date() == now.date() and (due - now).days <= 400:
+        assert "business day" not in text, text
 
 
 def test_the_case_page_words_clock_and_business_steps_apart(desk: Desk):

@@ -425,7 +425,27 @@ def test_missing_field_in_a_step_points_at_the_step(repo: Path) -> None:
     )
     result = validate(repo)
     line = only_error(result)
-    assert line.startswith("sops/sop-t-001.yaml:22:9: error: missing required field 'responsible'")
+    assert line == (  # the checklist's label, not procedure[0].steps[0]
+        "sops/sop-t-001.yaml:22:9: error: missing required field 'responsible' in step A1"
+    )
+
+
+def test_a_step_and_a_section_are_named_as_the_checklist_names_them(repo: Path) -> None:
+    edit(
+        repo,
+        "        responsible: relevant-dept\n        within: 2 business",
+        "        within: 2 business",
+    )
+    edit(repo, "  - id: resolution\n    title: Resolution\n", "  - id: resolution\n    title: 7\n")
+    result = validate(repo)
+    errors = [ln for ln in result.stderr.splitlines() if ": error: " in ln]
+    assert "sops/sop-t-001.yaml:38:9: error: missing required field 'responsible' in step B2" in (
+        errors
+    )
+    assert "sops/sop-t-001.yaml:31:12: error: section B's title must be text, not a number" in (
+        errors
+    )
+    assert not any("procedure[" in ln for ln in errors), errors
 
 
 def test_wrong_type_suggests_quotes(repo: Path) -> None:
@@ -453,6 +473,14 @@ def test_bad_enum_value(repo: Path) -> None:
     result = validate(repo)
     assert "sops/sop-t-001.yaml:5:9: error: status: 'efective' is not one of" in only_error(result)
     assert "did you mean 'effective'?" in result.stderr
+
+
+@pytest.mark.parametrize("word", ["in-force", "in force", "active", "Live"])
+def test_a_status_meaning_in_force_suggests_effective(repo: Path, word: str) -> None:
+    edit(repo, "status: effective", f"status: {word}")
+    result = validate(repo)
+    assert f"error: status: '{word}' is not one of" in only_error(result)
+    assert "hint: did you mean 'effective'?" in result.stderr  # not 'in-review'
 
 
 # --------------------------------------------------------------------------- semantic

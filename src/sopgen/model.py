@@ -605,7 +605,9 @@ def make_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
             )
             for t_index, step in enumerate(section["steps"])
         ]
-        sections.append(Section(section["id"], section["title"], _letter(s_index), tuple(steps)))
+        sections.append(
+            Section(section["id"], section["title"], section_letter(s_index), tuple(steps))
+        )
     return Sop(
         id=data["id"],
         title=data["title"],
@@ -645,8 +647,8 @@ def make_sop(data: dict[str, Any], source: SourceMap, digest: str = "") -> Sop:
     )
 
 
-def _letter(index: int) -> str:
-    """Section letters A … Z, then AA, AB …"""
+def section_letter(index: int) -> str:
+    """The letter of the section at 0-based `index`: A … Z, then AA, AB …"""
     letters = ""
     index += 1
     while index:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 
 from sopgen.assets import schema_dir
+from sopgen.model import section_letter
 from sopgen.problems import Problem, error
 from sopgen.source import FieldPath, SourceMap
 
@@ -71,11 +72,38 @@ SOP_ID = re.compile(r"[A-Z0-9][A-Z0-9-]*")
 
 
 def describe_path(path: FieldPath) -> str:
-    """`("procedure", 0, "steps", 2, "within")` → `procedure[0].steps[2].within`."""
+    """Where a value stands, as the reader of the checklist names it.
+
+    A step by its checklist label, a section by its letter (`("procedure", 2,
+    "steps", 1, "within")` → `step C2's within`, `("procedure", 0)` → `section
+    A`); other paths dotted (`revisions[1].date`).
+    """
+    if len(path) >= 2 and path[0] == "procedure" and isinstance(path[1], int):
+        letter = section_letter(path[1])
+        rest = path[2:]
+        if len(rest) >= 2 and rest[0] == "steps" and isinstance(rest[1], int):
+            head, rest = f"step {letter}{rest[1] + 1}", rest[2:]
+        else:
+            head = f"section {letter}"
+        return f"{head}'s {_dotted(rest)}" if rest else head
+    return _dotted(path) or "the document"
+
+
+def _dotted(path: FieldPath) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "the document"
+    return text
+
+
+SYNONYMS = {
+    "status": dict.fromkeys(
+        ("in-force", "inforce", "in-effect", "enforced", "active", "live", "current", "in-use"),
+        "effective",
+    ),
+}
+"""Words that mean an allowed value without looking like it, by field: `status: in-force`
+is closer in spelling to `in-review` but means `effective`."""
 
 
 def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
@@ -136,7 +164,13 @@ def _explain(err: ValidationError, source: SourceMap) -> Iterator[Problem]:
         return
     if validator_name == "enum":
         options = [str(o) for o in err.validator_value]
-        close = difflib.get_close_matches(str(err.instance), options, n=1, cutoff=0.5)
+        word = re.sub(r"[\s_]+", "-", str(err.instance).strip().lower())
+        meant = SYNONYMS.get(str(path[-1]) if path else "", {}).get(word)
+        close = (
+            [meant]
+            if meant in options
+            else difflib.get_close_matches(str(err.instance), options, n=1, cutoff=0.5)
+        )
         suggestion = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(options)}"
         yield at_value(
             "bad-value",

@@ -6,7 +6,9 @@ business time (what a rep can work with), and when none is left before the
 deadline because the business is closed, the deadline is named ("due at the
 next opening, Mon 09:00"); a step timed on the clock (hours, days, weeks:
 `elapsed=True`) is counted in real time ("in 17 hours"). Time overdue is plain
-elapsed time (what the customer has waited). Nothing not yet due is "due now".
+elapsed time (what the customer has waited). Nothing not yet due is "due now", and
+nothing due later today is "in 1 business day": a whole business day still to go
+before a deadline today (seen before opening) reads "today 17:00".
 """
 
 from __future__ import annotations
@@ -65,10 +67,12 @@ def relative(
     workday = _workday(calendar)
     if left < workday:
         return "in " + _count(round(left.total_seconds() / 3600), "business hour")
-    days = 0
     day = now.astimezone(calendar.zone).date()
-    last = due.astimezone(calendar.zone).date()
-    while day < last and days <= HORIZON_DAYS:
+    local = due.astimezone(calendar.zone)
+    if local.date() == day:  # a whole business day still to go, but the deadline is today
+        return f"today {local:%H:%M}"  # (seen before opening): not "in 1 business day"
+    days = 0
+    while day < local.date() and days <= HORIZON_DAYS:
         day += timedelta(days=1)
         days += calendar.is_business_day(day)
     return "in " + _count(max(1, days), "business day")
