@@ -114,7 +114,7 @@ def create_app(
     store: Store | None = None,
 ) -> Starlette:
     """The desk for the repository at `root` (its sopgen.yaml, sops/ and case store)."""
-    from sopgen.desk import api, feeds, pages
+    from sopgen.desk import api, documents, feeds, pages
 
     root = root.resolve()
     library = load_library(root, None)
@@ -142,7 +142,7 @@ def create_app(
         base_url=desk_base_url(base_url, config),
         templates=environment(root),
     )
-    routes: list[BaseRoute] = [*feeds.routes, *api.routes, *pages.routes]
+    routes: list[BaseRoute] = [*feeds.routes, *api.routes, *pages.routes, *documents.routes]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
