@@ -349,13 +349,66 @@ def name_of(names: dict[str, str], login: str) -> str:
     return names.get(login, login)
 
 
+PAGE_SIZE = 50
+"""Cases a page of Cases and of My work shows (docs/desk.md: the pages)."""
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page is among all: its number, the count, links to the pages around it."""
+
+    page: int
+    pages: int
+    total: int
+    first: int  # 1-based position of the page's first case (0 when there are none)
+    last: int
+    previous: str | None
+    following: str | None
+
+
+def page_number(ctx: Ctx) -> int:
+    """The `page` asked for (1 for a missing or bad one)."""
+    text = ctx.request.query_params.get("page", "1")
+    return int(text) if text.isdigit() and 0 < int(text) < 10**6 else 1
+
+
+def pager(ctx: Ctx, page: int, total: int) -> Pager:
+    pages = max(1, -(-total // PAGE_SIZE))
+
+    def link(number: int) -> str:
+        kept = [(k, v) for k, v in ctx.request.query_params.multi_items() if k != "page"]
+        query = urlencode([*kept, ("page", str(number))] if number > 1 else kept)
+        return ctx.request.url.path + (f"?{query}" if query else "")
+
+    first = min(total, (page - 1) * PAGE_SIZE + 1)
+    return Pager(
+        page=page,
+        pages=pages,
+        total=total,
+        first=first,
+        last=min(total, page * PAGE_SIZE),
+        previous=link(page - 1) if page > 1 else None,
+        following=link(page + 1) if page < pages else None,
+    )
+
+
 @page
 def my_work(ctx: Ctx) -> Response:
-    cases = ctx.desk.cases.open_cases_of(ctx.user.login, ctx.now)
+    """The user's open cases, 50 a page in the order of `case list` (next deadline
+    first, from the stored one; cases on hold last), with their open steps."""
+    service = ctx.desk.cases
+    number = page_number(ctx)
+    login = ctx.user.login
+    summaries = service.list_open(
+        ctx.now, assignee=login, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+    )
+    total = service.count_open(ctx.now, assignee=login)
+    late = service.count_open(ctx.now, assignee=login, overdue=True)
+    cases = [s.case for s in summaries]
     rows = [r for case in cases for r in step_rows(ctx, case) if r.done is None]
     rows.sort(key=lambda r: (r.due_iso, r.case, r.key))
     counts = Counter(r.status for r in rows)
-    token = ctx.desk.users.feed_link(ctx.user.login)  # the signed-in user's, nobody else's
+    token = ctx.desk.users.feed_link(login)  # the signed-in user's, nobody else's
     return render(
         ctx.request,
         "mywork.html.j2",
@@ -363,6 +416,8 @@ def my_work(ctx: Ctx) -> Response:
         rows=rows,
         counts=counts,
         cases=len(cases),
+        late_cases=late,
+        pager=pager(ctx, number, total),
         links=subscribe_links(ctx, token) if token else None,
         feed_path=feed_path(token) if token else None,
         set_base_url=HOW_TO_SET,
@@ -412,15 +467,19 @@ def cases_page(ctx: Ctx) -> Response:
     config = ctx.desk.config
     # any case, as typed anywhere; one that names no priority filters nothing (as status)
     priority = config.priority_named(q.get("priority") or "")
+    filters: dict[str, Any] = {
+        "overdue": overdue,
+        "sop": sop,
+        "assignee": who if who not in (None, "-") else None,
+        "unassigned": who == "-",
+        "status": status if status in STATUS_LABEL else None,
+        "priority": priority,
+    }
+    number = page_number(ctx)
     summaries = ctx.desk.cases.list_open(
-        ctx.now,
-        overdue=overdue,
-        sop=sop,
-        assignee=who if who not in (None, "-") else None,
-        unassigned=who == "-",
-        status=status if status in STATUS_LABEL else None,
-        priority=priority,
+        ctx.now, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE, **filters
     )
+    total = ctx.desk.cases.count_open(ctx.now, **filters)
     zone = ctx.desk.config.zone
     people = ctx.desk.users.list()
     names = display_names(people)
@@ -452,6 +511,7 @@ def cases_page(ctx: Ctx) -> Response:
         "cases.html.j2",
         signed=ctx.signed,
         rows=rows,
+        pager=pager(ctx, number, total),
         sops=sorted(ctx.desk.library.sops),
         people=people,
         names=names,
