@@ -114,7 +114,7 @@ def in_process_feed(root: Path, token: str, rounds: int = 20) -> dict[str, float
             wall, cpu = time.perf_counter(), time.process_time()
             state = feed_state(desk, token)
             assert state is not None
-            body = feed_body(desk, caches, state.name, state.rows.versions())
+            body = feed_body(desk, caches, state.name, state.versions, state.summary)
             times[kind].append(time.perf_counter() - wall)
             times[f"{kind} cpu"].append(time.process_time() - cpu)
             assert body.count(b"BEGIN:VEVENT") > 0

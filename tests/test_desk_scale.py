@@ -9,13 +9,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from casekit import SOP
 from dbkit import CaseDb
 from deskkit import Desk, make_desk
+from icscheck import bytes_errors, require
 from sopgen.cases.model import ImportRow
 from sopgen.cases.service import CaseService
 from sopgen.cases.store import Store
+from sopgen.desk.app import create_app
 from sopgen.library import load_library
 
 
@@ -25,6 +28,7 @@ def desk_on_each_database(
 ) -> Iterator[Desk]:
     monkeypatch.setenv("SOPGEN_NOW", "2026-11-23T10:00")
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setenv("SOPGEN_BASE_URL", "http://testserver")
     if case_db.postgres:
         monkeypatch.setenv("SOPGEN_DATABASE_URL", case_db.url)
     else:
@@ -82,3 +86,50 @@ def test_cases_and_my_work_page_50_cases_with_the_count_soonest_first(desk_db: D
     later = alice.get("/?page=3").text
     assert sorted(cases_of(later)) == ids[100:]
     assert len(re.findall(r'<li class="work-item', later)) == 20 * 12  # each: 12 open steps
+
+
+def test_a_feed_holds_the_cases_due_within_its_window_and_sums_up_the_rest(
+    desk_db: Desk, tmp_path: Path
+):
+    """A rep with a backlog: cases long overdue, and more cases in the window than the
+    feed holds. The feed shows the soonest `feed_cases` in the window and one summary
+    event of the others, and libical and ical.js read it without an error."""
+    require()
+    config = desk_db.root / "sopgen.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "calendar:\n", "calendar:\n  feed_back: 5 days\n  feed_cases: 30\n", 1
+        )
+    )
+    assert "feed_cases: 30" in config.read_text()
+    service = CaseService(Store(desk_db.project.url), load_library(desk_db.root))
+    now = desk_db.clock.now
+    old = [  # received 2–4 Nov: their next deadline is more than 5 days past
+        ImportRow(i + 1, f"OLD-{i:02d}", now.replace(day=2 + i % 3, hour=10), "alice", None)
+        for i in range(10)
+    ]
+    recent = [  # received over the last 3 days, a few minutes apart
+        ImportRow(i + 1, f"NEW-{i:02d}", now - timedelta(days=3) + timedelta(minutes=9 * i),
+                  "alice", None)
+        for i in range(40)
+    ]  # fmt: skip
+    for rows in (old, recent):
+        assert not service.import_rows(rows, SOP, now, "backlog.csv").problems
+    service.store.close()
+    app = create_app(desk_db.root, clock=desk_db.clock)
+    try:
+        token = desk_db.tokens["alice"].feed_token
+        body = TestClient(app).get(f"/feeds/{token}.ics").content
+    finally:
+        app.state.desk.store.close()
+
+    uids = re.findall(rb"UID:([A-Z]+-\d+)\.", body)
+    shown = sorted({uid.decode() for uid in uids})
+    assert shown == [row.case_id for row in recent[:30]]  # the soonest 30 in the window
+    unfolded = body.replace(b"\r\n ", b"").decode()
+    assert "SUMMARY:20 more open cases on the desk" in unfolded
+    assert "10 overdue since before Wed 18 Nov 2026" in unfolded
+    assert "10 more than the 30 this calendar shows" in unfolded
+    assert "See My work on the desk: http://testserver/" in unfolded
+    assert body.count(b"BEGIN:VEVENT") == 30 * 12 + 1  # 12 open steps a case, and the sum
+    assert bytes_errors(body, tmp_path, "feed.ics") == []

@@ -138,6 +138,11 @@ class Config:
     roles: dict[str, str]
     database: str | None = None
     calendar_lead: timedelta = timedelta(minutes=30)
+    # a user's feed: the cases whose next deadline lies from `feed_back` ago to `feed_ahead`
+    # from today (and those on hold), at most `feed_cases` of them (docs/desk.md)
+    feed_back: timedelta = timedelta(days=14)
+    feed_ahead: timedelta = timedelta(days=60)
+    feed_cases: int = 100
     calendar_reminder: timedelta = timedelta(minutes=15)
     priorities: tuple[str, ...] = DEFAULT_PRIORITIES
     """Case priorities, most urgent first; `normal` is the default and the fallback."""
@@ -463,6 +468,9 @@ def make_config(
         priorities_set="priorities" in data,
         database=data.get("database"),
         calendar_lead=parse_duration(cal.get("lead", "30 minutes")),
+        feed_back=parse_duration(cal.get("feed_back", "14 days")),
+        feed_ahead=parse_duration(cal.get("feed_ahead", "60 days")),
+        feed_cases=cal.get("feed_cases", 100),
         calendar_reminder=parse_duration(cal.get("reminder", "15 minutes")),
         due_soon=(
             parse_duration(cal["due_soon"])

@@ -418,6 +418,30 @@ def assemble_feed(name: str, parts: Sequence[bytes]) -> bytes:
     return b"".join([*(fold(line) + b"\r\n" for line in head), *parts, b"END:VCALENDAR\r\n"])
 
 
+def summary_event(
+    uid: str, start: datetime, stamp: datetime, summary: str, description: str
+) -> bytes:
+    """One free 15-minute event at `start` (UTC) saying what a bounded feed left out."""
+    fields = EventFields(
+        uid=uid,
+        stamp=stamp,
+        created=stamp,
+        modified=stamp,
+        sequence=0,
+        start=start,
+        end=start + timedelta(minutes=15),
+        summary=summary,
+        description=description,
+        categories=("sopgen",),
+        done=False,
+        free=True,
+        status="CONFIRMED",
+        alarm=None,
+        trigger=timedelta(0),
+    )
+    return b"".join(fold(line) + b"\r\n" for line in _event_lines(fields))
+
+
 def _head(name: str) -> list[bytes]:
     return [
         b"BEGIN:VCALENDAR",

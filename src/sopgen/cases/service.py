@@ -16,9 +16,9 @@ current config's: a new closure day moves open deadlines at once, and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from typing import Any, Protocol, TypeVar
@@ -813,7 +813,8 @@ class CaseService:
             return None
         login, name = rows[0][0], rows[0][1]
         cases = tuple((r[2], r[3], r[4], r[5]) for r in rows if r[2] is not None)
-        return FeedRows(login, name, cases)
+        due = {r[2]: _driver_time(r[6]) for r in rows if r[2] is not None and r[6] is not None}
+        return FeedRows(login, name, cases, due)
 
     def cases_with_versions(self, case_ids: Sequence[str]) -> list[tuple[Case, str]]:
         """The cases named (those that exist), in id order, each as `show` gives it (but
@@ -1688,6 +1689,7 @@ _FEED_ROWS = (
         .select_from(Completion)
         .where(Completion.case_id == CaseRecord.id)
         .scalar_subquery(),
+        CaseRecord.next_due,
     )
     .select_from(UserRecord)
     .outerjoin(
@@ -1730,12 +1732,16 @@ class FeedRows:
     login: str
     name: str
     cases: tuple[tuple[Any, ...], ...]  # (case id, last change, SEQUENCE sum, completions)
+    # case id → its next deadline (UTC), stored with the case; none for a case on hold
+    next_due: Mapping[str, datetime] = field(default_factory=dict)
 
-    def versions(self) -> list[tuple[str, str]]:
-        """(case id, version) per open case, the versions `cases_with_versions` gives."""
+    def versions(self, only: Container[str] | None = None) -> list[tuple[str, str]]:
+        """(case id, version) per open case (of those in `only`), the versions
+        `cases_with_versions` gives."""
         return [
             (case_id, _version(_driver_time(updated), int(sequences or 0), int(done)))
             for case_id, updated, sequences, done in self.cases
+            if only is None or case_id in only
         ]
 
 

@@ -2,7 +2,13 @@
 
 The body is the case calendar writer's (`sopgen.cases.calendar`: the same
 UIDs, SEQUENCE and text as each case's `deadlines.ics`) over the user's open
-cases. It depends only on the store's state, never on the clock, so:
+cases, bounded (`bounded`): the cases whose stored next deadline lies from
+`calendar.feed_back` before today to `calendar.feed_ahead` after it, and those
+on hold, at most `calendar.feed_cases` of them, soonest first; the rest are
+counted in one summary event of the day. A backlog of thousands of cases no
+longer makes a feed of tens of megabytes that no calendar accepts (Google
+Calendar refuses files over 1 MB; docs/desk.md). It depends only on the
+store's state and the day, so:
 
 - one statement, answered from indexes and read straight from the database
   driver (`CaseService.feed_rows`), gives the token's user and each open
@@ -37,12 +43,14 @@ import importlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sopgen.cases.calendar import StepTexts, assemble_feed, feed_events
+from sopgen.cases.calendar import StepTexts, assemble_feed, feed_events, summary_event
 from sopgen.cases.service import FeedRows
 from sopgen.cases.users import token_hash
 from sopgen.desk.app import Desk, not_found
@@ -57,8 +65,8 @@ with contextlib.suppress(ImportError):  # pragma: no cover - another anyio layou
 CACHE_CONTROL = b"private, max-age=0, must-revalidate"
 CONTENT_TYPE = b"text/calendar; charset=utf-8"
 GZIP_LEVEL = 3  # once per feed version: 410 kB of 40 cases become 14 kB in ~1 ms (6: 12 kB, 3 ms)
-FEED_FORMAT = "feed-3"  # raise when a feed's bytes for the same state change (2: gzip 3,
-# 3: the case's priority in each event)
+FEED_FORMAT = "feed-4"  # raise when a feed's bytes for the same state change (2: gzip 3,
+# 3: the case's priority in each event, 4: bounded, with a summary event)
 
 
 class _Kept:
@@ -128,14 +136,17 @@ class FeedCaches:
 
 @dataclass(frozen=True, slots=True)
 class FeedState:
-    """What the store says of a feed now: its name, ETag and open cases."""
+    """What the store says of a feed now: its name, ETag, open cases, the cases it shows
+    (id, version) and the summary event of those it leaves out (b"" when none)."""
 
     name: str
     etag: str
     rows: FeedRows
+    versions: list[tuple[str, str]]
+    summary: bytes = b""
 
 
-def feed_state(desk: Desk, token: str) -> FeedState | None:
+def feed_state(desk: Desk, token: str, now: datetime | None = None) -> FeedState | None:
     """The state of the feed of a valid token; None for any other token. One statement
     (`CaseService.feed_rows`), looked up by the token's hash."""
     if not token or len(token) > 200:
@@ -144,12 +155,69 @@ def feed_state(desk: Desk, token: str) -> FeedState | None:
     if rows is None:
         return None
     name = f"sopgen: {rows.name} ({desk.config.company})"
-    digest = hashlib.sha256(repr((FEED_FORMAT, name, rows.cases)).encode("utf-8")).hexdigest()
-    return FeedState(name, f'"{digest[:32]}"', rows)
+    shown, summary = bounded(desk, rows, now or desk.clock())
+    versions = rows.versions(shown)
+    digest = hashlib.sha256(repr((FEED_FORMAT, name, versions, summary)).encode("utf-8"))
+    return FeedState(name, f'"{digest.hexdigest()[:32]}"', rows, versions, summary)
 
 
-def feed_body(desk: Desk, caches: FeedCaches, name: str, versions: list[tuple[str, str]]) -> bytes:
-    """The feed's calendar: each case's events as kept for its version, or rendered now."""
+def bounded(desk: Desk, rows: FeedRows, now: datetime) -> tuple[set[str], bytes]:
+    """The cases a feed shows today and the summary event of the others (b"" when it
+    shows all): those whose next deadline lies from `feed_back` before today's start
+    to `feed_ahead` after its end, soonest first, then those on hold, at most
+    `feed_cases`. Whole days, so a feed changes with the day at most once."""
+    config = desk.config
+    zone = config.zone
+    today = now.astimezone(zone).date()
+    midnight = datetime.combine(today, time(0), zone)
+    start = midnight - config.feed_back
+    end = midnight + timedelta(days=1) + config.feed_ahead
+    due = rows.next_due
+    inside = sorted((when, case_id) for case_id, when in due.items() if start <= when < end)
+    older = sum(1 for when in due.values() if when < start)
+    later = sum(1 for when in due.values() if when >= end)
+    held = sorted(row[0] for row in rows.cases if row[0] not in due)
+    candidates = [case_id for _when, case_id in inside] + held
+    shown = set(candidates[: config.feed_cases])
+    more = len(candidates) - len(shown)
+    left = older + later + more
+    if not left:
+        return shown, b""
+    parts = []
+    if older:
+        parts.append(f"{older} overdue since before {_day(start, zone)}")
+    if more:
+        parts.append(f"{more} more than the {config.feed_cases} this calendar shows")
+    if later:
+        parts.append(f"{later} due after {_day(end - timedelta(days=1), zone)}")
+    where = f"My work on the desk: {desk.base_url}/" if desk.base_url else "My work on the desk"
+    hours = desk.calendar.opening_hours(today)
+    at = hours[0] if hours is not None else datetime.combine(today, time(9), zone)
+    event = summary_event(
+        f"more.{rows.login}.{today:%Y%m%d}@{desk.store.installation_id}.sopgen",
+        at.astimezone(UTC),
+        midnight.astimezone(UTC),
+        f"{left} more open case{'s' * (left != 1)} on the desk",
+        f"This calendar shows the open steps of your cases whose next deadline lies "
+        f"between {_day(start, zone)} and {_day(end - timedelta(days=1), zone)}, at most "
+        f"{config.feed_cases} cases. Not shown: {', '.join(parts)}. See {where}",
+    )
+    return shown, event
+
+
+def _day(moment: datetime, zone: ZoneInfo) -> str:
+    return f"{moment.astimezone(zone):%a %d %b %Y}"
+
+
+def feed_body(
+    desk: Desk,
+    caches: FeedCaches,
+    name: str,
+    versions: list[tuple[str, str]],
+    summary: bytes = b"",
+) -> bytes:
+    """The feed's calendar: each case's events as kept for its version, or rendered now,
+    and the summary event of the cases it leaves out."""
     cache = caches.rendered
     parts: dict[str, bytes] = {}
     missing = []
@@ -164,7 +232,8 @@ def feed_body(desk: Desk, caches: FeedCaches, name: str, versions: list[tuple[st
             block = feed_events(case, desk.config, caches.texts)
             cache.put((case.id, version), block)
             parts[case.id] = block
-    return assemble_feed(name, [parts[case_id] for case_id, _ in versions if case_id in parts])
+    blocks = [parts[case_id] for case_id, _ in versions if case_id in parts]
+    return assemble_feed(name, [*blocks, summary] if summary else blocks)
 
 
 def answer(
@@ -204,7 +273,7 @@ def _reply(
     if body is None:
         plain = bodies.get(("", etag))
         if plain is None:
-            plain = feed_body(desk, caches, state.name, state.rows.versions())
+            plain = feed_body(desk, caches, state.name, state.versions, state.summary)
             bodies.put(("", etag), plain)
         body = gzip.compress(plain, GZIP_LEVEL, mtime=0) if gzip_ok else plain
         bodies.put(key, body)
