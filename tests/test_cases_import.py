@@ -57,7 +57,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_go_in(project: Project):
     assert result.exit_code == 1
     err = result.stderr
     assert f"{path}:3:1: error: '../evil' is not a valid case id" in err
-    assert f"{path}:4:1: error: 'yesterday' is not a received time" in err
+    assert f"{path}:4:2: error: 'yesterday' is not a received time" in err  # its cell
     assert f"{path}:6:1: error: case id 'C-1' appears twice in the file (first on line 1)" in err
     assert f"{path}:7:1: error: the row has 1 column" in err
     assert "imported 2 cases under SOP-CS-001; 4 bad rows skipped" in result.stdout
@@ -69,7 +69,7 @@ def test_all_or_nothing_imports_nothing_when_a_row_is_bad(project: Project):
     path = write(project, GOOD + "C-9,2026-13-01T10:00,x\n")
     result = project.run("import", str(path), "--sop", SOP, "--all-or-nothing")
     assert result.exit_code == 1
-    assert f"{path}:5:1: error:" in result.stderr
+    assert f"{path}:5:2: error:" in result.stderr  # the received cell
     assert "imported no cases" in result.stderr
     assert not (project.root / "output").exists()
     assert listed(project) == []
@@ -151,3 +151,33 @@ def test_a_quoted_comma_does_not_hide_the_semicolons(project: Project):
     shown = json.loads(project.run("show", "Y-2", "--format", "json").stdout)
     assert shown["received"] == "2026-11-20T09:40:00+01:00"
     assert listed(project) == ["Y-1", "Y-2"]
+
+
+def test_a_bad_cell_is_reported_at_its_column(project: Project):
+    from sopgen.cli import cli
+
+    added = project.runner.invoke(
+        cli,
+        ["--root", str(project.root), "user", "add", "alice", "--name", "Alice", "--role", "rep"],
+        input="correct horse battery\n",
+    )
+    assert added.exit_code == 0, added.output
+    text = (
+        "case id,received,assignee,summary\n"
+        "C-1,2026-11-20T18:05,alice,fine\n"
+        "C-2,2026-13-45T10:00,alice,a bad date\n"  # column 2
+        "C-3,2026-11-20T18:05,zed,nobody\n"  # column 3
+        "C-4,2030-01-01T10:00,alice,in the future\n"  # column 2, found by the service
+        "C-5,2026-11-20T18:05,alice,\x07bell\n"  # column 4
+    )
+    path = write(project, text)
+    err = project.run("import", str(path), "--sop", SOP).stderr
+    assert f"{path}:3:2: error: '2026-13-45T10:00' is not a real date" in err
+    assert f"{path}:4:3: error: 'zed' is not a user of the desk" in err
+    assert f"{path}:5:2: error:" in err
+    assert f"{path}:6:4: error: the summary contains control characters" in err
+    moved = "received,assignee,case id\n2026-11-20T18:05,zed,C-9\n"  # the header decides
+    path = write(project, moved, "moved.csv")
+    assert f"{path}:2:2: error: 'zed' is not a user of the desk" in (
+        project.run("import", str(path), "--sop", SOP).stderr
+    )

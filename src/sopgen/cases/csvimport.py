@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 from zoneinfo import ZoneInfo
 
 from sopgen.cases.errors import CaseError
@@ -477,6 +477,9 @@ def parse_csv(
     return reader.collect()
 
 
+_T = TypeVar("_T")
+
+
 class _CellError(CaseError):
     """A bad cell: a `CaseError` that knows its 1-based column."""
 
@@ -508,19 +511,32 @@ def _row(
             if not layout.header
             else "give each row the header's columns",
         )
+    columns = {name: index + 1 for name, index in layout.columns.items()}
+
+    def at_cell(name: str, read: Callable[[], _T]) -> _T:
+        """`read()`, its CaseError pointed at the `name` cell's column."""
+        try:
+            return read()
+        except _CellError:
+            raise
+        except CaseError as exc:
+            raise _CellError(columns.get(name, 1), exc.message, exc.hint or "") from None
+
     case_id = cell("case") or ""
     why = check_case_id(case_id)
     if why:
-        raise CaseError(why, CASE_ID_HINT)
-    received = parse_timestamp(cell("received") or "", zone, "received time")
+        raise _CellError(columns.get("case", 1), why, CASE_ID_HINT)
     return ImportRow(
         line=line,
         case_id=case_id,
-        received=received,
-        assignee=clean_text(cell("assignee"), "assignee"),
-        summary=clean_text(cell("summary"), "summary"),
+        received=at_cell(
+            "received", lambda: parse_timestamp(cell("received") or "", zone, "received time")
+        ),
+        assignee=at_cell("assignee", lambda: clean_text(cell("assignee"), "assignee")),
+        summary=at_cell("summary", lambda: clean_text(cell("summary"), "summary")),
         priority=_priority(cell("priority"), layout.columns.get("priority"), priorities),
         history=_history(cell("history"), layout.columns.get("history")),
+        columns=columns,
     )
 
 

@@ -49,6 +49,7 @@ class CaseError(Exception):
             return None
         return self.hint
 
-    def problem(self, file: str, line: int, code: str = "bad-row") -> Problem:
-        """This error as a problem of line `line` of `file` (a row of a CSV file)."""
-        return error(file, line, 1, code, self.message, self.hint)
+    def problem(self, file: str, line: int, code: str = "bad-row", column: int = 1) -> Problem:
+        """This error as a problem of line `line` of `file` (a row of a CSV file), at the
+        cell in `column` (1-based)."""
+        return error(file, line, column, code, self.message, self.hint)

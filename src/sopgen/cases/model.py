@@ -241,6 +241,12 @@ class ImportRow:
     summary: str | None
     priority: str | None = None  # one of the config's priorities; None: normal
     history: bool = False  # entered as history: no reminders for steps overdue already
+    columns: Mapping[str, int] = field(default_factory=dict, hash=False, compare=False)
+
+    def column(self, name: str) -> int:
+        """The 1-based column of the row's `name` cell (case, received, assignee, …), for
+        problems that point at the cell; 1 when unknown."""
+        return self.columns.get(name, 1)
 
 
 @dataclass

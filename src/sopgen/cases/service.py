@@ -1091,7 +1091,9 @@ class CaseService:
                                 if not allow_draft:
                                     in_force_at(sop, row.received, zone)
                             except CaseError as exc:
-                                found.append(exc.problem(file, row.line))
+                                found.append(
+                                    exc.problem(file, row.line, column=row.column("received"))
+                                )
                                 continue
                             good.append(replace(row, history=True) if history else row)
                         taken = _folder_taken(session, [r.case_id for r in good])
@@ -1102,7 +1104,7 @@ class CaseService:
                                     CaseError(
                                         f"case id '{row.case_id}' is already used",
                                         "remove the row, or give the case another id",
-                                    ).problem(file, row.line)
+                                    ).problem(file, row.line, column=row.column("case"))
                                 )
                             elif (
                                 users is not None
@@ -1114,7 +1116,7 @@ class CaseService:
                                         f"'{row.assignee}' is not a user of the desk",
                                         "write a user's login in the assignee column "
                                         "(see: sopgen user list)",
-                                    ).problem(file, row.line)
+                                    ).problem(file, row.line, column=row.column("assignee"))
                                 )
                             else:
                                 login = (
