@@ -133,3 +133,32 @@ def test_a_feed_holds_the_cases_due_within_its_window_and_sums_up_the_rest(
     assert "See My work on the desk: http://testserver/" in unfolded
     assert body.count(b"BEGIN:VEVENT") == 30 * 12 + 1  # 12 open steps a case, and the sum
     assert bytes_errors(body, tmp_path, "feed.ics") == []
+
+
+def test_the_dashboards_overdue_counts_come_from_the_database_and_match_the_plans(
+    desk_db: Desk,
+):
+    """The dashboard counts overdue steps per assignee and SOP in SQL (from the deadlines
+    the calendar events record): the same numbers as planning every case, through done
+    steps, a hold, a cancelled case, a priority change and a reassignment."""
+    from collections import Counter
+
+    ids = many(desk_db, 12)
+    service = CaseService(Store(desk_db.project.url), load_library(desk_db.root))
+    now = desk_db.clock.now
+    service.done(ids[0], "intake.receive", now - timedelta(days=2), now)
+    service.done(ids[0], "intake.record", now - timedelta(days=2), now)
+    service.hold(ids[1], now - timedelta(hours=1), now, "photos")
+    service.cancel(ids[2], "withdrawn", now)
+    service.change_priority(ids[3], "critical", now - timedelta(days=1), now)
+    service.assign(ids[4], "bob", now)
+    service.assign(ids[5], None, now)
+    planned: Counter[tuple[str, str]] = Counter()
+    for summary in service.list_open(now):
+        planned[(summary.case.assignee or "", summary.case.sop.id)] += summary.overdue_steps
+    counted = Counter({(a or "", s): n for a, s, n in service.overdue_steps(now)})
+    service.store.close()
+    assert +planned == counted and sum(counted.values()) > 12
+    html = desk_db.signed_in("mia").get("/dashboard").text
+    assert f"<td>{counted[('alice', SOP)]}</td>" in html
+    assert "11 open cases." in html  # one cancelled

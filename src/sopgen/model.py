@@ -142,7 +142,7 @@ class Config:
     # from today (and those on hold), at most `feed_cases` of them (docs/desk.md)
     feed_back: timedelta = timedelta(days=14)
     feed_ahead: timedelta = timedelta(days=60)
-    feed_cases: int = 100
+    feed_cases: int = 80
     calendar_reminder: timedelta = timedelta(minutes=15)
     priorities: tuple[str, ...] = DEFAULT_PRIORITIES
     """Case priorities, most urgent first; `normal` is the default and the fallback."""
@@ -470,7 +470,7 @@ def make_config(
         calendar_lead=parse_duration(cal.get("lead", "30 minutes")),
         feed_back=parse_duration(cal.get("feed_back", "14 days")),
         feed_ahead=parse_duration(cal.get("feed_ahead", "60 days")),
-        feed_cases=cal.get("feed_cases", 100),
+        feed_cases=cal.get("feed_cases", 80),
         calendar_reminder=parse_duration(cal.get("reminder", "15 minutes")),
         due_soon=(
             parse_duration(cal["due_soon"])

@@ -649,6 +649,31 @@ class CaseService:
         with self.store.read() as session:
             return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
+    def overdue_steps(self, now: datetime) -> list[tuple[str | None, str, int]]:
+        """(assignee, SOP id, number of overdue steps) over the open cases, counted in the
+        database (the desk's dashboard): an open step is overdue when the deadline its
+        calendar event records (kept current by every change, `_fingerprint`) has passed;
+        a case on hold (no next deadline stored) has none."""
+        self._fill_next_due()
+        late = (
+            select(CaseRecord.assignee, CaseRecord.sop_id, func.count())
+            .select_from(CaseRecord)
+            .join(EventState, EventState.case_id == CaseRecord.id)
+            .outerjoin(
+                Completion,
+                and_(Completion.case_id == EventState.case_id, Completion.step == EventState.step),
+            )
+            .where(
+                CaseRecord.closed_at.is_(None),
+                CaseRecord.next_due < now,
+                Completion.case_id.is_(None),
+                EventState.fingerprint < now.astimezone(UTC).isoformat(),
+            )
+            .group_by(CaseRecord.assignee, CaseRecord.sop_id)
+        )
+        with self.store.read() as session:
+            return [(assignee, sop, int(n)) for assignee, sop, n in session.execute(late)]
+
     def _status_in_sql(self, status: str | None) -> bool:
         """Whether the database alone can tell a case's status from its next deadline:
         always for overdue, for due-soon and open only with a fixed due-soon time

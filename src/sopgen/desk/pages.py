@@ -822,14 +822,12 @@ def _step_label(desk: Desk, key: tuple[str, ...]) -> str:
 @page
 def dashboard(ctx: Ctx) -> Response:
     ctx.need(Action.DASHBOARD)
-    rows = ctx.desk.cases.list_open(ctx.now)
     names = display_names(ctx.desk.users.list())
     by_assignee: Counter[str] = Counter()  # by login; "" for nobody
     by_sop: Counter[str] = Counter()
-    for r in rows:
-        if r.overdue_steps:
-            by_assignee[r.case.assignee or ""] += r.overdue_steps
-            by_sop[r.case.sop.id] += r.overdue_steps
+    for assignee, sop_id, late in ctx.desk.cases.overdue_steps(ctx.now):  # counted in SQL
+        by_assignee[assignee or ""] += late
+        by_sop[sop_id] += late
     periods = {}  # per SOP step, as `sopgen report` computes it (its JSON's by_step)
     for days in (30, 90):
         found = ctx.desk.cases.report(ctx.now - timedelta(days=days), ctx.now)
@@ -861,7 +859,7 @@ def dashboard(ctx: Ctx) -> Response:
             for login, n in by_assignee.most_common()
         ],
         by_sop=by_sop.most_common(),
-        open_cases=len(rows),
+        open_cases=ctx.desk.cases.count_open(ctx.now),
         chart=chart,
     )
 
