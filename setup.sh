@@ -15,12 +15,13 @@ VENV=.venv
 # libharfbuzz-subset0: makes WeasyPrint's font subsetting (so PDF output) several times
 #   faster; libpango*: WeasyPrint; poppler-utils: pdftoppm for looking at pages; fonts;
 # postgresql: the team database tests; chromium: the desk's browser tests (libatomic1 for
-#   Playwright's bundled node driver); git: sopgen check.
+#   Playwright's bundled node driver); git: sopgen check; default-jre-headless: Java for
+#   the Nu HTML Checker (vnu.jar, from npm below), which the tests run over every page.
 PACKAGES=(
   python3 python3-venv python3-gi gir1.2-ical-3.0
   libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
   fonts-dejavu-core fonts-liberation2
-  postgresql chromium libatomic1 git ca-certificates
+  postgresql chromium libatomic1 git ca-certificates default-jre-headless
 )
 
 missing=()
@@ -53,9 +54,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
-# Mozilla's ical.js, the second calendar parser the tests check deadlines.ics with.
+# The tests' JavaScript checkers, at the versions tests/js/package-lock.json pins:
+# Mozilla's ical.js (the second calendar parser deadlines.ics is checked with),
+# axe-core (accessibility rules, run in chromium) and vnu-jar (the Nu HTML Checker).
+# --ignore-scripts: none of them needs one, and vnu-jar's would fetch a Java runtime
+# from the network where Debian's (above) is missing.
 if command -v npm >/dev/null 2>&1 && [ -f tests/js/package-lock.json ]; then
-  npm ci --silent --no-audit --no-fund --prefix tests/js
+  npm ci --silent --no-audit --no-fund --ignore-scripts --prefix tests/js
 fi
 
 "$VENV/bin/sopgen" validate

@@ -785,6 +785,10 @@ def _open_view(
 @page
 def open_case(ctx: Ctx) -> Response:
     assignee = ctx.field("assignee") or None
+    if not ctx.field("sop"):  # the list's first entry, "Choose…", left as it was
+        return _open_view(
+            ctx, 422, "no SOP chosen: a case is opened under one SOP", "choose it in the SOP list"
+        )
     try:
         ctx.desk.users.check_assignee(assignee)  # validation before permission
         ctx.need(Action.OPEN_FOR, assignee=assignee)
