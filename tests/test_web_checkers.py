@@ -138,7 +138,8 @@ def test_every_desk_page_passes_axe_core_and_the_nu_html_checker(
             _sign_in(page, server, login)
             paths = {"my work": "/", "cases": "/cases", "case": f"/cases/{CASE}",
                      "open a case": "/cases/new", "account": "/account",
-                     "no such case": "/cases/C-0000-0000"}  # fmt: skip
+                     "no such case": "/cases/C-0000-0000", "documents": "/documents",
+                     "document": "/documents/SOP-CS-001"}  # fmt: skip
             if login == "ada":
                 paths |= {"dashboard": "/dashboard", "users": "/users",
                           "cases of alice": "/cases?assignee=alice"}  # fmt: skip
@@ -170,7 +171,7 @@ def test_every_desk_page_passes_axe_core_and_the_nu_html_checker(
             pages.check(page, f"{login}: API token", html)
             context.close()
     assert desk.project.run("show", "C-2026-0099").exit_code != 0
-    assert len(pages.saved) >= 20
+    assert len(pages.saved) >= 24
     findings = pages.findings()
     assert not findings, "\n".join(["the checkers found:", *findings])
 
@@ -224,3 +225,65 @@ def test_a_case_opened_without_choosing_an_sop_is_refused(desk: Desk) -> None:
     assert "Hint: choose it in the SOP list" in answer.text
     assert 'value="C-2026-0099"' in answer.text and "Parcel late</textarea>" in answer.text
     assert desk.project.run("show", "C-2026-0099").exit_code == 1
+
+
+@pytest.fixture(name="signing_desk")
+def signing_desk_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The example library in git under `signatures: electronic`: SOP-CS-001 1.2, then 1.3
+    (as tests/test_desk_documents.py makes it), and Mia, a manager."""
+    from argon2 import PasswordHasher
+
+    from deskkit import Clock
+    from sopgen.cases.secretkey import SecretKey
+    from sopgen.cases.store import Store
+    from sopgen.cases.users import UserService
+    from sopgen.desk.app import create_app
+    from test_desk_documents import REPO, commit, git, release_1_3
+
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "sops", root / "sops")
+    (root / "sopgen.yaml").write_text(
+        (REPO / "sopgen.yaml").read_text() + "signatures: electronic\n"
+    )
+    (root / ".gitignore").write_text(".sopgen/\noutput/\n")
+    git(root, "init", "-q")
+    commit(root, "version 1.2")
+    release_1_3(root / "sops" / "sop-cs-001.yaml")
+    commit(root, "version 1.3")
+    store = Store.for_project(root, None)
+    users = UserService(store, SecretKey(root))
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    clock = Clock(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    users.add("mia", "Mia Brandt", "manager", PASSWORD, clock.now)
+    store.close()
+    app = create_app(root, clock=clock)
+    yield app
+    app.state.desk.store.close()
+
+
+def test_the_documents_pages_pass_axe_core_and_the_nu_html_checker(
+    signing_desk: Any, browser: Any, tmp_path: Path
+) -> None:
+    """Documents with a redline and the signing form, a refused signature, and a signed
+    one (issue #18, item 22)."""
+    pages = Pages(tmp_path / "documents")
+    with serving(signing_desk) as server:
+        context = browser.new_context(bypass_csp=True)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        _sign_in(page, server, "mia")
+        pages.visit(page, server + "/documents", "documents")
+        pages.visit(page, server + "/documents/SOP-CS-002", "document without changes")
+        pages.visit(page, server + "/documents/SOP-CS-001", "document with a redline")
+        assert page.locator(".redline ins").count() > 0
+        page.fill("input[name=password]", "not my password")
+        pages.check(page, "signature refused", _submitted(page, "button:has-text('Sign version')"))
+        page.fill("input[name=password]", PASSWORD)
+        pages.check(page, "signed", _submitted(page, "button:has-text('Sign version')"))
+        assert "Signed: record" in page.locator("main").inner_text()
+        context.close()
+    findings = pages.findings()
+    assert not findings, "\n".join(["the checkers found:", *findings])
