@@ -75,11 +75,11 @@ def fill(root: Path, url: str | None, cases: int, history: bool) -> None:
     from argon2 import PasswordHasher
 
     from sopgen.cases.model import ImportRow
-    from sopgen.cases.secretkey import SecretKey
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.service.secretkey import SecretKey
+    from sopgen.cases.service.users import UserService
+    from sopgen.cases.store.tables import Store
     from sopgen.cases.timestamps import parse_timestamp
-    from sopgen.cases.users import UserService
     from sopgen.library import load_library
 
     library = load_library(root, None)
@@ -215,9 +215,9 @@ def signed_in(base: str, login: str) -> Any:
 
 
 def feed_token(root: Path, url: str | None, login: str) -> str:
-    from sopgen.cases.secretkey import SecretKey
-    from sopgen.cases.store import Store
-    from sopgen.cases.users import UserService
+    from sopgen.cases.service.secretkey import SecretKey
+    from sopgen.cases.service.users import UserService
+    from sopgen.cases.store.tables import Store
 
     store = Store(url) if url else Store.for_project(root, None, {})
     try:

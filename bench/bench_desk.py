@@ -54,11 +54,11 @@ def setup(root: Path, users: int, cases: int) -> list[str]:
     from argon2 import PasswordHasher
 
     from sopgen.cases.model import ImportRow
-    from sopgen.cases.secretkey import SecretKey
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.service.secretkey import SecretKey
+    from sopgen.cases.service.users import UserService
+    from sopgen.cases.store.tables import Store
     from sopgen.cases.timestamps import parse_timestamp
-    from sopgen.cases.users import UserService
     from sopgen.library import load_library
 
     shutil.copy(REPO / "sopgen.yaml", root / "sopgen.yaml")

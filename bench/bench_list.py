@@ -30,7 +30,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
-from sopgen.cases.store import CaseRecord, SopSnapshot, Store
+from sopgen.cases.store.tables import CaseRecord, SopSnapshot, Store
 from sopgen.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent

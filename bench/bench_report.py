@@ -37,8 +37,8 @@ CASES = 5_000
 
 def make_history(root: Path) -> int:
     from sopgen.cases.model import ImportRow
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import CaseHold, CasePriority, Completion, Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.store.tables import CaseHold, CasePriority, Completion, Store
     from sopgen.library import load_library
 
     library = load_library(root, None)

@@ -53,8 +53,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from dbkit import Cluster, Server, _pg_bin, statements  # noqa: E402
 from sopgen.cases.errors import CaseError  # noqa: E402
-from sopgen.cases.service import CaseService  # noqa: E402
-from sopgen.cases.store import (  # noqa: E402
+from sopgen.cases.service.caseservice import CaseService  # noqa: E402
+from sopgen.cases.store.tables import (  # noqa: E402
     CasePriority,
     CaseRecord,
     Completion,

@@ -22,10 +22,10 @@ from starlette.testclient import TestClient
 
 from casekit import NOW, Project, make_project
 from dbkit import CaseDb
-from sopgen.cases.secretkey import SecretKey
-from sopgen.cases.store import Store
+from sopgen.cases.service.secretkey import SecretKey
+from sopgen.cases.service.users import Tokens, UserService
+from sopgen.cases.store.tables import Store
 from sopgen.cases.timestamps import parse_timestamp
-from sopgen.cases.users import Tokens, UserService
 from sopgen.desk.app import create_app
 
 PASSWORD = "correct horse battery"

@@ -29,6 +29,37 @@ def test_the_core_contract_names_every_core_module() -> None:
     assert modules == set(core["source_modules"])
 
 
+def test_the_case_domain_contract_names_every_domain_module() -> None:
+    """A new module directly in cases/ is domain: it must be under the contract that keeps
+    the store, the service, the views and the CLI out of it (and out of cases.cli's reach);
+    a new subpackage of cases/ must be one of the four the README's module map names."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    domain = next(c for c in config["contracts"] if "sopgen.cases.views" in c["forbidden_modules"])
+    not_cli = next(c for c in config["contracts"] if c["forbidden_modules"] == ["sopgen.cases.cli"])
+    cases = PACKAGE / "cases"
+    modules = {
+        f"sopgen.cases.{p.stem}"
+        for p in cases.iterdir()
+        if p.suffix == ".py" and p.stem != "__init__"
+    }
+    packages = {p.name for p in cases.iterdir() if (p / "__init__.py").is_file()}
+    assert modules == set(domain["source_modules"])
+    assert packages == {"service", "store", "views", "cli"}
+    assert set(not_cli["source_modules"]) == modules | {
+        f"sopgen.cases.{p}" for p in packages - {"cli"}
+    }
+
+
+def test_no_module_in_cases_is_over_800_lines() -> None:
+    """cases/ stays readable: a module that grows past 800 lines gets split by role."""
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in (PACKAGE / "cases").rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 800
+    }
+    assert long == {}
+
+
 def test_the_user_cache_lands_in_the_test_home(tmp_path: Path, test_home: Path) -> None:
     assert Path.home() == test_home  # never the real home folder
     repo = tmp_path / "repo"

@@ -16,7 +16,7 @@ from icalendar import Calendar
 
 from casekit import CASE, SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
 from icscheck import bytes_errors, in_ci, libical_errors, missing, require
-from sopgen.cases.calendar import event_uid
+from sopgen.cases.views.calendar import event_uid
 
 JS = Path(__file__).resolve().parent / "js"
 
@@ -192,8 +192,8 @@ def test_ical_js_reads_the_file(project: Project):
 
 def _case_with_everything(tmp_path: Path):
     from casekit import make_project
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.store.tables import Store
     from sopgen.library import load_library
 
     project = make_project(tmp_path / "repo")
@@ -213,7 +213,7 @@ def build_calendar(case, config, stamp: datetime | None = None) -> Calendar:
     """The reference: the same calendar built as `icalendar` components."""
     from icalendar import Alarm, Event
 
-    from sopgen.cases.calendar import PRODID, calendar_name, event_fields
+    from sopgen.cases.views.calendar import PRODID, calendar_name, event_fields
 
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -245,7 +245,7 @@ def build_calendar(case, config, stamp: datetime | None = None) -> Calendar:
 
 
 def test_fast_writer_matches_icalendar_byte_for_byte(tmp_path: Path):
-    from sopgen.cases.calendar import render_ics
+    from sopgen.cases.views.calendar import render_ics
 
     case, config = _case_with_everything(tmp_path)
     assert render_ics(case, config) == build_calendar(case, config).to_ical()
@@ -265,9 +265,9 @@ def test_feed_events_are_the_files_open_events_byte_for_byte(tmp_path: Path):
     snapshot's steps shared across cases); they are the file's open events exactly,
     with shared texts or fresh ones, for cases whose ids fold lines differently."""
     from casekit import make_project
-    from sopgen.cases.calendar import StepTexts, feed_events, render_ics
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.store.tables import Store
+    from sopgen.cases.views.calendar import StepTexts, feed_events, render_ics
     from sopgen.library import load_library
 
     project = make_project(tmp_path / "repo")
@@ -311,9 +311,9 @@ def test_feed_events_written_in_pieces_equal_the_files_events(tmp_path: Path):
     over, a cancelled case, and texts that do not escape in pieces (a CR before a
     line break: such a case is written the file's way)."""
     from casekit import make_project
-    from sopgen.cases.calendar import StepTexts, feed_events, render_ics
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.store.tables import Store
+    from sopgen.cases.views.calendar import StepTexts, feed_events, render_ics
     from sopgen.library import load_library
 
     project = make_project(tmp_path / "repo")
@@ -368,7 +368,7 @@ def test_fold_matches_icalendar_for_plain_ascii_lines():
     from hypothesis import strategies as st
     from icalendar.parser.content_line import Contentline
 
-    from sopgen.cases.calendar import fold
+    from sopgen.cases.views.calendar import fold
 
     @settings(max_examples=300, deadline=None)
     @given(st.text(alphabet=st.sampled_from(list("ab\\^,;: N")), min_size=60, max_size=400))
@@ -383,7 +383,7 @@ def test_fold_matches_icalendar():
     from hypothesis import strategies as st
     from icalendar.parser.content_line import Contentline
 
-    from sopgen.cases.calendar import fold
+    from sopgen.cases.views.calendar import fold
 
     @settings(max_examples=400, deadline=None)
     @given(st.text(alphabet=st.sampled_from(list("ab\\^,;: é✔😀")), max_size=260))
@@ -420,7 +420,7 @@ def test_the_checkers_catch_an_itip_calendar_without_organizer(tmp_path: Path):
 def test_every_calendar_state_passes_libical_and_ical_js(tmp_path: Path):
     """Open, done, reopened, hostile text: zero errors from either parser."""
     require()
-    from sopgen.cases.calendar import render_ics
+    from sopgen.cases.views.calendar import render_ics
 
     case, config = _case_with_everything(tmp_path)
     assert any(p.done for p in case.steps) and any(p.done is None for p in case.steps)

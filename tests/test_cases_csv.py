@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from casekit import SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
-from sopgen.cases.csvimport import parse_csv
+from sopgen.cases.csvrows import parse_csv
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

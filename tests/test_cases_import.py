@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from casekit import SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
-from sopgen.cases.csvimport import parse_csv
+from sopgen.cases.csvrows import parse_csv
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -93,8 +93,8 @@ def test_the_status_filter_agrees_with_each_cases_status_and_pages(project: Proj
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.store.tables import Store
     from sopgen.library import load_library
 
     import_cases(project, 12)

@@ -14,7 +14,7 @@ import pytest
 
 from casekit import NOW, SOP, Project, project_fixture  # noqa: F401 - the `project` fixture
 from dbkit import CaseDb
-from sopgen.cases import service
+from sopgen.cases.service import importing as service
 
 
 def stored_ids(project: Project) -> set[str]:

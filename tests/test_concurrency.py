@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from casekit import NOW, SOP, Project, project_fixture  # noqa: F401 - `project`
-from sopgen.cases import service
+from sopgen.cases.service import importing as service
 
 WORKERS = 8
 CASE = "C-SHARED"

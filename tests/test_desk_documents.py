@@ -20,9 +20,9 @@ from argon2 import PasswordHasher
 from click.testing import CliRunner
 
 from deskkit import PASSWORD, Clock, csrf_of, serving
-from sopgen.cases.secretkey import SecretKey
-from sopgen.cases.store import Store
-from sopgen.cases.users import UserService
+from sopgen.cases.service.secretkey import SecretKey
+from sopgen.cases.service.users import UserService
+from sopgen.cases.store.tables import Store
 from sopgen.cli import cli
 from sopgen.desk.app import create_app
 

@@ -17,9 +17,9 @@ from starlette.testclient import TestClient
 from casekit import Project, project_fixture  # noqa: F401 - the `project` fixture
 from deskkit import Desk, desk_fixture  # noqa: F401 - the `desk` fixture
 from icscheck import bytes_errors, calendar_errors, require
-from sopgen.cases.secretkey import SecretKey
-from sopgen.cases.store import Store
-from sopgen.cases.users import UserService, token_hash
+from sopgen.cases.service.secretkey import SecretKey
+from sopgen.cases.service.users import UserService, token_hash
+from sopgen.cases.store.tables import Store
 from sopgen.desk.app import create_app
 from sopgen.desk.feeds import RenderedCases
 

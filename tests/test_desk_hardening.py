@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 
 from dbkit import CaseDb
 from deskkit import PASSWORD, Desk, csrf_of, desk_fixture, make_desk, serving  # noqa: F401
-from sopgen.cases.users import FREE_FAILURES
+from sopgen.cases.service.users import FREE_FAILURES
 from sopgen.desk.api import MAX_JSON_BYTES
 
 BURST = 30

@@ -13,9 +13,9 @@ import pytest
 
 from deskkit import PASSWORD, Desk, csrf_of, desk_fixture  # noqa: F401 - the `desk` fixture
 from sopgen.cases.errors import CaseError
-from sopgen.cases.secretkey import ENV_KEY, KEY_FILE, SecretKey
-from sopgen.cases.store import Store
-from sopgen.cases.users import UserService, token_hash
+from sopgen.cases.service.secretkey import ENV_KEY, KEY_FILE, SecretKey
+from sopgen.cases.service.users import UserService, token_hash
+from sopgen.cases.store.tables import Store
 from sopgen.cli import cli
 from sopgen.desk.app import create_app
 
@@ -223,7 +223,7 @@ def test_a_link_from_before_derived_links_keeps_working_until_replaced(desk: Des
 def test_serve_remind_and_user_token_take_the_desks_address_from_one_place(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ):
-    from sopgen.cases.mail import case_link
+    from sopgen.cases.views.mail import case_link
 
     def token_output(*extra: str) -> str:
         args = ["--root", str(desk.root), "user", "token", "alice", *extra]

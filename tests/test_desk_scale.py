@@ -16,8 +16,8 @@ from dbkit import CaseDb
 from deskkit import Desk, make_desk
 from icscheck import bytes_errors, require
 from sopgen.cases.model import ImportRow
-from sopgen.cases.service import CaseService
-from sopgen.cases.store import Store
+from sopgen.cases.service.caseservice import CaseService
+from sopgen.cases.store.tables import Store
 from sopgen.desk.app import create_app
 from sopgen.library import load_library
 

@@ -27,10 +27,10 @@ from casekit import (  # noqa: F401 - `project`
     project_fixture,
 )
 from dbkit import CaseDb, statements
-from sopgen.cases import migrate
 from sopgen.cases.errors import CaseError
-from sopgen.cases.service import CaseService
-from sopgen.cases.store import SCHEMA_HEAD, Base, CasePriority, CaseRecord, Store
+from sopgen.cases.service.caseservice import CaseService
+from sopgen.cases.store import migrate
+from sopgen.cases.store.tables import SCHEMA_HEAD, Base, CasePriority, CaseRecord, Store
 from sopgen.cli import cli
 from sopgen.library import load_library
 
@@ -48,7 +48,9 @@ def test_the_migrations_have_one_head_and_the_store_names_it():
         f"the migrations have several heads {heads}: set down_revision of your new revision "
         "to the revision it follows (docs/architecture.md: How to add a schema change)"
     )
-    assert heads[0] == SCHEMA_HEAD, "set SCHEMA_HEAD in sopgen/cases/revision.py to the new head"
+    assert heads[0] == SCHEMA_HEAD, (
+        "set SCHEMA_HEAD in sopgen/cases/store/revision.py to the new head"
+    )
 
 
 def test_the_newest_revision_makes_exactly_the_tables_the_code_uses(case_db: CaseDb):

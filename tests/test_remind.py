@@ -147,8 +147,8 @@ def test_reassignment_moves_reminders_and_nobody_without_an_address_gets_any(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.store.tables import Store
     from sopgen.library import load_library
 
     service = CaseService(Store(project.url), load_library(project.root))

@@ -83,9 +83,9 @@ def test_a_history_column_marks_single_rows_and_a_bad_one_is_named(project: Proj
 def test_the_api_opens_a_case_as_history(project: Project, smtp_server):
     from starlette.testclient import TestClient
 
-    from sopgen.cases.secretkey import SecretKey
-    from sopgen.cases.store import Store
-    from sopgen.cases.users import UserService
+    from sopgen.cases.service.secretkey import SecretKey
+    from sopgen.cases.service.users import UserService
+    from sopgen.cases.store.tables import Store
     from sopgen.desk.app import create_app
 
     inbox, port = smtp_server

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sopgen.cases.reminders import business_day_length, in_business_hours, send_time
+from sopgen.cases.reminder_rules import business_day_length, in_business_hours, send_time
 from sopgen.timeframe import Kind, parse
 from test_businesstime import BERLIN, PROPERTY, anchors, calendars, timeframes
 

@@ -28,10 +28,10 @@ from click.testing import CliRunner
 
 from casekit import Project, legacy_store, make_project, project_fixture  # noqa: F401
 from chartkit import SVG_NS, charts
-from sopgen.cases.report import summarize
-from sopgen.cases.reportrows import report
-from sopgen.cases.service import CaseService
-from sopgen.cases.store import Store
+from sopgen.cases.performance import summarize
+from sopgen.cases.service.caseservice import CaseService
+from sopgen.cases.store.reportrows import report
+from sopgen.cases.store.tables import Store
 from sopgen.cli import cli
 from sopgen.library import load_library
 from sopgen.timeframe import Kind, Timeframe
@@ -543,7 +543,7 @@ def test_the_quick_sqlite_read_is_used_on_the_default_file_and_never_past_a_set_
     """`sopgen report` reads the default SQLite file with sqlite3 alone; a store named by
     SOPGEN_DATABASE_URL (or sopgen.yaml's database:) is the one reported on, even with a
     default file beside it holding other cases."""
-    import sopgen.cases.reportrows as reportrows
+    import sopgen.cases.store.reportrows as reportrows
 
     monkeypatch.setenv("SOPGEN_NOW", "2026-11-27T12:00")
     monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)

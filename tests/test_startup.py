@@ -33,7 +33,7 @@ finally:
 """
 HEAVY = [
     "sqlalchemy",  # the case store
-    "sqlalchemy.orm",  # its models (sopgen.cases.store); plain reads need neither
+    "sqlalchemy.orm",  # its models (sopgen.cases.store.tables); plain reads need neither
     "weasyprint",  # PDFs
     "jinja2",  # HTML documents and checklists
     "markdown_it",
@@ -99,7 +99,7 @@ def test_the_html_report_draws_its_charts_without_a_plotting_library(
 def test_the_report_reads_plain_rows_without_the_orm(library: Path) -> None:
     """`sopgen report` reads plain rows: the default SQLite file with `sqlite3` alone
     (importing SQLAlchemy, its ORM and the models was a third of a second of every
-    report), any other store through sopgen.cases.database, without the ORM."""
+    report), any other store through sopgen.cases.store.database, without the ORM."""
     sopgen(library, "case", "done", "C-1", "record")
     out, imported = sopgen(library, "report", "--format", "json")
     assert '"completed": ' in out and '"completed": 0' not in out  # it read a step done

@@ -17,10 +17,10 @@ import pytest
 
 from casekit import make_project
 from dbkit import CaseDb
-from sopgen.cases import database
 from sopgen.cases.errors import CaseError
-from sopgen.cases.service import CaseService
-from sopgen.cases.store import (
+from sopgen.cases.service.caseservice import CaseService
+from sopgen.cases.store import database
+from sopgen.cases.store.tables import (
     SCHEMA_HEAD,
     CaseRecord,
     Completion,

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from casekit import NOW, SOP, make_project
 from dbkit import Server, _pg_bin
 from smtpkit import smtp_server_fixture  # noqa: F401 - `smtp_server`
-from sopgen.cases.store import SCHEMA_HEAD
+from sopgen.cases.store.tables import SCHEMA_HEAD
 from sopgen.cli import cli
 
 PASSWORD = "correct horse battery"

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from casekit import Project, legacy_store, project_fixture  # noqa: F401 - `project`
-from sopgen.cases.store import SCHEMA_HEAD, Store
-from sopgen.cases.users import SignInRefused, UserService, failure_wait
+from sopgen.cases.service.users import SignInRefused, UserService, failure_wait
+from sopgen.cases.store.tables import SCHEMA_HEAD, Store
 from sopgen.cli import cli
 
 PASSWORD = "correct horse battery"

@@ -69,16 +69,16 @@ class LazyGroup(click.Group):
             "Write a redline of each changed SOP to output/diff/ (HTML and PDF).",
         ),
         "case": (
-            "sopgen.cases.cli:case",
+            "sopgen.cases.cli.case:case",
             "Run complaint cases: checklists and calendar deadlines from an SOP.",
         ),
-        "db": ("sopgen.cases.dbcli:db", "The case database: schema upgrades and portable copies."),
+        "db": ("sopgen.cases.cli.db:db", "The case database: schema upgrades and portable copies."),
         "report": (
-            "sopgen.cases.reportcli:report",
+            "sopgen.cases.cli.report:report",
             "On-time share and business time to complete of the steps done in a period.",
         ),
         "remind": (
-            "sopgen.cases.remindcli:remind",
+            "sopgen.cases.cli.remind:remind",
             "E-mail assignees before and when steps are due, and managers a daily digest.",
         ),
         "user": (

@@ -1,6 +1,6 @@
 """What the CLI commands share: the project root, the loaded library, reporting problems.
 
-Only the CLI modules (`cli.py`, `cli_build.py`, `cases/cli.py`) print; they
+Only the CLI modules (`cli.py`, `cli_build.py`, `cases/cli/`) print; they
 all report problems the same way, through `report`.
 """
 

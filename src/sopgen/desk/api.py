@@ -24,12 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from sopgen.cases.cli import case_json
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
+from sopgen.cases.service.users import User
 from sopgen.cases.timestamps import iso, parse_timestamp, received_now
-from sopgen.cases.users import User
-from sopgen.desk.app import Desk, desk_of, slash_redirect
+from sopgen.cases.views.json import case_json
 from sopgen.desk.auth import Action, allowed, bearer
+from sopgen.desk.context import Desk, desk_of, slash_redirect
 from sopgen.problems import InputError, not_text
 
 STATUS_OF_KIND = {NOT_FOUND: 404, CONFLICT: 409}

@@ -3,7 +3,7 @@
 Stateless apart from the case store: sessions, CSRF tokens, sign-in failures
 and users all live in the database, so several instances may serve one
 PostgreSQL store side by side (given the same secret key, which feed links are
-derived from: `sopgen.cases.secretkey`). The library (config and SOPs) is read
+derived from: `sopgen.cases.service.secretkey`). The library (config and SOPs) is read
 once at start; restart the desk after changing SOPs (open cases keep their
 snapshot anyway).
 """
@@ -12,66 +12,26 @@ from __future__ import annotations
 
 import gc
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sopgen.businesstime import BusinessCalendar
 from sopgen.cases.baseurl import desk_base_url
-from sopgen.cases.output import CaseFiles
-from sopgen.cases.secretkey import SecretKey
-from sopgen.cases.service import CaseService
-from sopgen.cases.store import Store
-from sopgen.cases.users import UserService
+from sopgen.cases.service.caseservice import CaseService
+from sopgen.cases.service.secretkey import SecretKey
+from sopgen.cases.service.users import UserService
+from sopgen.cases.store.tables import Store
+from sopgen.cases.views.output import CaseFiles
+from sopgen.desk import api, documents, feeds, pages
 from sopgen.desk.clock import Clock, system_clock
-from sopgen.library import Library, load_library
-from sopgen.model import Config
+from sopgen.desk.context import Desk
+from sopgen.library import load_library
 from sopgen.problems import InputError
 from sopgen.render.environment import environment
-
-
-@dataclass
-class Desk:
-    """What every route needs; one per application (not per request)."""
-
-    root: Path
-    library: Library
-    config: Config
-    store: Store
-    cases: CaseService
-    users: UserService
-    clock: Clock
-    base_url: str | None
-    templates: jinja2.Environment
-
-    @property
-    def calendar(self) -> BusinessCalendar:
-        return self.cases.calendar
-
-    def feed_url(self, token: str) -> str | None:
-        """The feed's absolute address, from the configured base URL only (never from the
-        Host a request names: anyone can send any Host); None when none is configured."""
-        if self.base_url is None:
-            return None
-        return f"{self.base_url}{feed_path(token)}"
-
-
-def feed_path(token: str) -> str:
-    return f"/feeds/{token}.ics"
-
-
-def desk_of(request: Request) -> Desk:
-    desk: Desk = request.app.state.desk
-    return desk
-
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -114,8 +74,6 @@ def create_app(
     store: Store | None = None,
 ) -> Starlette:
     """The desk for the repository at `root` (its sopgen.yaml, sops/ and case store)."""
-    from sopgen.desk import api, documents, feeds, pages
-
     root = root.resolve()
     library = load_library(root, None)
     config = library.config
@@ -176,22 +134,3 @@ def settle_heap() -> None:
     workers): the objects stay for good."""
     gc.collect()
     gc.freeze()
-
-
-def slash_redirect(request: Request) -> Response | None:
-    """For a path no route takes: a relative redirect to the same path with its trailing
-    slash added or removed when a route takes that one (`/cases/` → `/cases`), else None.
-    Relative, so the Host header never makes its way into a Location."""
-    path = request.url.path
-    if path == "/" or path.startswith("//"):
-        return None
-    other = path[:-1] if path.endswith("/") else path + "/"
-    scope = {**request.scope, "path": other}
-    if not any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes):
-        return None
-    query = request.url.query
-    return RedirectResponse(other + (f"?{query}" if query else ""), status_code=307)
-
-
-def not_found() -> Response:
-    return Response("Not Found", status_code=404, media_type="text/plain")

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sopgen.cases.model import Case
-from sopgen.cases.users import SignedIn, User
+from sopgen.cases.service.users import SignedIn, User
 
 SESSION_COOKIE = "sopgen_session"
 SIGNIN_CSRF_COOKIE = "sopgen_signin"

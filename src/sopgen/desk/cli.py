@@ -18,14 +18,14 @@ from sopgen.console import App, counted, fail, pass_app
 from sopgen.problems import InputError
 
 if TYPE_CHECKING:
-    from sopgen.cases.users import UserService
+    from sopgen.cases.service.users import UserService
 
 
 @contextmanager
 def _users(app: App) -> Iterator[tuple[UserService, datetime]]:
-    from sopgen.cases.secretkey import SecretKey
-    from sopgen.cases.store import Store
-    from sopgen.cases.users import UserService
+    from sopgen.cases.service.secretkey import SecretKey
+    from sopgen.cases.service.users import UserService
+    from sopgen.cases.store.tables import Store
 
     library = app.library()
     config = library.config

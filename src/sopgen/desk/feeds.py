@@ -1,6 +1,6 @@
 """`GET /feeds/{feed_token}.ics`: a user's open steps as a calendar clients subscribe to.
 
-The body is the case calendar writer's (`sopgen.cases.calendar`: the same
+The body is the case calendar writer's (`sopgen.cases.views.calendar`: the same
 UIDs, SEQUENCE and text as each case's `deadlines.ics`) over the user's open
 cases, bounded (`bounded`): the cases whose stored next deadline lies from
 `calendar.feed_back` before today to `calendar.feed_ahead` after it, and those
@@ -50,10 +50,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sopgen.cases.calendar import StepTexts, assemble_feed, feed_events, summary_event
-from sopgen.cases.service import FeedRows
-from sopgen.cases.users import token_hash
-from sopgen.desk.app import Desk, not_found
+from sopgen.cases.service.feeds import FeedRows
+from sopgen.cases.service.users import token_hash
+from sopgen.cases.views.calendar import StepTexts, assemble_feed, feed_events, summary_event
+from sopgen.desk.context import Desk, not_found
 from sopgen.model import Config
 
 # The first `run_in_threadpool` loads anyio's asyncio backend, and with it anyio's socket,

@@ -26,9 +26,8 @@ from starlette.routing import BaseRoute, Route
 from sopgen.cases.baseurl import HOW_TO_SET
 from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
 from sopgen.cases.model import REOPEN_ACTION, Case
+from sopgen.cases.service.users import MIN_PASSWORD, ROLES, SignedIn, SignInRefused, User
 from sopgen.cases.timestamps import human, iso, parse_timestamp, received_now
-from sopgen.cases.users import MIN_PASSWORD, ROLES, SignedIn, SignInRefused, User
-from sopgen.desk.app import Desk, desk_of, feed_path
 from sopgen.desk.auth import (
     SESSION_COOKIE,
     SIGNIN_CSRF_COOKIE,
@@ -39,6 +38,7 @@ from sopgen.desk.auth import (
     set_session_cookie,
     signin_csrf,
 )
+from sopgen.desk.context import Desk, desk_of, feed_path
 from sopgen.desk.wording import on_the_clock, relative
 from sopgen.model import Config
 from sopgen.problems import InputError

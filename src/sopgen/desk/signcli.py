@@ -39,7 +39,7 @@ def sign(app: App, sop_id: str, meaning: str, reason: str | None) -> None:
     is asked every time and never taken from an argument; a wrong one is refused
     and recorded. Then run `sopgen signatures export` and commit signatures/.
     """
-    from sopgen.cases.store import Store
+    from sopgen.cases.store.tables import Store
     from sopgen.desk.signing import SigningService
 
     library = app.library()
@@ -123,7 +123,7 @@ def signatures_group() -> None:
 @pass_app
 def export(app: App) -> None:
     """Write every SOP's signature records to signatures/SOP-ID.jsonl (append-only)."""
-    from sopgen.cases.store import Store
+    from sopgen.cases.store.tables import Store
     from sopgen.desk.signing import SigningService
 
     library = app.library()

@@ -40,8 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sopgen import signatures
 from sopgen.cases.errors import CaseError
-from sopgen.cases.store import SignatureRecordRow, SignatureRefusal, Store, UserRecord
-from sopgen.cases.users import (
+from sopgen.cases.service.users import (
     LOGIN,
     SignInRefused,
     UserService,
@@ -49,6 +48,7 @@ from sopgen.cases.users import (
     _not_waiting,
     throttle_key,
 )
+from sopgen.cases.store.tables import SignatureRecordRow, SignatureRefusal, Store, UserRecord
 from sopgen.files import write_atomic
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from sopgen.cases.commanderrors import reports_case_errors
+from sopgen.cases.cli.errors import reports_case_errors
 from sopgen.cases.errors import CaseError
 from sopgen.console import App, counted, fail, pass_app
 from sopgen.files import DiskFullError, disk_full
@@ -17,7 +17,7 @@ _errors = reports_case_errors
 
 def _store(app: App) -> Any:
     """The project's store; only sopgen.yaml is read (a broken SOP must not block this)."""
-    from sopgen.cases.store import Store
+    from sopgen.cases.store.tables import Store
     from sopgen.library import load_config
 
     config, problems = load_config(app.root)
@@ -41,7 +41,7 @@ def db() -> None:
 @_errors
 def upgrade(app: App, sql: bool) -> None:
     """Bring the database's tables to this sopgen's schema (safe to run any time)."""
-    from sopgen.cases import migrate
+    from sopgen.cases.store import migrate
 
     store = _store(app)
     try:
@@ -64,7 +64,7 @@ def upgrade(app: App, sql: bool) -> None:
 @_errors
 def status(app: App) -> None:
     """Show the database and its schema revision against this sopgen's."""
-    from sopgen.cases import migrate
+    from sopgen.cases.store import migrate
 
     store = _store(app)
     try:
@@ -106,7 +106,7 @@ def export(app: App, file: str) -> None:
     import tempfile
     from pathlib import Path
 
-    from sopgen.cases.transfer import write_export
+    from sopgen.cases.store.transfer import write_export
     from sopgen.clock import now
 
     store = _store(app)
@@ -143,7 +143,7 @@ def import_(app: App, file: str) -> None:
     """Load a `sopgen db export` file into an empty database (all of it or nothing)."""
     import sys
 
-    from sopgen.cases.transfer import import_lines
+    from sopgen.cases.store.transfer import import_lines
 
     store = _store(app)
     try:

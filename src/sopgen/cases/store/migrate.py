@@ -1,6 +1,6 @@
 """Schema migrations of the case store, through Alembic.
 
-The revisions live in `sopgen/cases/migrations/versions/` inside the package,
+The revisions live in `sopgen/cases/store/migrations/versions/` inside the package,
 so an installed sopgen finds them. `upgrade()` runs every revision a store
 lacks in one transaction that first takes a lock, so two sopgens upgrading at
 once run the migrations once, and a crash leaves the store as it was:
@@ -14,7 +14,7 @@ first version on main) is 0002. It is stamped so first, then upgraded like
 any other.
 
 Alembic is imported here only: everyday commands check the revision with one
-query (`sopgen.cases.database`) and never pay for it.
+query (`sopgen.cases.store.database`) and never pay for it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -31,8 +32,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from sopgen.cases.database import Store
 from sopgen.cases.errors import CaseError
+
+if TYPE_CHECKING:  # the store imports this module when its schema is off
+    from sopgen.cases.store.database import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 LOCK_KEY = 0x50_6F_70_67  # any fixed number: the advisory lock sopgen's upgrades share

@@ -38,14 +38,14 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from sopgen.businesstime import BusinessCalendar
-from sopgen.cases import reminders as rules
+from sopgen.cases import reminder_rules as rules
 from sopgen.cases.baseurl import desk_base_url
 from sopgen.cases.errors import CaseError
-from sopgen.cases.mail import Mailer, Outgoing, case_link, compose, message, valid_address
 from sopgen.cases.model import Case
-from sopgen.cases.service import CaseService
-from sopgen.cases.store import Reminder, UserRecord, insert_missing
+from sopgen.cases.service.caseservice import CaseService
+from sopgen.cases.store.tables import Reminder, UserRecord, insert_missing
 from sopgen.cases.timestamps import human
+from sopgen.cases.views.mail import Mailer, Outgoing, case_link, compose, message, valid_address
 from sopgen.model import Config
 
 BATCH = 50

@@ -5,7 +5,7 @@ functions and share the case store.
 
 - Passwords are kept as Argon2id hashes (argon2-cffi's defaults, RFC 9106).
 - A calendar-feed token is derived from the server's secret key, the login and
-  the user's `feed_generation` (`sopgen.cases.secretkey`), so My work can show
+  the user's `feed_generation` (`sopgen.cases.service.secretkey`), so My work can show
   it on every visit; an API token is a 256-bit random string (`secrets`),
   shown once when issued. The store keeps only their SHA-256 (both are
   unguessable, so a fast hash is enough, and a lookup by hash needs no scan),
@@ -38,8 +38,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sopgen.cases.errors import CaseError
-from sopgen.cases.secretkey import SecretKey, adopt, derive_feed_token, load_key
-from sopgen.cases.store import (
+from sopgen.cases.service.secretkey import SecretKey, adopt, derive_feed_token, load_key
+from sopgen.cases.store.tables import (
     CaseRecord,
     DeskSession,
     SignInFailure,

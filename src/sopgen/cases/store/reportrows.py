@@ -1,6 +1,6 @@
 """The rows `sopgen report` (and the desk's dashboard) summarise, read straight from the
 case database: one per step done in the period, with its deadline and business time to
-complete (`sopgen.cases.report` turns them into the figures).
+complete (`sopgen.cases.performance` turns them into the figures).
 
 Plain rows, no ORM: five statements whose results carry no column types, so each
 time comes as the driver gives it and is read by one C call (`Store.time_reader`).
@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 from sopgen.businesstime import BusinessCalendar
 from sopgen.cases.errors import CaseError
+from sopgen.cases.performance import Completed, Report, summarize
 from sopgen.cases.plan import finished
-from sopgen.cases.report import Completed, Report, summarize
-from sopgen.cases.revision import BUSY_TIMEOUT_S, DEFAULT_PATH, ENV_URL, SCHEMA_HEAD
 from sopgen.cases.snapshots import library_sop, parse_snapshot
+from sopgen.cases.store.revision import BUSY_TIMEOUT_S, DEFAULT_PATH, ENV_URL, SCHEMA_HEAD
 from sopgen.library import Library
 from sopgen.model import Config, Sop
 
 if TYPE_CHECKING:
-    from sopgen.cases.database import Store
+    from sopgen.cases.store.database import Store
 
 Fetch = Callable[[str, Mapping[str, Any]], Iterable[Any]]
 """Runs one of the statements below with its parameters; its rows as tuples."""
@@ -50,7 +50,7 @@ def report(
     calendar = BusinessCalendar.from_config(config)
     rows = _default_sqlite_rows(root, config, library, calendar, since, until)
     if rows is None:
-        from sopgen.cases.database import Store
+        from sopgen.cases.store.database import Store
 
         store = Store.for_project(root, config.database)
         try:
@@ -73,7 +73,7 @@ def report_rows(
     ends with the period. `snapshots` (digest → SOP) is a cache to use and fill."""
     from sqlalchemy import bindparam, text
 
-    from sopgen.cases.database import UTCDateTime
+    from sopgen.cases.store.database import UTCDateTime
 
     period = (bindparam("since", type_=UTCDateTime()), bindparam("until", type_=UTCDateTime()))
     with store.plain_read() as conn:

@@ -41,7 +41,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from sopgen.cases.errors import CaseError
-from sopgen.cases.store import Meta, Store, insert_missing
+from sopgen.cases.store.tables import Meta, Store, insert_missing
 from sopgen.files import DiskFullError, disk_full
 
 ENV_KEY = "SOPGEN_SECRET_KEY"

@@ -1,6 +1,6 @@
 """The case store's schema revision and default place, without SQLAlchemy: a command
 that reads the default SQLite file with the `sqlite3` module alone (`sopgen report`,
-see `sopgen.cases.reportrows`) checks the revision here and imports nothing else of
+see `sopgen.cases.store.reportrows`) checks the revision here and imports nothing else of
 the store."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How `case show` and `case list` lay out a case in the terminal.
 
-Pure: cases in, rich renderables out; `sopgen.cases.cli` prints them. Every
+Pure: cases in, rich renderables out; `sopgen.cases.cli.case` prints them. Every
 deadline and done time is shown whole, with its time of day, at any width
 from 60 columns up:
 

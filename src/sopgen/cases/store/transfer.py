@@ -25,7 +25,7 @@ from typing import IO, Any
 from sqlalchemy import Table, delete, func, select, text
 
 from sopgen.cases.errors import CaseError
-from sopgen.cases.store import SCHEMA_HEAD, Base, Meta, Store, UTCDateTime
+from sopgen.cases.store.tables import SCHEMA_HEAD, Base, Meta, Store, UTCDateTime
 
 FORMAT = 1
 SKIPPED = {"desk_sessions", "sign_in_failures", "alembic_version"}

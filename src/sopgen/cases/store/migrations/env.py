@@ -1,7 +1,7 @@
 """Alembic's environment for the case store.
 
 `sopgen db upgrade` hands in an open connection that already holds the
-migration lock (see `sopgen.cases.migrate`). Run from the `alembic` command
+migration lock (see `sopgen.cases.store.migrate`). Run from the `alembic` command
 (for `alembic revision --autogenerate`, see docs/architecture.md "How to add a
 schema change"), it connects to SOPGEN_DATABASE_URL, else `sqlalchemy.url` of the
 ini file.
@@ -14,7 +14,7 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from sopgen.cases.store import Base, Store
+from sopgen.cases.store.tables import Base, Store
 
 config = context.config
 

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.text import Text
 
 from sopgen import clock
-from sopgen.cases.commanderrors import reports_case_errors
+from sopgen.cases.cli.errors import reports_case_errors
 from sopgen.cases.timestamps import human, iso, parse_timestamp, received_now
 from sopgen.console import App, ProgressDisplay, counted, fail, pass_app, printable, report
 from sopgen.model import Config, parse_duration
@@ -32,8 +32,8 @@ from sopgen.problems import InputError
 
 if TYPE_CHECKING:  # the store, the service and the writers load only when a case command runs
     from sopgen.cases.model import Case, CaseSummary
-    from sopgen.cases.output import CaseFiles
-    from sopgen.cases.service import CaseService
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.views.output import CaseFiles
 
 
 # --------------------------------------------------------------------------- shared
@@ -52,9 +52,9 @@ class CaseCommand:
 
 @contextmanager
 def _case_command(app: App) -> Iterator[CaseCommand]:
-    from sopgen.cases.output import CaseFiles
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.store.tables import Store
+    from sopgen.cases.views.output import CaseFiles
 
     library = app.library()
     config = library.config
@@ -93,14 +93,14 @@ def _timestamp(text: str | None, config: Config, now: datetime, what: str) -> da
 
 def _write_pdf(s: CaseCommand, case: Case, asked: bool) -> None:
     """The PDF when asked for, or when the case already has one (it must not go stale)."""
-    from sopgen.cases.output import PDF, case_folder
+    from sopgen.cases.views.output import PDF, case_folder
 
     if asked or (case_folder(s.app.root, case.id) / PDF).exists():
         s.files.write_pdf(case)
 
 
 def _folder(s: CaseCommand, case_id: str) -> str:
-    from sopgen.cases.output import case_folder
+    from sopgen.cases.views.output import case_folder
 
     folder = case_folder(s.app.root, case_id)
     try:
@@ -441,7 +441,7 @@ def list_(
             filtered = overdue or due_within or assignee or priority
             click.echo(f"no {what}" + (" match" if filtered else ""))
             return
-        from sopgen.cases.terminal import case_rows, closed_rows
+        from sopgen.cases.cli.terminal import case_rows, closed_rows
 
         console = _console()
         if rows:
@@ -505,9 +505,11 @@ def show(app: App, case_id: str, fmt: str) -> None:
     with _case_command(app) as s:
         found = s.service.show(case_id, s.now)
         if fmt == "json":
+            from sopgen.cases.views.json import case_json
+
             click.echo(json.dumps(case_json(found, s.config, s.now), indent=2, ensure_ascii=False))
             return
-        from sopgen.cases.terminal import case_head, case_history
+        from sopgen.cases.cli.terminal import case_head, case_history
 
         _console().print(case_head(found, s.config))
         if found.cancelled_at:
@@ -534,7 +536,7 @@ def refresh(app: App, case_ids: tuple[str, ...]) -> None:
     SEQUENCE of exactly the calendar events that moved, so re-importing
     deadlines.ics updates them.
     """
-    from sopgen.cases.output import PDF, case_folder
+    from sopgen.cases.views.output import PDF, case_folder
 
     with _case_command(app) as s:
         ids = s.service.to_refresh(case_ids)
@@ -563,7 +565,7 @@ class ColumnsType(click.ParamType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> dict[str, str]:
-        from sopgen.cases.csvimport import parse_columns_option
+        from sopgen.cases.csvrows import parse_columns_option
 
         if isinstance(value, dict):
             return value
@@ -669,7 +671,7 @@ def import_(
     `sopgen remind` sends nothing for their steps already overdue when they were
     imported, only for the steps due later.
     """
-    from sopgen.cases.csvimport import open_csv
+    from sopgen.cases.csvrows import open_csv
 
     with _case_command(app) as s:
         file = str(csv_file)
@@ -716,57 +718,6 @@ def import_(
 
 
 # --------------------------------------------------------------------------- output
-
-
-def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
-    """SPEC.md's "Machine-readable case plan" (plus title and summary)."""
-    zone = config.zone
-    return {
-        "case": found.id,
-        "sop": found.sop.id,
-        "sop_version": found.sop_version,
-        "received": iso(found.received, zone),
-        "assignee": found.assignee,
-        "title": config.fill(found.sop.title),
-        "summary": found.summary,
-        "priority": found.priority,
-        "priorities": [{"from": iso(t, zone), "priority": p} for t, p in found.priorities],
-        "on_hold": found.on_hold is not None,
-        "holds": [
-            {
-                "from": iso(h.start, zone),
-                "until": iso(h.end, zone) if h.end else None,
-                "reason": h.reason,
-            }
-            for h in found.holds
-        ],
-        "steps": [
-            {
-                "step": p.key,
-                "text": config.fill(p.step.do).strip(),
-                "responsible": p.step.responsible,
-                "within": p.within.text,
-                "due": iso(p.due, zone),
-                "done": iso(p.done, zone) if p.done else None,
-                "status": found.status(p, now, config.due_soon),
-            }
-            for p in found.steps
-        ],
-        "cancelled": iso(found.cancelled_at, zone) if found.cancelled_at else None,
-        "cancel_reason": found.cancel_reason,
-        # every tick and reopen, as recorded (`done`: the completion time ticked or reopened)
-        "history": [
-            {
-                "step": e.step,
-                "action": e.action,
-                "done": iso(e.done_at, zone),
-                "recorded": iso(e.recorded_at, zone),
-                "by": e.actor,
-                "via": e.via,
-            }
-            for e in found.history
-        ],
-    }
 
 
 def _list_cancelled(s: CaseCommand, fmt: str) -> None:
@@ -817,7 +768,7 @@ def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
 
 
 def _closed_json(case: Case, zone: Any) -> dict[str, Any]:
-    from sopgen.cases.terminal import closed_at
+    from sopgen.cases.cli.terminal import closed_at
 
     return {
         "case": case.id,
@@ -837,7 +788,7 @@ def _closed_json(case: Case, zone: Any) -> dict[str, Any]:
 
 
 def _print_case(s: CaseCommand, found: Case) -> None:
-    from sopgen.cases.terminal import case_steps
+    from sopgen.cases.cli.terminal import case_steps
 
     console = _console()
     console.print(case_steps(found, s.config, s.now, console.width))

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from sopgen import clock
-from sopgen.cases.report import Group, Report
+from sopgen.cases.performance import Group, Report
 from sopgen.cases.timestamps import iso
 from sopgen.console import App, counted, fail, pass_app
 from sopgen.console import report as report_problems
@@ -137,7 +137,7 @@ def report(app: App, since: str | None, until: str | None, fmt: str, output: Pat
     """
     # plain rows from the store: no ORM, and on the default SQLite file no SQLAlchemy
     from sopgen.cases.errors import CaseError
-    from sopgen.cases.reportrows import report as make_report
+    from sopgen.cases.store.reportrows import report as make_report
     from sopgen.problems import InputError, has_errors
 
     library = app.library()

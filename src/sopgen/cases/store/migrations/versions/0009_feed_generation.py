@@ -5,7 +5,7 @@ Revises: 0008
 Create Date: 2026-11-28
 
 A feed token is now HMAC(secret key, installation id, login, generation)
-(`sopgen.cases.secretkey`), so My work can show it on every visit while the
+(`sopgen.cases.service.secretkey`), so My work can show it on every visit while the
 store keeps only its hash. Existing users start at generation 0; a feed token
 they were issued earlier (random) keeps working until they get a new link.
 """

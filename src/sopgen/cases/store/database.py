@@ -1,5 +1,5 @@
 """The case database: where it is, how sopgen opens it, its transactions (SQLAlchemy Core;
-the ORM models of its tables are in `sopgen.cases.store`).
+the ORM models of its tables are in `sopgen.cases.store.tables`).
 
 By default a SQLite file at `<root>/.sopgen/cases.db`, created on first use;
 `database:` in sopgen.yaml or SOPGEN_DATABASE_URL (which wins) point it
@@ -8,7 +8,7 @@ elsewhere, e.g. a PostgreSQL server a team shares. Times are stored in UTC
 by the callers.
 
 The tables are made and changed by Alembic revisions only (`sopgen db
-upgrade`); the models in `sopgen.cases.store` must match the newest revision,
+upgrade`); the models in `sopgen.cases.store.tables` must match the newest revision,
 which a test checks. A new, empty database is brought to the newest revision
 on first use, so the default SQLite file needs nothing; a store at an older
 revision is refused with a hint to run `sopgen db upgrade`, one at a revision
@@ -64,8 +64,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 
 from sopgen.cases.errors import CaseError
-from sopgen.cases.revision import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S
-from sopgen.cases.revision import DEFAULT_PATH, ENV_URL, SCHEMA_HEAD
+from sopgen.cases.store.revision import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S
+from sopgen.cases.store.revision import DEFAULT_PATH, ENV_URL, SCHEMA_HEAD
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -378,7 +378,7 @@ class Store:
                 "and that its folder is writable",
             ) from None
         if revision != SCHEMA_HEAD:
-            from sopgen.cases import migrate  # Alembic only when something is off
+            from sopgen.cases.store import migrate  # Alembic only when something is off
 
             if empty:
                 migrate.upgrade(self)

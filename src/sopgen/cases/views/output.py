@@ -2,7 +2,7 @@
 
     checklist.html   the checklist page (the SOP documents' look)
     checklist.md     the same in Markdown
-    deadlines.ics    one event per step (see `sopgen.cases.calendar`)
+    deadlines.ics    one event per step (see `sopgen.cases.views.calendar`)
     checklist.pdf    when asked for (`--pdf`): the page printed by WeasyPrint
 
 Each file is written through `sopgen.files.write_atomic`, so a reader (a
@@ -62,7 +62,7 @@ class CaseFiles:
     def render(self, case: Case, folder: Path | None = None) -> list[tuple[Path, bytes | str]]:
         """The HTML checklist, the Markdown checklist and the calendar of `case`
         (in its folder, or in `folder`)."""
-        from sopgen.cases import calendar, checklist
+        from sopgen.cases.views import calendar, checklist
 
         folder = folder or case_folder(self.root, case.id)
         view = checklist.checklist_view(case, self.config, "html", self.logo)
@@ -102,7 +102,7 @@ class CaseFiles:
 
     def write_pdf(self, case: Case) -> Path:
         """The printed checklist (slow: WeasyPrint; done after the transaction)."""
-        from sopgen.cases import checklist
+        from sopgen.cases.views import checklist
 
         view = checklist.checklist_view(case, self.config, "pdf", self.logo)
         path = case_folder(self.root, case.id) / PDF

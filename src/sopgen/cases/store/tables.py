@@ -1,6 +1,6 @@
 """The case store: cases, step completions and calendar state, through SQLAlchemy 2.
 
-    alembic_version    the schema revision (Alembic; see `sopgen.cases.migrate`)
+    alembic_version    the schema revision (Alembic; see `sopgen.cases.store.migrate`)
     sopgen_meta        key → value (`schema_version` = 3 only keeps sopgen 0.1 out;
                        `installation_id`: this store's random id, in every calendar UID;
                        `secret_key_check`: which secret key feed links are derived from)
@@ -21,7 +21,7 @@
     sign_in_failures   failed sign-ins per login, to slow down guessing
 
 The database itself (where it is, how it is opened, its transactions) is
-`sopgen.cases.database`, which imports no ORM; its names are importable from
+`sopgen.cases.store.database`, which imports no ORM; its names are importable from
 here too. The models below must match the newest Alembic revision, which a
 test checks.
 """
@@ -46,14 +46,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from sopgen.cases.database import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S
-from sopgen.cases.database import Store as Store
-from sopgen.cases.database import UTCDateTime
-from sopgen.cases.database import database_url as database_url
-from sopgen.cases.revision import BASELINE as BASELINE
-from sopgen.cases.revision import DEFAULT_PATH as DEFAULT_PATH
-from sopgen.cases.revision import ENV_URL as ENV_URL
-from sopgen.cases.revision import SCHEMA_HEAD as SCHEMA_HEAD
+from sopgen.cases.store.database import BUSY_TIMEOUT_S as BUSY_TIMEOUT_S
+from sopgen.cases.store.database import Store as Store
+from sopgen.cases.store.database import UTCDateTime
+from sopgen.cases.store.database import database_url as database_url
+from sopgen.cases.store.revision import BASELINE as BASELINE
+from sopgen.cases.store.revision import DEFAULT_PATH as DEFAULT_PATH
+from sopgen.cases.store.revision import ENV_URL as ENV_URL
+from sopgen.cases.store.revision import SCHEMA_HEAD as SCHEMA_HEAD
 
 
 class Base(DeclarativeBase):
@@ -286,7 +286,8 @@ class UserRecord(Base):
     password_hash: Mapped[str] = mapped_column(String(200))  # Argon2id, PHC string
     disabled: Mapped[bool] = mapped_column(default=False)
     feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # the feed token is derived from the secret key, the login and this (sopgen.cases.secretkey)
+    # the feed token is derived from the secret key, the login and this
+    # (sopgen.cases.service.secretkey)
     feed_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""`sopgen remind [--once]`: the reminder worker (see `sopgen.cases.remind`)."""
+"""`sopgen remind [--once]`: the reminder worker (see `sopgen.cases.service.reminders`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 
-from sopgen.cases.dbcli import _errors
+from sopgen.cases.cli.db import _errors
 from sopgen.console import App, fail, pass_app
 from sopgen.problems import InputError
 
@@ -34,10 +34,10 @@ def remind(app: App, once: bool, interval: int) -> None:
     caps the e-mails of a run (the rest go out on the next). Run it as a
     service (docs/operations.md: the reminder worker) or from cron with --once.
     """
-    from sopgen.cases.mail import Mailer
-    from sopgen.cases.remind import Worker
-    from sopgen.cases.service import CaseService
-    from sopgen.cases.store import Store
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.service.reminders import Worker
+    from sopgen.cases.store.tables import Store
+    from sopgen.cases.views.mail import Mailer
     from sopgen.clock import now as clock_now
 
     library = app.library()

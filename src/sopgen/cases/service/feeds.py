@@ -1,0 +1,243 @@
+"""The calendar feeds' reads: a user's open cases with their versions, in raw SQL
+(the feed is polled by every calendar client, so it skips the ORM)."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    bindparam,
+    false,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+from sopgen.cases.errors import CaseError
+from sopgen.cases.model import (
+    Case,
+    EventInfo,
+    Hold,
+)
+from sopgen.cases.plan import (
+    plan,
+)
+from sopgen.cases.service.base import (
+    ServiceCore,
+    _history,
+    _hold_spans,
+)
+from sopgen.cases.snapshots import library_sop, parse_snapshot
+from sopgen.cases.store.tables import (
+    CaseRecord,
+    Completion,
+    EventState,
+    UserRecord,
+)
+from sopgen.model import Sop
+
+
+class CaseFeeds(ServiceCore):
+    def prepare_feeds(self, today: date) -> None:
+        """What every feed request needs and a server can have before its first one: the
+        feed lookup compiled for the store's database, the store's installation id (part
+        of every UID), and the company calendar's opening hours for last year to next
+        year (from sopgen.yaml and the public holidays). Code, configuration and a
+        constant of the store: no result of a request."""
+        self.store.compiled(_FEED_ROWS)
+        assert self.store.installation_id
+        self.calendar.cover(today.year - 1, today.year + 1)
+
+    def feed_rows(self, feed_token_hash: str) -> FeedRows | None:
+        """The user whose feed token hashes to `feed_token_hash` (None when nobody's does,
+        or they are disabled) with their open cases, in case id order: one statement
+        (so the user and the cases agree), its SEQUENCE sums answered from an index
+        (revision 0011), read straight from the driver: a feed request makes it every
+        time."""
+        rows = self.store.driver_rows(_FEED_ROWS, {"token_hash": feed_token_hash})
+        if not rows:
+            return None
+        login, name = rows[0][0], rows[0][1]
+        cases = tuple((r[2], r[3], r[4], r[5]) for r in rows if r[2] is not None)
+        due = {r[2]: _driver_time(r[6]) for r in rows if r[2] is not None and r[6] is not None}
+        return FeedRows(login, name, cases, due)
+
+    def cases_with_versions(self, case_ids: Sequence[str]) -> list[tuple[Case, str]]:
+        """The cases named (those that exist), in id order, each as `show` gives it (but
+        for the step history, which a feed does not show: read as for a list) and
+        with its version as `FeedRows.versions` gives it, read in one transaction. A
+        running hold counts until it began, so a case's plan changes only with its
+        version (feeds cache by version). Plain driver rows from text statements (no
+        ORM objects, no per-value column types, nothing to compile on a new
+        instance's first request): this is a feed's first render."""
+        ids = {"ids": list(case_ids)}
+        done: dict[str, dict[str, datetime]] = {}
+        events: dict[str, dict[str, EventInfo]] = {}
+        holds: dict[str, list[tuple[datetime, datetime | None, str | None]]] = {}
+        changes: dict[str, list[tuple[datetime, str]]] = {}
+        zone = self.config.zone
+        read = self.store.time_reader()
+        found = []
+        with self.store.plain_read() as conn:
+            for case_id, step, done_at in conn.execute(_CASES_DONE, ids).all():
+                done.setdefault(case_id, {})[step] = read(done_at)
+            for case_id, step, sequence, modified_at in conn.execute(_CASES_EVENTS, ids).all():
+                events.setdefault(case_id, {})[step] = EventInfo(sequence, read(modified_at))
+            for case_id, held_at, resumed_at, reason in conn.execute(_CASES_HOLDS, ids).all():
+                resumed = None if resumed_at is None else read(resumed_at)
+                holds.setdefault(case_id, []).append((read(held_at), resumed, reason))
+            for case_id, since, priority in conn.execute(_CASES_PRIORITIES, ids).all():
+                changes.setdefault(case_id, []).append((read(since), priority))
+            rows = conn.execute(_CASES_ROWS, ids).all()
+            sops = {digest: self._plain_snapshot(conn, digest) for digest in {r[1] for r in rows}}
+        installation = self.store.installation_id
+        for row in rows:
+            case_id, snapshot, received_at, assignee, summary = row[:5]
+            opened_at, updated_at, legacy_uids, cancelled_at, cancel_reason = row[5:]
+            sop = sops[snapshot]
+            received = read(received_at)
+            updated = read(updated_at)
+            case_holds = holds.get(case_id, [])
+            case_done = done.get(case_id, {})
+            case_events = events.get(case_id, {})
+            history = _history(received, changes.get(case_id, ()))
+            try:
+                steps = plan(
+                    sop,
+                    self.calendar,
+                    received,
+                    case_done,
+                    _hold_spans(((h[0], h[1]) for h in case_holds), None),
+                    history,
+                )
+            except ValueError as exc:  # pragma: no cover - a valid SOP plans
+                raise CaseError(f"cannot plan case {case_id}: {exc}") from None
+            case = Case(  # the view `_case` makes of the record
+                id=case_id,
+                sop=sop,
+                received=received.astimezone(zone),
+                assignee=assignee,
+                summary=summary,
+                opened_at=read(opened_at),
+                updated_at=updated,
+                steps=tuple(steps),
+                events=case_events,
+                priorities=tuple(
+                    (since.astimezone(zone), priority)
+                    for since, priority in changes.get(case_id, ())
+                ),
+                holds=tuple(
+                    Hold(
+                        held_at.astimezone(zone),
+                        resumed_at.astimezone(zone) if resumed_at else None,
+                        reason,
+                    )
+                    for held_at, resumed_at, reason in case_holds
+                ),
+                installation=None if legacy_uids else installation,
+                cancelled_at=None if cancelled_at is None else read(cancelled_at),
+                cancel_reason=cancel_reason,
+            )
+            sequences = sum(e.sequence for e in case_events.values())
+            found.append((case, _version(updated, sequences, len(case_done))))
+        return found
+
+    def _plain_snapshot(self, conn: Connection, digest: str) -> Sop:
+        """`_snapshot`, read on a plain connection."""
+        sop = self._snapshots.get(digest) or library_sop(self.library, digest)
+        if sop is None:
+            row = conn.execute(_SNAPSHOT, {"digest": digest}).first()
+            if row is None:
+                raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
+            sop = parse_snapshot(row[0], row[1], row[2], digest)
+        self._snapshots[digest] = sop
+        return sop
+
+
+# built once: every feed request makes it (the user and their open cases, one row each;
+# one row of NULL cases for a user with none)
+_FEED_ROWS = (
+    select(
+        UserRecord.login,
+        UserRecord.name,
+        CaseRecord.id,
+        CaseRecord.updated_at,
+        select(func.sum(EventState.sequence))
+        .where(EventState.case_id == CaseRecord.id)
+        .scalar_subquery(),
+        select(func.count())
+        .select_from(Completion)
+        .where(Completion.case_id == CaseRecord.id)
+        .scalar_subquery(),
+        CaseRecord.next_due,
+    )
+    .select_from(UserRecord)
+    .outerjoin(
+        CaseRecord, and_(CaseRecord.assignee == UserRecord.login, CaseRecord.closed_at.is_(None))
+    )
+    .where(UserRecord.feed_token_hash == bindparam("token_hash"), UserRecord.disabled == false())
+    .order_by(CaseRecord.id)
+)
+
+
+# what a feed's first render reads of the cases it renders (`cases_with_versions`): text
+# statements, whose rows come as the driver gives them (times: `Store.time_reader`)
+_CASES_DONE = text("SELECT case_id, step, done_at FROM completions WHERE case_id IN :ids")
+_CASES_EVENTS = text(
+    "SELECT case_id, step, sequence, modified_at FROM calendar_events WHERE case_id IN :ids"
+)
+_CASES_HOLDS = text(
+    "SELECT case_id, held_at, resumed_at, reason FROM case_holds WHERE case_id IN :ids"
+    " ORDER BY case_id, held_at"
+)
+_CASES_PRIORITIES = text(
+    "SELECT case_id, since, priority FROM case_priorities WHERE case_id IN :ids"
+    " ORDER BY case_id, id"
+)
+_CASES_ROWS = text(
+    "SELECT id, snapshot, received, assignee, summary, opened_at, updated_at, legacy_uids,"
+    " cancelled_at, cancel_reason FROM cases WHERE id IN :ids ORDER BY id"
+)
+_CASES_DONE, _CASES_EVENTS, _CASES_HOLDS, _CASES_PRIORITIES, _CASES_ROWS = (
+    statement.bindparams(bindparam("ids", expanding=True))
+    for statement in (_CASES_DONE, _CASES_EVENTS, _CASES_HOLDS, _CASES_PRIORITIES, _CASES_ROWS)
+)
+_SNAPSHOT = text("SELECT text, file, version FROM sop_snapshots WHERE digest = :digest")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRows:
+    """A feed's user and open cases as the database driver gives them."""
+
+    login: str
+    name: str
+    cases: tuple[tuple[Any, ...], ...]  # (case id, last change, SEQUENCE sum, completions)
+    # case id → its next deadline (UTC), stored with the case; none for a case on hold
+    next_due: Mapping[str, datetime] = field(default_factory=dict)
+
+    def versions(self, only: Container[str] | None = None) -> list[tuple[str, str]]:
+        """(case id, version) per open case (of those in `only`), the versions
+        `cases_with_versions` gives."""
+        return [
+            (case_id, _version(_driver_time(updated), int(sequences or 0), int(done)))
+            for case_id, updated, sequences, done in self.cases
+            if only is None or case_id in only
+        ]
+
+
+def _driver_time(value: datetime | str) -> datetime:
+    """A UTCDateTime column's value as the driver gives it (SQLite: UTC wall time as
+    text), as the aware UTC datetime the ORM gives."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _version(updated_at: datetime, sequences: int, completions: int) -> str:
+    """A case's version: SEQUENCE only ever rises when an event changes, and every change
+    moves `updated_at` or the number of completions, so together they tell versions apart."""
+    return f"{updated_at.astimezone(UTC).isoformat()}|{sequences}|{completions}"
