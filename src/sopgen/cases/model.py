@@ -257,3 +257,8 @@ class ImportResult:
     problems: list[Problem]
     rows: int  # data rows read, good and bad
     sop: str  # the SOP id as the library spells it
+
+
+def closed_at(case: Case) -> datetime:
+    """When a closed case was closed: its last step's completion."""
+    return max((p.done for p in case.steps if p.done is not None), default=case.updated_at)

@@ -430,9 +430,9 @@ def list_(
         if state != "open" and room != 0:
             closed = service.list_closed(limit=room, offset=max(0, start - open_total), **chosen)
         if fmt == "json":
-            listed = [_summary_json(r, zone) for r in rows] + [
-                _closed_json(c, zone) for c in closed
-            ]
+            from sopgen.cases.views.json import closed_json, summary_json
+
+            listed = [summary_json(r, zone) for r in rows] + [closed_json(c, zone) for c in closed]
             click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
             return
         total = open_total + closed_total
@@ -747,44 +747,6 @@ def _list_cancelled(s: CaseCommand, fmt: str) -> None:
         when = human(c.cancelled_at, zone) if c.cancelled_at else "?"
         click.echo(f"{c.id} ({c.sop.id}{assignee}): cancelled {when}")
         click.echo(f"  reason: {printable(c.cancel_reason or '')}")
-
-
-def _summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
-    return {
-        "case": r.case.id,
-        "sop": r.case.sop.id,
-        "sop_version": r.case.sop_version,
-        "received": iso(r.case.received, zone),
-        "assignee": r.case.assignee,
-        "summary": r.case.summary,
-        "priority": r.case.priority,
-        "on_hold": r.case.on_hold is not None,
-        "next_step": r.next.key,
-        "next_due": iso(r.next.due, zone),
-        "status": r.status,
-        "open_steps": r.open_steps,
-        "overdue_steps": r.overdue_steps,
-    }
-
-
-def _closed_json(case: Case, zone: Any) -> dict[str, Any]:
-    from sopgen.cases.cli.terminal import closed_at
-
-    return {
-        "case": case.id,
-        "sop": case.sop.id,
-        "sop_version": case.sop_version,
-        "received": iso(case.received, zone),
-        "assignee": case.assignee,
-        "summary": case.summary,
-        "priority": case.priority,
-        "next_step": None,
-        "next_due": None,
-        "status": "closed",
-        "open_steps": 0,
-        "overdue_steps": 0,
-        "closed": iso(closed_at(case), zone),
-    }
 
 
 def _print_case(s: CaseCommand, found: Case) -> None:

@@ -20,7 +20,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from sopgen.cases.model import CANCELLED, REOPEN_ACTION, Case, CaseSummary
+from sopgen.cases.model import CANCELLED, REOPEN_ACTION, Case, CaseSummary, closed_at
 from sopgen.cases.plan import DONE, DONE_LATE, DUE_SOON, ON_HOLD, OVERDUE, PlannedStep
 from sopgen.cases.timestamps import human
 from sopgen.console import printable
@@ -241,11 +241,6 @@ def _case_label(case: Case, config: Config, style: str) -> Text:
         label.append_text(Text(", ").join(marks))
         label.append(")")
     return label
-
-
-def closed_at(case: Case) -> datetime:
-    """When a closed case was closed: its last step's completion."""
-    return max((p.done for p in case.steps if p.done is not None), default=case.updated_at)
 
 
 def closed_rows(cases: Sequence[Case], config: Config, width: int) -> RenderableType:

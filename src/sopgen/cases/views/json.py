@@ -1,11 +1,12 @@
-"""A case as JSON, the shape `case show --format json` prints and the desk's API serves."""
+"""Cases as JSON: the plan `case show --format json` prints and the desk's API serves,
+and the rows of `case list --format json`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sopgen.cases.model import Case
+from sopgen.cases.model import Case, CaseSummary, closed_at
 from sopgen.cases.timestamps import iso
 from sopgen.model import Config
 
@@ -59,4 +60,42 @@ def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
             }
             for e in found.history
         ],
+    }
+
+
+def summary_json(r: CaseSummary, zone: Any) -> dict[str, Any]:
+    """An open case as `case list --format json` gives it."""
+    return {
+        "case": r.case.id,
+        "sop": r.case.sop.id,
+        "sop_version": r.case.sop_version,
+        "received": iso(r.case.received, zone),
+        "assignee": r.case.assignee,
+        "summary": r.case.summary,
+        "priority": r.case.priority,
+        "on_hold": r.case.on_hold is not None,
+        "next_step": r.next.key,
+        "next_due": iso(r.next.due, zone),
+        "status": r.status,
+        "open_steps": r.open_steps,
+        "overdue_steps": r.overdue_steps,
+    }
+
+
+def closed_json(case: Case, zone: Any) -> dict[str, Any]:
+    """A closed case as `case list --closed --format json` gives it."""
+    return {
+        "case": case.id,
+        "sop": case.sop.id,
+        "sop_version": case.sop_version,
+        "received": iso(case.received, zone),
+        "assignee": case.assignee,
+        "summary": case.summary,
+        "priority": case.priority,
+        "next_step": None,
+        "next_due": None,
+        "status": "closed",
+        "open_steps": 0,
+        "overdue_steps": 0,
+        "closed": iso(closed_at(case), zone),
     }
