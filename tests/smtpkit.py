@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # the messages as they came over the wire
         self.hold_first = False
         self.arrived = threading.Event()
         self.released = threading.Event()
@@ -42,6 +43,7 @@ class Inbox:
         assert isinstance(parsed, EmailMessage)
         with self.lock:
             self.messages.append(parsed)
+            self.raw.append(envelope.original_content or envelope.content)
         return "250 OK"
 
     def release(self) -> None:

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+from email import message_from_bytes
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -378,3 +379,26 @@ def test_a_case_on_hold_gets_no_reminder_and_stays_out_of_the_digest(project: Pr
     assert resumed.exit_code == 0, resumed.output
     assert remind(project, "2026-11-24T09:00")[0] == 0
     assert any("C-1" in r for r in reminders(inbox.messages))
+
+
+def test_headers_are_made_by_the_smtp_policy_and_dated_in_the_company_zone(
+    project: Project, smtp_server
+):
+    inbox, port = smtp_server
+    team(project, port)
+    case = "C-" + "7" * 60  # a long first word: the Subject must not fold before it
+    assert project.run("open", case, "--sop", SOP, "--assignee", "bob").exit_code == 0
+    code, _, err = remind(project, MON_10)
+    assert code == 0, err
+    [raw] = inbox.raw
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"\n" not in head.replace(b"\r\n", b"")  # CRLF line ends only
+    lines = head.split(b"\r\n")
+    date = next(line for line in lines if line.startswith(b"Date: "))
+    assert date == b"Date: Mon, 23 Nov 2026 10:00:00 +0100"  # Berlin's offset, not -0000
+    subject = next(i for i, line in enumerate(lines) if line.startswith(b"Subject:"))
+    assert lines[subject][len(b"Subject:") :].startswith(b" ") and lines[subject][9:10].strip()
+    unfolded = b"".join([lines[subject], *[x for x in lines[subject + 1 :] if x[:1] in b" \t"]])
+    parsed = message_from_bytes(raw)  # compat32, as many clients read it
+    assert str(parsed["Subject"]) == str(inbox.messages[0]["Subject"])
+    assert not str(parsed["Subject"]).startswith(" ") and len(unfolded) > 9

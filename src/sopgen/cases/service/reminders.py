@@ -238,7 +238,7 @@ class Worker:
             if outgoing is None:
                 continue
             try:
-                self.mailer.send(message(outgoing, self._sender()))
+                self.mailer.send(message(outgoing, self._sender(), now, self.config.zone))
             except CaseError:
                 # the server cannot be reached: give back what is left, stop
                 rest = used + [row for group in pending[index + 1 :] for row in group]

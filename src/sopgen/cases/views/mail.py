@@ -10,17 +10,20 @@ mail clients show it once.
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import hashlib
 import os
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from sopgen.cases.baseurl import desk_base_url
 from sopgen.cases.errors import CaseError
@@ -56,12 +59,15 @@ def compose(
     return Outgoing(recipient, subject, text.strip() + "\n", html, f"<{digest}@sopgen.remind>")
 
 
-def message(outgoing: Outgoing, sender: str) -> EmailMessage:
-    mail = EmailMessage()
+def message(outgoing: Outgoing, sender: str, sent: datetime, zone: ZoneInfo) -> EmailMessage:
+    """The e-mail as it goes out: headers made by the standard library's SMTP policy
+    (RFC 5322 folding, CRLF line ends), dated `sent` in the company's zone with its
+    real offset (`Mon, 23 Nov 2026 10:00:00 +0100`, not `-0000`)."""
+    mail = EmailMessage(policy=email.policy.SMTP)
     mail["From"] = sender
     mail["To"] = outgoing.recipient
     mail["Subject"] = outgoing.subject
-    mail["Date"] = formatdate(localtime=False)
+    mail["Date"] = format_datetime(sent.astimezone(zone))
     mail["Message-ID"] = outgoing.message_id
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     mail.set_content(outgoing.text)
