@@ -234,9 +234,9 @@ def signing_desk_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     from argon2 import PasswordHasher
 
     from deskkit import Clock
-    from sopgen.cases.secretkey import SecretKey
-    from sopgen.cases.store import Store
-    from sopgen.cases.users import UserService
+    from sopgen.cases.service.secretkey import SecretKey
+    from sopgen.cases.service.users import UserService
+    from sopgen.cases.store.tables import Store
     from sopgen.desk.app import create_app
     from test_desk_documents import REPO, commit, git, release_1_3
 
