@@ -96,3 +96,16 @@ def test_every_summary_in_help_is_a_whole_sentence() -> None:
         assert rest == "" or (rest[0] == " " and rest[1:2].isupper()), (
             f"{ctx.command_path}: --help shows {summary!r}, cut from {first!r}"
         )
+
+
+def test_each_block_is_what_help_prints_in_an_80_column_terminal() -> None:
+    """Not only the generator's view: `sopgen … --help` itself prints each block."""
+    text = PAGE.read_text(encoding="utf-8")
+    for ctx, _command in clidoc.commands(cli):
+        words = ctx.command_path.split()[1:]
+        result = CliRunner().invoke(
+            cli, [*words, "--help"], prog_name="sopgen", terminal_width=80, color=False
+        )
+        assert result.exit_code == 0, result.output
+        block = f"## {ctx.command_path}\n\n```text\n{result.output.rstrip()}\n```\n"
+        assert block in text, f"{ctx.command_path} --help differs; run {clidoc.REGENERATE}"
