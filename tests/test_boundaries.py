@@ -32,7 +32,7 @@ def test_the_core_contract_names_every_core_module() -> None:
 def test_the_case_domain_contract_names_every_domain_module() -> None:
     """A new module directly in cases/ is domain: it must be under the contract that keeps
     the store, the service, the views and the CLI out of it (and out of cases.cli's reach);
-    a new subpackage of cases/ must be one of the four the README's module map names."""
+    a new subpackage of cases/ must be one of the four docs/architecture.md's module map names."""
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
     domain = next(c for c in config["contracts"] if "sopgen.cases.views" in c["forbidden_modules"])
     not_cli = next(c for c in config["contracts"] if c["forbidden_modules"] == ["sopgen.cases.cli"])

@@ -1,7 +1,7 @@
 """Electronic signature records: their format, and their verification from the repository alone.
 
 Under `signatures: electronic` (sopgen.yaml) an SOP is signed by desk users
-(`sopgen sign`, see the README's "Electronic signatures"). Each signature is one
+(`sopgen sign`, see docs/authoring.md "Electronic signatures"). Each signature is one
 record, a JSON object on one line of `signatures/SOP-ID.jsonl`:
 
     seq             1, 2, 3 … per SOP, in the order the records were made

@@ -2,7 +2,7 @@
 
 Both run where the desk runs (its case store and its signing key); the records
 they make are verified anywhere by `validate`, `check` and `build`
-(`sopgen.signatures`). See the README, "Electronic signatures".
+(`sopgen.signatures`). See docs/authoring.md, "Electronic signatures".
 """
 
 from __future__ import annotations

@@ -488,7 +488,7 @@ DIGEST_GROUPS = 30
 LISTED = 100
 """Reminders one person's e-mail lists one by one (the rest it counts)."""
 DIGEST_LIMIT = 200_000
-"""The bytes a digest stays under (README: Reminders): its lists above are bounded,
+"""The bytes a digest stays under (docs/operations.md: Reminders): its lists above are bounded,
 and each step's text is cut to `TEXT_CHARS`."""
 TEXT_CHARS = 200
 

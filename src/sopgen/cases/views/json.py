@@ -13,7 +13,7 @@ from sopgen.model import Config
 
 def case_json(found: Case, config: Config, now: datetime) -> dict[str, Any]:
     """The case plan as JSON: `case show --format json`, the desk's `GET /api/cases/ID`
-    (README, "Cases and calendars"; plus title and summary)."""
+    (docs/desk.md, "Cases from the command line"; plus title and summary)."""
     zone = config.zone
     return {
         "case": found.id,
