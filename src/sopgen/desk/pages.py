@@ -400,10 +400,10 @@ def my_work(ctx: Ctx) -> Response:
     number = page_number(ctx)
     login = ctx.user.login
     summaries = service.list_open(
-        ctx.now, assignee=login, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+        ctx.now, login=login, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
     )
-    total = service.count_open(ctx.now, assignee=login)
-    late = service.count_open(ctx.now, assignee=login, overdue=True)
+    total = service.count_open(ctx.now, login=login)
+    late = service.count_open(ctx.now, login=login, overdue=True)
     cases = [s.case for s in summaries]
     rows = [r for case in cases for r in step_rows(ctx, case) if r.done is None]
     rows.sort(key=lambda r: (r.due_iso, r.case, r.key))

@@ -57,6 +57,7 @@ class CaseQueries(ServiceCore):
         priority: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        login: str | None = None,
     ) -> list[CaseSummary]:
         """Open cases with their next deadline, soonest first (case id breaks ties), then
         the cases on hold (see `_open_records`).
@@ -67,14 +68,16 @@ class CaseQueries(ServiceCore):
         `assignee`: only that assignee's cases (case-insensitive); `unassigned`:
         only cases nobody is assigned to; `sop`: only cases under that SOP;
         `status`: only cases whose next step has that status; `priority`: only
-        cases of that priority now (any case; unknown: CaseError). `limit` and
+        cases of that priority now (any case; unknown: CaseError); `login`: only
+        the cases assigned to exactly that login (the desk's My work: read through
+        `ix_cases_open_assignee`). `limit` and
         `offset` page through the result in the database (each case's next
         deadline is stored, and indexed), so only the cases of the page are
         planned.
         """
         self._fill_next_due()
         query = self._open_query(
-            now, overdue, due_within, assignee, sop, status, unassigned, priority
+            now, overdue, due_within, assignee, sop, status, unassigned, priority, login
         )
         exact = self._status_in_sql(status)  # else the page is cut once each status is known
         summaries: list[CaseSummary] = []
@@ -114,6 +117,7 @@ class CaseQueries(ServiceCore):
         status: str | None = None,
         unassigned: bool = False,
         priority: str | None = None,
+        login: str | None = None,
     ) -> int:
         """How many cases `list_open` lists with these filters and no limit."""
         if not self._status_in_sql(status):
@@ -126,11 +130,12 @@ class CaseQueries(ServiceCore):
                 status=status,
                 unassigned=unassigned,
                 priority=priority,
+                login=login,
             )
             return len(found)
         self._fill_next_due()
         query = self._open_query(
-            now, overdue, due_within, assignee, sop, status, unassigned, priority
+            now, overdue, due_within, assignee, sop, status, unassigned, priority, login
         )
         with self.store.read() as session:
             return session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -207,6 +212,7 @@ class CaseQueries(ServiceCore):
         status: str | None,
         unassigned: bool,
         priority: str | None = None,
+        login: str | None = None,
     ) -> Select[Any]:
         """Open cases matching the filters of `list_open`, decided on the stored next_due:
         a case has an overdue step exactly when its next deadline has passed; a case on
@@ -217,6 +223,8 @@ class CaseQueries(ServiceCore):
             query = query.where(_priority_is(self._priority(priority)))
         if unassigned:
             query = query.where(CaseRecord.assignee.is_(None))
+        if login is not None:
+            query = query.where(CaseRecord.assignee == login)
         if due_within is not None:  # not yet overdue, unless overdue ones are asked for too
             query = query.where(CaseRecord.next_due <= now + due_within)
             if not overdue:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 BASELINE = "0001"
 """The Alembic revision matching the tables of sopgen 0.1."""
-SCHEMA_HEAD = "0014"
+SCHEMA_HEAD = "0015"
 """The newest Alembic revision, which this sopgen reads and writes.
 
 Set it to the id of each new revision in `migrations/versions/`; a test

@@ -144,6 +144,15 @@ class CaseRecord(Base):
             sqlite_where=text("closed_at IS NULL"),
         ),
         Index("ix_cases_assignee", "assignee"),
+        # a user's open cases in deadline order, and their count (My work; 0015)
+        Index(
+            "ix_cases_open_assignee",
+            "assignee",
+            "next_due",
+            "id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
     )
 
     def done(self) -> dict[str, datetime]:
