@@ -72,3 +72,20 @@ def test_the_user_cache_lands_in_the_test_home(tmp_path: Path, test_home: Path) 
         env=os.environ.copy(),
     )
     assert (test_home / ".cache" / "sopgen" / "holiday-regions.json").is_file()
+
+
+def test_the_desk_states_its_permission_rules_and_error_statuses_once() -> None:
+    """Who may do what is asked of `auth.allowed` (the nav too, not `user.manages`), and a
+    refusal's HTTP status comes from one map (`context.http_status`), not a copy per route."""
+    desk = PACKAGE / "desk"
+    code = {p.name: p.read_text() for p in desk.glob("*.py")}
+    nav = REPO / "templates" / "desk" / "base.html.j2"
+    templates = {nav.name: nav.read_text()}
+    maps = [name for name, text in code.items() for _ in range(text.count("NOT_FOUND: 404"))]
+    assert maps == ["context.py"]
+    asking_roles = [
+        name
+        for name, text in {**code, **templates}.items()
+        if name != "auth.py" and (".manages" in text or "user.admin %" in text)
+    ]
+    assert asking_roles == []

@@ -24,15 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
+from sopgen.cases.errors import CaseError
 from sopgen.cases.service.users import User
 from sopgen.cases.timestamps import iso, parse_timestamp, received_now
 from sopgen.cases.views.json import case_json
 from sopgen.desk.auth import Action, allowed, bearer
-from sopgen.desk.context import Desk, desk_of, slash_redirect
+from sopgen.desk.context import Desk, desk_of, http_status, slash_redirect
 from sopgen.problems import InputError, not_text
-
-STATUS_OF_KIND = {NOT_FOUND: 404, CONFLICT: 409}
 
 
 class ApiError(Exception):
@@ -201,7 +199,7 @@ def endpoint(
 
 
 def case_error(exc: CaseError) -> JSONResponse:
-    status = STATUS_OF_KIND.get(exc.kind, 422)
+    status = http_status(exc)
     code = {404: "not-found", 409: "conflict"}.get(status, "invalid")
     hint = exc.people_hint
     message = exc.message + (f" ({hint})" if hint else "")

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
 
 from sopgen.businesstime import BusinessCalendar
+from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
 from sopgen.cases.service.caseservice import CaseService
 from sopgen.cases.service.users import UserService
 from sopgen.cases.store.tables import Store
@@ -74,3 +75,13 @@ def slash_redirect(request: Request) -> Response | None:
 
 def not_found() -> Response:
     return Response("Not Found", status_code=404, media_type="text/plain")
+
+
+HTTP_STATUS = {NOT_FOUND: 404, CONFLICT: 409}
+"""The HTTP status of a `CaseError` by its kind; any other kind is 422 (the request is
+understood, its content refused)."""
+
+
+def http_status(error: CaseError) -> int:
+    """The one answer, for pages and the API alike, to which status a refusal gets."""
+    return HTTP_STATUS.get(error.kind, 422)

@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sopgen.cases.baseurl import HOW_TO_SET
-from sopgen.cases.errors import CONFLICT, NOT_FOUND, CaseError
+from sopgen.cases.errors import CONFLICT, CaseError
 from sopgen.cases.model import REOPEN_ACTION, Case
 from sopgen.cases.service.users import MIN_PASSWORD, ROLES, SignedIn, SignInRefused, User
 from sopgen.cases.timestamps import human, iso, parse_timestamp, received_now
@@ -38,7 +38,7 @@ from sopgen.desk.auth import (
     set_session_cookie,
     signin_csrf,
 )
-from sopgen.desk.context import Desk, desk_of, feed_path
+from sopgen.desk.context import Desk, desk_of, feed_path, http_status
 from sopgen.desk.wording import on_the_clock, relative
 from sopgen.model import Config
 from sopgen.problems import InputError
@@ -85,9 +85,15 @@ def render(
     request: Request, template: str, status: int = 200, signed: SignedIn | None = None, **kw: Any
 ) -> HTMLResponse:
     desk = desk_of(request)
+    user = signed.user if signed else None
     html = desk.templates.get_template(f"desk/{template}").render(
         company=desk.config.company,
-        user=signed.user if signed else None,
+        user=user,
+        # the nav's links, asked of the rules (`auth.allowed`) as every route asks them
+        may={
+            action.name.lower(): user is not None and allowed(user, action)
+            for action in (Action.DASHBOARD, Action.MANAGE_USERS)
+        },
         csrf=signed.csrf if signed else None,
         path=request.url.path,
         **kw,
@@ -136,7 +142,7 @@ def page(handler: Callable[[Ctx], Response]) -> Callable[[Request], Any]:
                 hint=None,
             )
         except CaseError as exc:
-            status = {NOT_FOUND: 404, CONFLICT: 409}.get(exc.kind, 422)
+            status = http_status(exc)
             return render(
                 request,
                 "problem.html.j2",
@@ -646,7 +652,7 @@ def _on_case(ctx: Ctx, case: Case, form: str, action: Callable[[], object]) -> R
         action()
     except (CaseError, InputError) as exc:
         if isinstance(exc, CaseError):
-            status = {NOT_FOUND: 404, CONFLICT: 409}.get(exc.kind, 422)
+            status = http_status(exc)
             message, hint = exc.message, exc.people_hint
         else:
             status, message, hint = 422, "; ".join(p.message for p in exc.problems), None
@@ -760,8 +766,7 @@ def _open_view(
         if e.sop is not None and e.valid and e.sop.status != "retired"
     ]
     people = [u for u in ctx.desk.users.list() if not u.disabled]
-    if not ctx.user.manages:
-        people = [u for u in people if u.login == ctx.user.login]
+    people = [u for u in people if allowed(ctx.user, Action.OPEN_FOR, assignee=u.login)]
     fields = ("case", "sop", "received", "assignee", "summary", "priority")
     values = {k: ctx.field(k) for k in fields}
     if ctx.form is None:
