@@ -59,3 +59,48 @@ def test_rejected_forms(text: str, hint_part: str) -> None:
     with pytest.raises(TimeframeError) as info:
         parse(text)
     assert hint_part in info.value.hint
+
+
+def test_every_unit_of_the_table_is_parsed_measured_and_documented() -> None:
+    """`timeframe.UNITS` is the one list of units: each parses in both numbers (and as
+    business time exactly when the table says so), has its length from the table, and is
+    named by the schema's description of `within:` and by docs/deadlines.md. A new unit
+    is one row there; this test says where else the words must follow."""
+    import json
+    from pathlib import Path
+
+    from sopgen.timeframe import UNITS
+
+    repo = Path(__file__).resolve().parent.parent
+    schema = (repo / "schema" / "sop.schema.json").read_text()
+    within = next(
+        v["description"]
+        for v in _walk(json.loads(schema))
+        if isinstance(v, dict) and "Timeframe:" in str(v.get("description", ""))
+    )
+    manual = (repo / "docs" / "deadlines.md").read_text()
+    for name, unit in UNITS.items():
+        for text in (f"1 {name}", f"3 {name}s"):
+            tf = parse(text)
+            assert (tf.kind, tf.unit) == (unit.kind, name)
+            length = tf.seconds if unit.kind is Kind.ELAPSED else tf.days
+            assert length == tf.amount * unit.length
+        if unit.business is None:
+            with pytest.raises(TimeframeError):
+                parse(f"2 business {name}s")
+        else:
+            assert parse(f"2 business {name}s").kind is unit.business
+            assert f"business {name}s" in within
+        assert f"{name}s" in within, name
+        assert f"`N {name}s`" in manual, name
+
+
+def _walk(value: object) -> list[object]:
+    found = [value]
+    if isinstance(value, dict):
+        for v in value.values():
+            found += _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += _walk(v)
+    return found

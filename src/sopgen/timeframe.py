@@ -32,22 +32,49 @@ MAX_AMOUNT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
+class Unit:
+    """A unit a timeframe counts in: what its plain form is and what `business` makes it."""
+
+    name: str  # singular, as written: "minute"
+    kind: Kind  # ELAPSED (exact seconds) or CALENDAR (same wall-clock time, days later)
+    length: int  # seconds (ELAPSED) or days (CALENDAR) per unit
+    business: Kind | None = None  # the kind of "N business <unit>s", if business time
+
+
+UNITS = {
+    unit.name: unit
+    for unit in (
+        Unit("minute", Kind.ELAPSED, 60),
+        Unit("hour", Kind.ELAPSED, 3600, business=Kind.BUSINESS_HOURS),
+        Unit("day", Kind.CALENDAR, 1, business=Kind.BUSINESS_DAYS),
+        Unit("week", Kind.CALENDAR, 7),
+    )
+}
+"""Every unit of the `within:` grammar, the one table of them: the parser's pattern,
+its spelling corrections, a timeframe's length, which units may be business time and
+the schema's and the manual's lists (a test holds them to it) derive from this. A new
+unit of an existing kind (a fortnight: CALENDAR, 14 days) is one row here; a new kind
+also needs its rule in `businesstime.BusinessCalendar.deadline` and
+`cases.reminder_rules.send_time`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Timeframe:
     kind: Kind
     amount: int = 0
-    unit: str = ""  # "minute", "hour", "day", "week" for elapsed/calendar kinds
+    unit: str = ""  # a key of UNITS for every kind but IMMEDIATE
     after: str | None = None  # anchor step reference, as written
     text: str = ""  # the original text, for display
 
     @property
     def seconds(self) -> int:
         """Length of an ELAPSED timeframe in seconds."""
-        return self.amount * (60 if self.unit == "minute" else 3600)
+        return self.amount * UNITS[self.unit].length
 
     @property
     def days(self) -> int:
         """Length of a CALENDAR timeframe in days."""
-        return self.amount * (7 if self.unit == "week" else 1)
+        return self.amount * UNITS[self.unit].length
 
 
 class TimeframeError(ValueError):
@@ -58,12 +85,13 @@ class TimeframeError(ValueError):
         self.hint = hint
 
 
+_UNIT_WORDS = "|".join(f"{name}s?" for name in UNITS)
 _STEP_REF = r"[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9][A-Za-z0-9_-]*)?"
 _PATTERN = re.compile(
     rf"""^\s*(?:within\s+)?
     (?:
         (?P<immediate>immediate(?:ly)?)
-      | (?P<amount>\d+)\s+(?P<business>business\s+)?(?P<unit>minutes?|hours?|days?|weeks?)
+      | (?P<amount>\d+)\s+(?P<business>business\s+)?(?P<unit>{_UNIT_WORDS})
     )
     (?:\s+after\s+(?P<after>{_STEP_REF}))?
     \s*$""",
@@ -77,7 +105,7 @@ HINT = (
 
 
 _WORDS = ("within", "immediate", "immediately", "business", "after")
-_UNITS = ("minute", "minutes", "hour", "hours", "day", "days", "week", "weeks")
+_UNITS = tuple(word for name in UNITS for word in (name, name + "s"))
 _SHORT = {
     "m": "minutes", "min": "minutes", "mins": "minutes",
     "h": "hours", "hr": "hours", "hrs": "hours",
@@ -133,15 +161,14 @@ def parse(text: str) -> Timeframe:
             "use a realistic timeframe; an SOP step is due within days or weeks",
         )
     if match["business"]:
-        if unit == "hour":
-            kind = Kind.BUSINESS_HOURS
-        elif unit == "day":
-            kind = Kind.BUSINESS_DAYS
-        else:
+        business = UNITS[unit].business
+        if business is None:
+            can = " and ".join(f"{u.name}s" for u in UNITS.values() if u.business)
             raise TimeframeError(
-                f"'{text}': only hours and days can be business time",
+                f"'{text}': only {can} can be business time",
                 f"write '{amount} {unit}s' or convert to business days/hours",
             )
+        kind = business
     else:
-        kind = Kind.ELAPSED if unit in ("minute", "hour") else Kind.CALENDAR
+        kind = UNITS[unit].kind
     return Timeframe(kind, amount, unit, after, text.strip())
