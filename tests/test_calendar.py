@@ -479,3 +479,40 @@ def test_a_defaulted_received_time_has_no_seconds(project: Project):
     assert result.exit_code == 0, result.output
     shown = json.loads(project.run("show", CASE, "--format", "json").stdout)
     assert shown["received"] == "2026-11-23T10:00:00+01:00"
+
+
+def test_an_imports_calendars_written_the_fast_way_are_render_ics_byte_for_byte(
+    tmp_path: Path,
+):
+    """`case import` writes each new case's deadlines.ics from the texts its SOP's steps
+    share (`render_new_ics`, issue 19): the same bytes `render_ics` gives, whatever the
+    case's id, assignee, summary and priority; a case with a done step the general way."""
+    from casekit import make_project
+    from sopgen.cases.service.caseservice import CaseService
+    from sopgen.cases.store.tables import Store
+    from sopgen.cases.views.calendar import StepTexts, render_ics, render_new_ics
+    from sopgen.library import load_library
+
+    project = make_project(tmp_path / "repo")
+    csv = project.root / "cases.csv"
+    csv.write_text(
+        "case,received,assignee,summary,priority\n"
+        "I-1,2026-11-20T18:05,,,\n"
+        'I-2026-000000042,2026-11-19T09:00,"Jörg ✔ <b>;,\\","one; two, ü \\ x",critical\n'
+        "I-3,2026-11-23T09:59,bob,short,low\n"
+    )
+    imported = project.run("import", str(csv), "--sop", SOP)
+    assert imported.exit_code == 0, imported.output
+    library = load_library(project.root)
+    config = library.config
+    assert config is not None
+    service = CaseService(Store(project.url), library)
+    shared = StepTexts(config)
+    for case_id in ("I-1", "I-2026-000000042", "I-3"):
+        case = service.show(case_id)
+        written = (project.folder(case_id) / "deadlines.ics").read_bytes()
+        assert written == render_ics(case, config) == render_new_ics(case, config, shared)
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=config.zone)
+    done = service.done("I-1", "receive", datetime(2026, 11, 20, 18, 6, tzinfo=config.zone), now)
+    assert render_new_ics(done, config, shared) == render_ics(done, config)
+    service.store.close()

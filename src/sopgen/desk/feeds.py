@@ -43,7 +43,7 @@ import importlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
@@ -147,42 +147,37 @@ class FeedState:
 
 
 def feed_state(desk: Desk, token: str, now: datetime | None = None) -> FeedState | None:
-    """The state of the feed of a valid token; None for any other token. One statement
-    (`CaseService.feed_rows`), looked up by the token's hash."""
+    """The state of the feed of a valid token; None for any other token. Looked up by
+    the token's hash, bounded in the database (`CaseService.feed_window`)."""
     if not token or len(token) > 200:
         return None
-    rows = desk.cases.feed_rows(token_hash(token))
+    config = desk.config
+    zone = config.zone
+    today = (now or desk.clock()).astimezone(zone).date()
+    midnight = datetime.combine(today, time(0), zone)
+    start = midnight - config.feed_back
+    end = midnight + timedelta(days=1) + config.feed_ahead
+    rows = desk.cases.feed_window(token_hash(token), start, end, config.feed_cases)
     if rows is None:
         return None
-    name = f"sopgen: {rows.name} ({desk.config.company})"
-    shown, summary = bounded(desk, rows, now or desk.clock())
-    versions = rows.versions(shown)
+    name = f"sopgen: {rows.name} ({config.company})"
+    summary = bounded(desk, rows, today, start, end)
+    versions = rows.versions()
     digest = hashlib.sha256(repr((FEED_FORMAT, name, versions, summary)).encode("utf-8"))
     return FeedState(name, f'"{digest.hexdigest()[:32]}"', rows, versions, summary)
 
 
-def bounded(desk: Desk, rows: FeedRows, now: datetime) -> tuple[set[str], bytes]:
-    """The cases a feed shows today and the summary event of the others (b"" when it
-    shows all): those whose next deadline lies from `feed_back` before today's start
-    to `feed_ahead` after its end, soonest first, then those on hold, at most
-    `feed_cases`. Whole days, so a feed changes with the day at most once."""
+def bounded(desk: Desk, rows: FeedRows, today: date, start: datetime, end: datetime) -> bytes:
+    """The summary event of the open cases a feed leaves out (b"" when it shows all):
+    those whose next deadline lies before `start` (`feed_back` before today) or from
+    `end` on (`feed_ahead` after it), and those in the window beyond `feed_cases`.
+    Whole days, so a feed changes with the day at most once."""
     config = desk.config
     zone = config.zone
-    today = now.astimezone(zone).date()
-    midnight = datetime.combine(today, time(0), zone)
-    start = midnight - config.feed_back
-    end = midnight + timedelta(days=1) + config.feed_ahead
-    due = rows.next_due
-    inside = sorted((when, case_id) for case_id, when in due.items() if start <= when < end)
-    older = sum(1 for when in due.values() if when < start)
-    later = sum(1 for when in due.values() if when >= end)
-    held = sorted(row[0] for row in rows.cases if row[0] not in due)
-    candidates = [case_id for _when, case_id in inside] + held
-    shown = set(candidates[: config.feed_cases])
-    more = len(candidates) - len(shown)
+    older, later, more = rows.older, rows.later, rows.beyond
     left = older + later + more
     if not left:
-        return shown, b""
+        return b""
     parts = []
     if older:
         parts.append(f"{older} overdue since before {_day(start, zone)}")
@@ -193,7 +188,8 @@ def bounded(desk: Desk, rows: FeedRows, now: datetime) -> tuple[set[str], bytes]
     where = f"My work on the desk: {desk.base_url}/" if desk.base_url else "My work on the desk"
     hours = desk.calendar.opening_hours(today)
     at = hours[0] if hours is not None else datetime.combine(today, time(9), zone)
-    event = summary_event(
+    midnight = datetime.combine(today, time(0), zone)
+    return summary_event(
         f"more.{rows.login}.{today:%Y%m%d}@{desk.store.installation_id}.sopgen",
         at.astimezone(UTC),
         midnight.astimezone(UTC),
@@ -202,7 +198,6 @@ def bounded(desk: Desk, rows: FeedRows, now: datetime) -> tuple[set[str], bytes]
         f"between {_day(start, zone)} and {_day(end - timedelta(days=1), zone)}, at most "
         f"{config.feed_cases} cases. Not shown: {', '.join(parts)}. See {where}",
     )
-    return shown, event
 
 
 def _day(moment: datetime, zone: ZoneInfo) -> str:

@@ -210,6 +210,18 @@ def render_ics(case: Case, config: Config, stamp: datetime | None = None) -> byt
     return b"\r\n".join(fold(line) for line in out) + b"\r\n"
 
 
+def render_new_ics(case: Case, config: Config, texts: StepTexts) -> bytes:
+    """`render_ics` of a case none of whose steps is done (a case just opened or
+    imported), with its events written as a feed writes them (`feed_events`: the
+    texts its SOP's steps share, made once for every case): the same bytes, about
+    four times faster, which an import of thousands of cases notices. Any other
+    case is written by `render_ics`."""
+    if case.cancelled or any(p.done is not None for p in case.steps):
+        return render_ics(case, config)
+    head = b"".join(fold(line) + b"\r\n" for line in _head(calendar_name(case, config)))
+    return head + feed_events(case, config, texts) + b"END:VCALENDAR\r\n"
+
+
 FEED_REFRESH = "PT15M"
 """How often a subscribed client should fetch a feed again (RFC 7986 REFRESH-INTERVAL)."""
 

@@ -24,11 +24,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sopgen import clock
 from sopgen.cases.model import Case
 from sopgen.files import write_atomic, write_if_changed
 from sopgen.model import Config
+
+if TYPE_CHECKING:
+    from sopgen.cases.views.calendar import StepTexts
 
 # The writers (Jinja2, Markdown, icalendar, the logo) are imported when a file is
 # written: `case list` and `case show` hold a CaseFiles but write nothing.
@@ -53,6 +57,13 @@ class CaseFiles:
         self.stamp = clock.source_date()
 
     @cached_property
+    def texts(self) -> StepTexts:
+        """The texts each SOP's steps show in calendars, made once for all cases."""
+        from sopgen.cases.views.calendar import StepTexts
+
+        return StepTexts(self.config)
+
+    @cached_property
     def logo(self) -> str | None:
         """The logo as the documents show it (`sopgen build` reports a refused one)."""
         from sopgen.render.logo import load_logo
@@ -69,7 +80,12 @@ class CaseFiles:
         return [
             (folder / HTML, checklist.render_html(self.root, view)),
             (folder / MARKDOWN, checklist.render_markdown(self.root, view)),
-            (folder / ICS, calendar.render_ics(case, self.config, self.stamp)),
+            (
+                folder / ICS,
+                calendar.render_ics(case, self.config, self.stamp)
+                if self.stamp is not None
+                else calendar.render_new_ics(case, self.config, self.texts),
+            ),
         ]
 
     def write(self, case: Case) -> None:
