@@ -385,3 +385,47 @@ def test_a_case_opened_without_a_received_time_gets_now_to_the_minute_everywhere
     given = {"case": "C-GIVEN", "sop": "SOP-CS-001", "received": "2026-11-23T09:58:34"}
     kept = desk.api("mia").post("/api/cases", json=given).json()
     assert kept["received"] == "2026-11-23T09:58:34+01:00"  # a time given is kept as given
+
+
+# --------------------------------------------------------------------------- 12. one report
+
+
+def test_the_dashboard_and_the_report_count_the_same_last_30_days_and_name_steps_alike(
+    desk: Desk,
+):
+    from chartkit import charts
+
+    desk.clock.now = desk.clock.now.replace(month=12, day=1)  # Tue 1 Dec 2026 10:00
+    api = desk.api("mia")
+    # received and done on Sun 1 Nov 12:00: 29 days 22 hours before now, but not within
+    # the last 30 calendar days (2 Nov – 1 Dec), which `sopgen report` counts by default
+    old = {"case": "C-OLD", "sop": "SOP-CS-001", "received": "2026-11-01T12:00"}
+    assert api.post("/api/cases", json=old).status_code == 201
+    done = api.post("/api/cases/C-OLD/steps/intake.receive/done", json={"at": "2026-11-01T12:00"})
+    assert done.status_code == 200, done.text
+    new = {"case": "C-NEW", "sop": "SOP-CS-001", "received": "2026-11-20T18:05"}
+    assert api.post("/api/cases", json=new).status_code == 201
+    for step, at in (("intake.record", "2026-11-30T09:00"), ("intake.receive", "2026-11-30T09:00")):
+        assert api.post(f"/api/cases/C-NEW/steps/{step}/done", json={"at": at}).status_code == 200
+    from click.testing import CliRunner
+
+    from sopgen.cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        ["--root", str(desk.root), "report", "--format", "json"],
+        env={"SOPGEN_NOW": "2026-12-01T10:00"},
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    by_step = [(r["step_name"], r["completed"]) for r in report["by_step"]]
+    receive = "A1 Take in the complaint, whether it arrives by phone, by email or in person."
+    record = "A2 Enter the details of the complaint in the CRM system."
+    assert by_step == [(receive, 1), (record, 1)]  # process order, checklist names
+    [(_, rows)] = charts(desk.signed_in("mia").get("/dashboard").text).items()
+    shown = [(" ".join(label), values[0].split(" of ")[1]) for label, _, values in rows]
+    assert shown == [  # C-OLD's tick is not in the last 30 days
+        (f"SOP-CS-001 {receive}", "1"),
+        (f"SOP-CS-001 {record}", "1"),
+    ]
+    assert [values[1].split(" of ")[1] for _, _, values in rows] == ["2", "1"]  # 90 days

@@ -323,13 +323,23 @@ def test_dashboard_shows_overdue_counts_and_an_on_time_chart(desk: Desk):
     open_via_api(desk, "C-2", "bob")  # received Friday: its intake is overdue
     html = desk.signed_in("mia").get("/dashboard").text
     assert "intake.receive" not in html
-    # per step, the checklist's label (not the id) over a bar for the last 30 and 90 days,
+    # per step, the checklist's label and text (not the id), as the report names it, over
+    # a bar for the last 30 and 90 days,
     # each followed by the share of the steps done and their number, as in the report
     [(name, rows)] = charts(html).items()
     assert name == "Share of steps done by their deadline, last 30 and 90 days"
-    assert rows == [
-        (["SOP-CS-001 A1"], [100.0, 100.0], ["100 % of 2", "100 % of 2"]),
-        (["SOP-CS-001 A2"], [50.0, 50.0], ["50 % of 2", "50 % of 2"]),
+    assert [(" ".join(label), widths, values) for label, widths, values in rows] == [
+        (
+            "SOP-CS-001 A1 Take in the complaint, whether it arrives by phone, by email or in "
+            "person.",
+            [100.0, 100.0],
+            ["100 % of 2", "100 % of 2"],
+        ),
+        (
+            "SOP-CS-001 A2 Enter the details of the complaint in the CRM system.",
+            [50.0, 50.0],
+            ["50 % of 2", "50 % of 2"],
+        ),
     ]
     assert re.search(r'title="bob">Bob</a></td><td>\d+</td>', html)  # the name, login on hover
     assert ">bob</a>" not in html and ">Alice</a>" not in html

@@ -271,15 +271,21 @@ def test_csv_and_html_formats(history: Path, tmp_path: Path) -> None:
     assert "<script" not in html and "http://" not in html.replace(SVG_NS, "")  # nothing fetched
     # a chart per SOP, per assignee and per priority: each group a labelled bar as long as
     # its on-time share, the share and count written after it as text
+    from sopgen.render.barchart import label_lines
+
     drawn = charts(html)
     assert set(drawn) == {"On time per SOP step, " + SOP, "On time per assignee",
                           "On time per priority"}  # fmt: skip
-    for group, name, key in (("by_step", "On time per SOP step, " + SOP, "step"),
+    for group, name, key in (("by_step", "On time per SOP step, " + SOP, "step_name"),
                              ("by_assignee", "On time per assignee", "assignee"),
                              ("by_priority", "On time per priority", "priority")):  # fmt: skip
         rows = json.loads(same.stdout)[group]
         assert [(" ".join(label), value) for label, _, value in drawn[name]] == [
-            (g[key], [f"{100 * g['on_time_share']:.0f} % of {g['completed']}"]) for g in rows
+            (
+                " ".join(label_lines(g[key])),
+                [f"{100 * g['on_time_share']:.0f} % of {g['completed']}"],
+            )
+            for g in rows
         ]
         for (_, [width], _), g in zip(drawn[name], rows, strict=True):
             assert width == pytest.approx(100 * g["on_time_share"], abs=0.01)

@@ -18,12 +18,14 @@ value (the mean of the two middle ones for an even n).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from sopgen.cases.plan import done_late
+from sopgen.model import Sop
 
 
 class Completed(NamedTuple):
@@ -144,3 +146,54 @@ def _groups(
             )
         )
     return tuple(groups)
+
+
+# --------------------------------------------------------------------------- shared wording
+
+REPORT_DAYS = 30
+"""`sopgen report`'s default period, and the dashboard's first: the last 30 days."""
+
+
+def days_until(last: date, days: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The `days` calendar days in `zone` that end with the day `last` (included): from
+    the midnight that starts the first to the midnight after `last`."""
+    start = datetime.combine(last - timedelta(days=days - 1), time(0), tzinfo=zone)
+    return start, datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+
+
+def last_days(days: int, now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """ "The last N days", one definition for the desk's dashboard and `sopgen report`:
+    the N calendar days in the company's zone that end with today, today included."""
+    return days_until(now.astimezone(zone).date(), days, zone)
+
+
+def step_names(sops: Mapping[str, Sop]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(SOP id, step key) → (its place in the SOP's process, its name as the checklist
+    writes it: label and text, "A1 Receive the complaint")."""
+    return {
+        (sop.id, step.key): (n, f"{section.letter}{step.number} {' '.join(step.do.split())}")
+        for sop in sops.values()
+        for n, (section, step) in enumerate(
+            (section, step) for section in sop.procedure for step in section.steps
+        )
+    }
+
+
+def step_name(names: Mapping[tuple[str, str], tuple[int, str]], key: tuple[str, ...]) -> str:
+    """The step of `key` (SOP id, step key) by its checklist name; its key when the SOP
+    no longer has it."""
+    found = names.get((key[0], key[-1]))
+    return found[1] if found else key[-1]
+
+
+def in_process_order(
+    groups: Iterable[Group], names: Mapping[tuple[str, str], tuple[int, str]]
+) -> tuple[Group, ...]:
+    """Per-step groups by SOP id, then in the order of the SOP's process (not by step
+    id); steps the SOP no longer has after its others."""
+    return tuple(
+        sorted(
+            groups,
+            key=lambda g: (g.key[0], names.get((g.key[0], g.key[-1]), (len(names), ""))[0], g.key),
+        )
+    )

@@ -12,7 +12,7 @@ import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -26,6 +26,13 @@ from starlette.routing import BaseRoute, Route
 from sopgen.cases.baseurl import HOW_TO_SET
 from sopgen.cases.errors import CONFLICT, CaseError
 from sopgen.cases.model import REOPEN_ACTION, Case
+from sopgen.cases.performance import (
+    REPORT_DAYS,
+    in_process_order,
+    last_days,
+    step_name,
+    step_names,
+)
 from sopgen.cases.service.users import MIN_PASSWORD, ROLES, SignedIn, SignInRefused, User
 from sopgen.cases.timestamps import human, iso, parse_timestamp, received_now
 from sopgen.desk.auth import (
@@ -817,17 +824,6 @@ def open_case(ctx: Ctx) -> Response:
 # --------------------------------------------------------------------------- dashboard
 
 
-def _step_label(desk: Desk, key: tuple[str, ...]) -> str:
-    """(SOP id, step key) as people read it: "SOP-CS-001 A1" (the key when the SOP is gone)."""
-    sop_id, step_key = key[0], key[-1]
-    sop = desk.library.sops.get(sop_id)
-    for section in sop.procedure if sop else ():
-        for step in section.steps:
-            if step.key == step_key:
-                return f"{sop_id} {section.letter}{step.number}"
-    return " ".join(key)
-
-
 @page
 def dashboard(ctx: Ctx) -> Response:
     ctx.need(Action.DASHBOARD)
@@ -838,23 +834,19 @@ def dashboard(ctx: Ctx) -> Response:
         by_assignee[assignee or ""] += late
         by_sop[sop_id] += late
     periods = {}  # per SOP step, as `sopgen report` computes it (its JSON's by_step)
-    for days in (30, 90):
-        found = ctx.desk.cases.report(ctx.now - timedelta(days=days), ctx.now)
+    zone = ctx.desk.config.zone
+    for days in (REPORT_DAYS, 90):  # "the last N days": the same days as `sopgen report`'s
+        found = ctx.desk.cases.report(*last_days(days, ctx.now, zone))
         periods[days] = {g.key: g for g in found.by_step}
-    order: dict[tuple[str, ...], int] = {  # each SOP's steps in checklist order, not by id
-        (sop.id, step.key): n
-        for sop in ctx.desk.library.sops.values()
-        for n, step in enumerate(sop.steps())
-    }
-    keys = sorted(
-        set(periods[30]) | set(periods[90]), key=lambda k: (k[0], order.get(k, len(order)), k)
-    )
+    steps = step_names(ctx.desk.library.sops)  # checklist label and text, as the report's
+    both = {**periods[90], **periods[REPORT_DAYS]}
+    keys = [g.key for g in in_process_order(both.values(), steps)]
     chart = [
         Row(
-            _step_label(ctx.desk, key),
+            f"{key[0]} {step_name(steps, key)}",
             tuple(
                 Bar(g.on_time_share, g.completed) if g else Bar(None, 0)
-                for g in (periods[30].get(key), periods[90].get(key))
+                for g in (periods[REPORT_DAYS].get(key), periods[90].get(key))
             ),
         )
         for key in keys

@@ -9,6 +9,7 @@ The HTML report's charts come from the Jinja macro the desk's dashboard uses
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,19 +17,32 @@ from typing import Any
 import click
 
 from sopgen import clock
-from sopgen.cases.performance import Group, Report
+from sopgen.cases.performance import (
+    REPORT_DAYS,
+    Group,
+    Report,
+    days_until,
+    in_process_order,
+    step_name,
+    step_names,
+)
 from sopgen.cases.timestamps import iso
 from sopgen.console import App, counted, fail, pass_app
 from sopgen.console import report as report_problems
 from sopgen.csvout import csv_text
 from sopgen.files import DiskFullError, write_atomic
-from sopgen.model import Config
+from sopgen.model import Config, Sop
 from sopgen.render.barchart import Bar, Row
 
 
-def report_json(report: Report, config: Config) -> dict[str, Any]:
-    """The report for machines (the desk's dashboard): periods, totals and groups."""
+def report_json(
+    report: Report, config: Config, sops: Mapping[str, Sop] | None = None
+) -> dict[str, Any]:
+    """The report for machines (the desk's dashboard): periods, totals and groups; the
+    steps in each SOP's process order, each with its checklist name (`step_name`, "A1
+    Receive the complaint", as the dashboard names it) when `sops` are given."""
     zone = config.zone
+    names = step_names(sops or {})
 
     def groups(items: tuple[Group, ...], names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [
@@ -49,49 +63,61 @@ def report_json(report: Report, config: Config) -> dict[str, Any]:
         "completed": report.completed,
         "on_time": report.on_time,
         "on_time_share": round(report.on_time / report.completed, 4) if report.completed else None,
-        "by_step": groups(report.by_step, ("sop", "step")),
+        "by_step": [
+            {**row, "step_name": step_name(names, (row["sop"], row["step"]))}
+            for row in groups(in_process_order(report.by_step, names), ("sop", "step"))
+        ],
         "by_assignee": groups(report.by_assignee, ("assignee",)),
         "by_priority": groups(report.by_priority, ("priority",)),
     }
 
 
-def report_csv(report: Report, config: Config) -> str:
+def report_csv(report: Report, config: Config, sops: Mapping[str, Sop] | None = None) -> str:
     """The report as CSV; a text cell that a spreadsheet would run as a formula (an
     assignee `=HYPERLINK(…)`) is written with a leading `'` (`sopgen.csvout`)."""
-    data = report_json(report, config)
+    data = report_json(report, config, sops)
     rows: list[list[Any]] = [
-        ["group", "sop", "step", "assignee", "priority", "completed", "on_time",
+        ["group", "sop", "step", "step_name", "assignee", "priority", "completed", "on_time",
          "on_time_share", "median_business_hours", "p90_business_hours"]
     ]  # fmt: skip
     for group in ("by_step", "by_assignee", "by_priority"):
         for row in data[group]:
             rows.append(
                 [group.removeprefix("by_")]
-                + [row.get(k, "") for k in ("sop", "step", "assignee", "priority")]
+                + [row.get(k, "") for k in ("sop", "step", "step_name", "assignee", "priority")]
                 + [row[k] for k in ("completed", "on_time", "on_time_share")]
                 + [row["median_business_hours"], row["p90_business_hours"]]
             )
     return csv_text(rows)
 
 
-def _rows(groups: tuple[Group, ...], labels: int = 0) -> list[Row]:
-    """Chart rows of `groups`, labelled by their keys from index `labels` on."""
-    return [Row(" ".join(g.key[labels:]), (Bar(g.on_time_share, g.completed),)) for g in groups]
+def _rows(groups: tuple[Group, ...], label: Callable[[Group], str] | None = None) -> list[Row]:
+    """Chart rows of `groups`, labelled by `label` (default: their keys)."""
+    return [
+        Row(label(g) if label else " ".join(g.key), (Bar(g.on_time_share, g.completed),))
+        for g in groups
+    ]
 
 
 def report_html(
-    report: Report, config: Config, root: Path, titles: dict[str, str] | None = None
+    report: Report, config: Config, root: Path, sops: Mapping[str, Sop] | None = None
 ) -> str:
-    """The HTML report; `titles` (SOP id to title) names each SOP's chart."""
+    """The HTML report; each SOP's chart is named by its id and title, its steps by their
+    checklist names in process order."""
     from sopgen.render.environment import environment
 
-    data = report_json(report, config)
+    sops = sops or {}
+    names = step_names(sops)
+    data = report_json(report, config, sops)
     by_sop: dict[str, list[Group]] = {}
-    for g in report.by_step:
+    for g in in_process_order(report.by_step, names):
         by_sop.setdefault(g.key[0], []).append(g)
-    charts = {  # (heading, rows) per chart: one per SOP (id, title), its steps by step id
+    charts = {  # (heading, rows) per chart: one per SOP (id, title), its steps by name
         "step": [
-            ((sop, (titles or {}).get(sop, "")), _rows(tuple(groups), 1))
+            (
+                (sop, sops[sop].title if sop in sops else ""),
+                _rows(tuple(groups), lambda g: step_name(names, g.key)),
+            )
             for sop, groups in by_sop.items()
         ],
         "assignee": [(None, _rows(report.by_assignee))],
@@ -146,12 +172,13 @@ def report(app: App, since: str | None, until: str | None, fmt: str, output: Pat
         raise SystemExit(1)
     zone = config.zone
     now = clock.now(zone)
-    last = _day(until, "--until") or now.date()
-    first = _day(since, "--since") or last - timedelta(days=29)
+    last = _day(until, "--until") or now.astimezone(zone).date()
+    # by default the last REPORT_DAYS days up to --until (today): the dashboard's window
+    start, end = days_until(last, REPORT_DAYS, zone)
+    first = _day(since, "--since") or start.date()
     if first > last:
         fail(f"--since {first} is after --until {last}", "give the earlier day first")
     start = datetime.combine(first, time(0), tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
     try:
         found = make_report(app.root, library, config, start, end)
     except CaseError as exc:
@@ -160,12 +187,14 @@ def report(app: App, since: str | None, until: str | None, fmt: str, output: Pat
         report_problems(exc.problems)
         raise SystemExit(1) from None
     if fmt == "json":
-        text = json.dumps(report_json(found, config), indent=2, ensure_ascii=False) + "\n"
+        text = (
+            json.dumps(report_json(found, config, library.sops), indent=2, ensure_ascii=False)
+            + "\n"
+        )
     elif fmt == "csv":
-        text = report_csv(found, config)
+        text = report_csv(found, config, library.sops)
     else:
-        titles = {sop_id: sop.title for sop_id, sop in library.sops.items()}
-        text = report_html(found, config, app.root, titles)
+        text = report_html(found, config, app.root, library.sops)
         output = output or app.root / "output" / "report.html"
     if output is None:
         click.echo(text, nl=False)
