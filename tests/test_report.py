@@ -28,6 +28,7 @@ from click.testing import CliRunner
 
 from casekit import Project, legacy_store, make_project, project_fixture  # noqa: F401
 from chartkit import SVG_NS, charts
+from sopgen.anchors import anchor_graph
 from sopgen.cases.performance import summarize
 from sopgen.cases.service.caseservice import CaseService
 from sopgen.cases.store.reportrows import report
@@ -157,9 +158,9 @@ def brute_force(root: Path, cases: int, since: datetime, until: datetime) -> dic
                 held = any(s <= moment < e for s, e in holds)
                 minutes += business(moment) and not held
                 moment += minute
-            priority = "normal"
-            for since_at, name in case.priorities:
-                if since_at <= p.done:
+            priority = case.priorities[0][1] if case.priorities else "normal"
+            for since_at, name in case.priorities[1:]:
+                if since_at < p.done:  # a change at a completion's instant counts after it
                     priority = name
             step = steps[p.key]
             tf = dict(step.within_by).get(priority, step.within)
@@ -473,9 +474,17 @@ def test_report_rows_are_the_plans_on_sqlite_and_postgresql(project: Project) ->
             later = received + timedelta(minutes=rng.randrange(1, 2 * 24 * 60))
             service.change_priority(case_id, "low" if priority else "critical", later, now)
         steps = [s.key for s in library.sops[sop_id].steps()]
-        for step in rng.sample(steps, rng.randrange(1, len(steps))):
-            done = received + timedelta(minutes=rng.randrange(0, 10 * 24 * 60))
-            service.done(case_id, step, min(done, now), now)
+        ticks = [
+            (min(received + timedelta(minutes=rng.randrange(0, 10 * 24 * 60)), now), step)
+            for step in rng.sample(steps, rng.randrange(1, len(steps)))
+        ]
+        # ticked in time order (a step anchored after another one at the same time last):
+        # a step may be done before the one it is anchored after, but that one cannot then
+        # be dated back before it (docs/deadlines.md "Timeframes")
+        graph = anchor_graph(library.sops[sop_id])
+        order = {graph.steps[i].key: rank for rank, i in enumerate(graph.order)}
+        for done, step in sorted(ticks, key=lambda t: (t[0], order[t[1]])):
+            service.done(case_id, step, done, now)
     # the period's edges: done at its first instant, and at the instant after its end
     # (each its own case: a case is read whole when any of its steps is in the period)
     for case_id, done_at in (("Q-FIRST", since), ("Q-END", now)):
@@ -489,9 +498,9 @@ def test_report_rows_are_the_plans_on_sqlite_and_postgresql(project: Project) ->
         for p in case.steps:
             if p.done is None or not since <= p.done < now:
                 continue
-            priority = "normal"
-            for since_at, name in case.priorities:
-                if since_at <= p.done:
+            priority = case.priorities[0][1] if case.priorities else "normal"
+            for since_at, name in case.priorities[1:]:
+                if since_at < p.done:  # a change at a completion's instant counts after it
                     priority = name
             business = service.calendar.business_time(p.anchor, p.done, p.holds)
             due, done = p.due.astimezone(UTC), p.done.astimezone(UTC)  # instants
