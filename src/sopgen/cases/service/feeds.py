@@ -23,7 +23,6 @@ from sqlalchemy.sql import Select
 from sopgen.cases.errors import CaseError
 from sopgen.cases.model import (
     Case,
-    EventInfo,
     Hold,
 )
 from sopgen.cases.plan import (
@@ -35,6 +34,7 @@ from sopgen.cases.service.base import (
     _hold_spans,
 )
 from sopgen.cases.snapshots import library_sop, parse_snapshot
+from sopgen.cases.store.caserows import BY_IDS, SNAPSHOT, read_cases, statements
 from sopgen.cases.store.tables import (
     CaseRecord,
     Completion,
@@ -111,76 +111,58 @@ class CaseFeeds(ServiceCore):
         version (feeds cache by version). Plain driver rows from text statements (no
         ORM objects, no per-value column types, nothing to compile on a new
         instance's first request): this is a feed's first render."""
-        ids = {"ids": list(case_ids)}
-        done: dict[str, dict[str, datetime]] = {}
-        events: dict[str, dict[str, EventInfo]] = {}
-        holds: dict[str, list[tuple[datetime, datetime | None, str | None]]] = {}
-        changes: dict[str, list[tuple[datetime, str]]] = {}
         zone = self.config.zone
         read = self.store.time_reader()
         found = []
         with self.store.plain_read() as conn:
-            for case_id, step, done_at in conn.execute(_CASES_DONE, ids).all():
-                done.setdefault(case_id, {})[step] = read(done_at)
-            for case_id, step, sequence, modified_at in conn.execute(_CASES_EVENTS, ids).all():
-                events.setdefault(case_id, {})[step] = EventInfo(sequence, read(modified_at))
-            for case_id, held_at, resumed_at, reason in conn.execute(_CASES_HOLDS, ids).all():
-                resumed = None if resumed_at is None else read(resumed_at)
-                holds.setdefault(case_id, []).append((read(held_at), resumed, reason))
-            for case_id, since, priority in conn.execute(_CASES_PRIORITIES, ids).all():
-                changes.setdefault(case_id, []).append((read(since), priority))
-            rows = conn.execute(_CASES_ROWS, ids).all()
-            sops = {digest: self._plain_snapshot(conn, digest) for digest in {r[1] for r in rows}}
+
+            def fetch(name: str, params: Mapping[str, Any]) -> Sequence[Any]:
+                return conn.execute(_CASES[name], params).all()
+
+            rows = read_cases(fetch, read, {"ids": list(case_ids)}, events=True)
+            sops = {d: self._plain_snapshot(conn, d) for d in {r.snapshot for r in rows}}
         installation = self.store.installation_id
-        for row in rows:
-            case_id, snapshot, received_at, assignee, summary = row[:5]
-            opened_at, updated_at, legacy_uids, cancelled_at, cancel_reason = row[5:]
-            sop = sops[snapshot]
-            received = read(received_at)
-            updated = read(updated_at)
-            case_holds = holds.get(case_id, [])
-            case_done = done.get(case_id, {})
-            case_events = events.get(case_id, {})
-            history = _history(received, changes.get(case_id, ()))
+        for r in rows:
+            sop = sops[r.snapshot]
+            case_id = r.id
+            case_done = r.done
+            case_events = r.events
             try:
                 steps = plan(
                     sop,
                     self.calendar,
-                    received,
+                    r.received,
                     case_done,
-                    _hold_spans(((h[0], h[1]) for h in case_holds), None),
-                    history,
+                    _hold_spans(((h[0], h[1]) for h in r.holds), None),
+                    _history(r.received, r.priorities),
                 )
             except ValueError as exc:  # pragma: no cover - a valid SOP plans
                 raise CaseError(f"cannot plan case {case_id}: {exc}") from None
             case = Case(  # the view `_case` makes of the record
                 id=case_id,
                 sop=sop,
-                received=received.astimezone(zone),
-                assignee=assignee,
-                summary=summary,
-                opened_at=read(opened_at),
-                updated_at=updated,
+                received=r.received.astimezone(zone),
+                assignee=r.assignee,
+                summary=r.summary,
+                opened_at=r.opened_at,
+                updated_at=r.updated_at,
                 steps=tuple(steps),
                 events=case_events,
-                priorities=tuple(
-                    (since.astimezone(zone), priority)
-                    for since, priority in changes.get(case_id, ())
-                ),
+                priorities=tuple((since.astimezone(zone), p) for since, p in r.priorities),
                 holds=tuple(
                     Hold(
                         held_at.astimezone(zone),
                         resumed_at.astimezone(zone) if resumed_at else None,
                         reason,
                     )
-                    for held_at, resumed_at, reason in case_holds
+                    for held_at, resumed_at, reason in r.holds
                 ),
-                installation=None if legacy_uids else installation,
-                cancelled_at=None if cancelled_at is None else read(cancelled_at),
-                cancel_reason=cancel_reason,
+                installation=None if r.legacy_uids else installation,
+                cancelled_at=r.cancelled_at,
+                cancel_reason=r.cancel_reason,
             )
             sequences = sum(e.sequence for e in case_events.values())
-            found.append((case, _version(updated, sequences, len(case_done))))
+            found.append((case, _version(r.updated_at, sequences, len(case_done))))
         return found
 
     def _plain_snapshot(self, conn: Connection, digest: str) -> Sop:
@@ -243,29 +225,13 @@ _FEED_COUNTS = cast(
 )
 
 
-# what a feed's first render reads of the cases it renders (`cases_with_versions`): text
-# statements, whose rows come as the driver gives them (times: `Store.time_reader`)
-_CASES_DONE = text("SELECT case_id, step, done_at FROM completions WHERE case_id IN :ids")
-_CASES_EVENTS = text(
-    "SELECT case_id, step, sequence, modified_at FROM calendar_events WHERE case_id IN :ids"
-)
-_CASES_HOLDS = text(
-    "SELECT case_id, held_at, resumed_at, reason FROM case_holds WHERE case_id IN :ids"
-    " ORDER BY case_id, held_at"
-)
-_CASES_PRIORITIES = text(
-    "SELECT case_id, since, priority FROM case_priorities WHERE case_id IN :ids"
-    " ORDER BY case_id, id"
-)
-_CASES_ROWS = text(
-    "SELECT id, snapshot, received, assignee, summary, opened_at, updated_at, legacy_uids,"
-    " cancelled_at, cancel_reason FROM cases WHERE id IN :ids ORDER BY id"
-)
-_CASES_DONE, _CASES_EVENTS, _CASES_HOLDS, _CASES_PRIORITIES, _CASES_ROWS = (
-    statement.bindparams(bindparam("ids", expanding=True))
-    for statement in (_CASES_DONE, _CASES_EVENTS, _CASES_HOLDS, _CASES_PRIORITIES, _CASES_ROWS)
-)
-_SNAPSHOT = text("SELECT text, file, version FROM sop_snapshots WHERE digest = :digest")
+# what a feed's first render reads of the cases it renders (`cases_with_versions`): the
+# one reading of a case's rows (`store.caserows`), compiled once
+_CASES = {
+    name: text(sql).bindparams(bindparam("ids", expanding=True))
+    for name, sql in statements(BY_IDS).items()
+}
+_SNAPSHOT = text(SNAPSHOT)
 
 
 @dataclass(frozen=True, slots=True)

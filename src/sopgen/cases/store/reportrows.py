@@ -2,8 +2,9 @@
 case database: one per step done in the period, with its deadline and business time to
 complete (`sopgen.cases.performance` turns them into the figures).
 
-Plain rows, no ORM: five statements whose results carry no column types, so each
-time comes as the driver gives it and is read by one C call (`Store.time_reader`).
+Plain rows, no ORM: the statements of `caserows` (the one reading of a case's rows,
+which the feeds read too), whose results carry no column types, so each time comes as
+the driver gives it and is read by one C call (`Store.time_reader`).
 Only the steps done in the period are worked out, and the open steps they are
 anchored on (`plan.finished`, which keeps the rules of `plan`). Loading the ORM and
 the models, then 5,000 cases as objects and planning every step of each, took most
@@ -31,6 +32,7 @@ from sopgen.cases.errors import CaseError
 from sopgen.cases.performance import Completed, Report, summarize
 from sopgen.cases.plan import finished
 from sopgen.cases.snapshots import library_sop, parse_snapshot
+from sopgen.cases.store.caserows import DONE_IN_PERIOD, SNAPSHOT, read_cases, statements
 from sopgen.cases.store.revision import BUSY_TIMEOUT_S, DEFAULT_PATH, ENV_URL, SCHEMA_HEAD
 from sopgen.library import Library
 from sopgen.model import Config, Sop
@@ -78,8 +80,8 @@ def report_rows(
     period = (bindparam("since", type_=UTCDateTime()), bindparam("until", type_=UTCDateTime()))
     with store.plain_read() as conn:
 
-        def fetch(sql: str, params: Mapping[str, Any]) -> Iterable[Any]:
-            statement = text(sql)
+        def fetch(name: str, params: Mapping[str, Any]) -> Iterable[Any]:
+            statement = text(STATEMENTS[name])
             if "since" in params:  # typed: SQLite compares its stored text with text
                 statement = statement.bindparams(*period)
             return conn.execute(statement, params).all()
@@ -114,10 +116,10 @@ def _default_sqlite_rows(
             if revisions != [(SCHEMA_HEAD,)]:
                 return None  # Store says what to do about it
 
-            def fetch(sql: str, params: Mapping[str, Any]) -> Iterable[Any]:
+            def fetch(name: str, params: Mapping[str, Any]) -> Iterable[Any]:
                 if "since" in params:  # as SQLAlchemy's SQLite dialect stores a UTC time
-                    params = {name: _sqlite_text(at) for name, at in params.items()}
-                return cursor.execute(sql, params).fetchall()
+                    params = {key: _sqlite_text(at) for key, at in params.items()}
+                return cursor.execute(STATEMENTS[name], params).fetchall()
 
             return _rows(fetch, _sqlite_time, library, calendar, since, until, None)
         finally:
@@ -138,44 +140,28 @@ def _rows(
     snapshots: dict[str, Sop] | None,
 ) -> list[Completed]:
     span = {"since": since, "until": until}
-    done: dict[str, dict[str, datetime]] = {}
-    holds: dict[str, list[tuple[datetime, datetime]]] = {}
-    changes: dict[str, list[tuple[datetime, str]]] = {}
     start, end = since.astimezone(UTC), until.astimezone(UTC)
-    for case_id, step, done_at in fetch(DONE, span):
-        done.setdefault(case_id, {})[step] = read(done_at)
-    for case_id, held_at, resumed_at in fetch(HOLDS, span):
-        held = read(held_at)  # a hold still running ends with the period
-        resumed = max(held, end) if resumed_at is None else read(resumed_at)
-        holds.setdefault(case_id, []).append((held, resumed))
-    for case_id, changed, priority in fetch(PRIORITIES, span):
-        changes.setdefault(case_id, []).append((read(changed), priority))
-    records = list(fetch(CASES, span))
+    cases = read_cases(fetch, read, span, events=False)
     kept = {} if snapshots is None else snapshots
-    sops = {digest: _sop(fetch, library, digest, kept) for digest in {r[1] for r in records}}
+    sops = {digest: _sop(fetch, library, digest, kept) for digest in {c.snapshot for c in cases}}
     rows: list[Completed] = []
-    for case_id, snapshot, received_at, assignee in records:
-        sop = sops[snapshot]
-        received = read(received_at)
-        case_changes = changes.get(case_id)
+    for case in cases:
+        sop = sops[case.snapshot]
+        received = case.received
         # the priority history as the plan takes it: `normal` from the received time on
-        history = [(received, "normal"), *case_changes] if case_changes else []
+        history = [(received, "normal"), *case.priorities] if case.priorities else []
+        # a hold still running ends with the period
+        holds = [
+            (held, max(held, end) if resumed is None else resumed)
+            for held, resumed, _ in case.holds
+        ]
         try:
-            steps = finished(
-                sop,
-                calendar,
-                received,
-                done.get(case_id, {}),
-                start,
-                end,
-                holds.get(case_id, ()),
-                history,
-            )
+            steps = finished(sop, calendar, received, case.done, start, end, holds, history)
         except ValueError as exc:  # pragma: no cover - a valid SOP plans
-            raise CaseError(f"cannot plan case {case_id}: {exc}") from None
-        sop_id = sop.id
+            raise CaseError(f"cannot plan case {case.id}: {exc}") from None
+        sop_id, assignee = sop.id, case.assignee
         rows += [
-            Completed(case_id, sop_id, s.key, assignee, s.priority, s.due, s.done, s.business)
+            Completed(case.id, sop_id, s.key, assignee, s.priority, s.due, s.done, s.business)
             for s in steps
         ]
     return rows
@@ -185,7 +171,7 @@ def _sop(fetch: Fetch, library: Library, digest: str, kept: dict[str, Sop]) -> S
     """The SOP of snapshot `digest`, as the case service finds it."""
     sop = kept.get(digest) or library_sop(library, digest)
     if sop is None:
-        found = list(fetch(SNAPSHOT, {"digest": digest}))
+        found = list(fetch("snapshot", {"digest": digest}))
         if not found:
             raise CaseError(f"the case store lacks the SOP snapshot {digest[:12]}")
         text, file, version = found[0]
@@ -205,13 +191,6 @@ def _sqlite_time(value: str) -> datetime:
     return datetime.fromisoformat(value + "+00:00")
 
 
-# the cases with a step done in the period; `:name` parameters work with sqlite3 itself
-_CASES_IN = "IN (SELECT case_id FROM completions WHERE done_at >= :since AND done_at < :until)"
-DONE = f"SELECT case_id, step, done_at FROM completions WHERE case_id {_CASES_IN}"
-HOLDS = f"SELECT case_id, held_at, resumed_at FROM case_holds WHERE case_id {_CASES_IN}"
-PRIORITIES = (
-    f"SELECT case_id, since, priority FROM case_priorities WHERE case_id {_CASES_IN}"
-    " ORDER BY case_id, id"
-)
-CASES = f"SELECT id, snapshot, received, assignee FROM cases WHERE id {_CASES_IN}"
-SNAPSHOT = "SELECT text, file, version FROM sop_snapshots WHERE digest = :digest"
+# the cases with a step done in the period, read as every case is (`caserows`); `:name`
+# parameters work with sqlite3 itself
+STATEMENTS = {**statements(DONE_IN_PERIOD, events=False), "snapshot": SNAPSHOT}
