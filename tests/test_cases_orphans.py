@@ -94,7 +94,7 @@ def test_all_or_nothing_across_batches_writes_nothing(
     path = big_csv(project, 10, bad_last=True)
     result = project.run("import", str(path), "--sop", SOP, "--all-or-nothing")
     assert result.exit_code == 1
-    assert f"{path}:12:1: error: 'not a time' is not a received time" in result.stderr
+    assert f"{path}:12:2: error: 'not a time' is not a received time" in result.stderr
     assert stored_ids(project) == set() and folders(project) == set()
     result = project.run("import", str(path), "--sop", SOP)  # the good rows, in batches of 4
     assert result.exit_code == 1

@@ -75,7 +75,7 @@ def test_no_case_received_before_the_sop_takes_effect(project: Project):
     csv.write_text("E-3,2026-10-30T10:00,ann\nE-4,2026-11-02T10:00,bob\n")
     result = project.run("import", str(csv), "--sop", SOP)
     assert result.exit_code == 1
-    assert f"{csv}:1:1: error: the received time Fri 30 Oct 2026 10:00 CET lies before" in (
+    assert f"{csv}:1:2: error: the received time Fri 30 Oct 2026 10:00 CET lies before" in (
         result.stderr
     )
     assert "imported 1 case under SOP-CS-001; 1 bad row skipped" in result.stdout

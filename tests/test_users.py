@@ -297,7 +297,7 @@ def test_once_users_exist_an_assignee_must_be_one_of_them(project: Project):
     csv.write_text("C-4,2026-11-23T09:00,ALICE\nC-5,2026-11-23T09:00,bob\nC-6,2026-11-23T09:00,\n")
     imported = project.run("import", str(csv), "--sop", "SOP-CS-001")
     assert imported.exit_code == 1
-    assert "cases.csv:2:1: error: 'bob' is not a user of the desk" in imported.output
+    assert "cases.csv:2:3: error: 'bob' is not a user of the desk" in imported.output
     assert json.loads(project.run("show", "C-4", "--format", "json").stdout)["assignee"] == "alice"
     assert project.run("show", "C-5").exit_code == 1
     assert project.run("show", "C-6").exit_code == 0
