@@ -107,6 +107,9 @@ def fill(root: Path, url: str | None, cases: int, history: bool) -> None:
     for start in range(0, len(rows), 5000):
         result = service.import_rows(rows[start : start + 5000], SOP, now, "bench.csv")
         assert not result.problems, result.problems[:3]
+    if not store.sqlite:  # statistics for the planner, as autovacuum gathers them
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     store.close()
 
 
