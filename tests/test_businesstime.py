@@ -72,7 +72,7 @@ CALENDARS = {
 # Hand-checked deadlines: one table per calendar; columns: id | anchor | within | deadline.
 TABLES = {
     "berlin": """
-# the SPEC's examples
+# the worked examples of docs/deadlines.md (Fri 2026-11-20 18:05, Berlin)
 fri-evening-1bd        | 2026-11-20 18:05+01:00 | 1 business day          | 2026-11-24 17:00+01:00
 fri-evening-immediate  | 2026-11-20 18:05+01:00 | Immediate               | 2026-11-23 09:00+01:00
 mon-10-5bd             | 2026-11-23 10:00+01:00 | 5 business days         | 2026-11-30 17:00+01:00

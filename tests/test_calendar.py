@@ -1,5 +1,6 @@
-"""deadlines.ics against SPEC.md's calendar contract, read back by two independent parsers:
-the `icalendar` package and Mozilla's ical.js (what Thunderbird uses)."""
+"""deadlines.ics against its contract (docs/desk.md, "Calendar files: `deadlines.ics`"),
+read back by two independent parsers: the `icalendar` package and Mozilla's ical.js (what
+Thunderbird uses)."""
 
 from __future__ import annotations
 
