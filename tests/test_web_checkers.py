@@ -287,3 +287,27 @@ def test_the_documents_pages_pass_axe_core_and_the_nu_html_checker(
         context.close()
     findings = pages.findings()
     assert not findings, "\n".join(["the checkers found:", *findings])
+
+
+@pytest.mark.parametrize("checker", ["AXE", "VNU"])
+def test_a_missing_checker_fails_in_ci_and_is_skipped_elsewhere(
+    checker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without axe-core or vnu.jar, the checks skip on a developer's machine and fail
+    with what to install when CI=true: a missing checker never passes silently."""
+    monkeypatch.setattr(webcheck, checker, tmp_path / "not-installed")
+    try:
+        webcheck._axe.cache_clear()
+        webcheck._java.cache_clear()
+        monkeypatch.setenv("CI", "true")
+        with pytest.raises(RuntimeError, match=r"missing: .*npm ci --prefix tests/js"):
+            webcheck.require()
+        webcheck._axe.cache_clear()
+        webcheck._java.cache_clear()
+        monkeypatch.setenv("CI", "")
+        with pytest.raises(pytest.skip.Exception, match="npm ci --prefix tests/js"):
+            webcheck.require()
+    finally:
+        monkeypatch.undo()
+        webcheck._axe.cache_clear()
+        webcheck._java.cache_clear()
