@@ -469,9 +469,10 @@ def test_refusals_speak_to_desk_users_not_to_the_command_line(desk: Desk):
         data={"csrf": csrf_of(form), "case": "C-2", "sop": SOP, "received": "2020-01-01T10:00"},
     )
     assert effective.status_code == 422 and "takes effect" in effective.text
-    assert (
-        "--allow-draft" not in effective.text and "on or after the effective date" in effective.text
-    )
+    # no version was in force then: the hint never asks for another received time
+    assert "--allow-draft" not in effective.text
+    assert "no released version of this SOP covered that day" in effective.text
+    assert "on or after the effective date" not in effective.text
 
 
 def test_api_errors_carry_no_command_line_hints(desk: Desk):

@@ -95,6 +95,8 @@ def test_a_store_made_by_sopgen_0_1_is_refused_until_upgraded_then_keeps_its_cas
     shown = json.loads(out)
     assert shown.pop("holds") == [] and shown.pop("on_hold") is False  # added after 0.1
     assert shown.pop("priority") == "normal" and shown.pop("priorities") == []
+    # opened under 1.1, which 1.2 replaced (issue 20: the case says so; added after 0.1)
+    assert shown.pop("governed") == "governed by version 1.1; 1.2 in force since 1 Nov 2026"
     assert shown.pop("cancelled") is None and shown.pop("cancel_reason") is None  # after 0.1
     # revision 0012 copied 0.1's one completion into the step history (who: not known)
     assert shown.pop("history") == [

@@ -570,6 +570,7 @@ def _case_view(
             (u.name for u in ctx.desk.users.list() if u.login == case.assignee), case.assignee
         ),
         title=config.fill(case.sop.title),
+        governed=ctx.desk.cases.governed(case),
         received=human(case.received, zone),
         rows=step_rows(ctx, case),
         notes=[

@@ -205,8 +205,9 @@ def open_(
 ) -> None:
     """Open a case: record it and write its checklist and calendar.
 
-    The SOP must be in force: approved or effective, and effective on the day
-    the complaint was received (--allow-draft for trials).
+    The SOP must be in force: approved or effective (--allow-draft for trials).
+    A complaint received before the current version took effect runs under the
+    version in force that day, from git history or the case store.
 
     Writes checklist.html, checklist.md and deadlines.ics (and with --pdf
     checklist.pdf) under output/cases/CASE-ID/.
@@ -507,11 +508,12 @@ def show(app: App, case_id: str, fmt: str) -> None:
         if fmt == "json":
             from sopgen.cases.views.json import case_json
 
-            click.echo(json.dumps(case_json(found, s.config, s.now), indent=2, ensure_ascii=False))
+            shown = {**case_json(found, s.config, s.now), "governed": s.service.governed(found)}
+            click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
             return
         from sopgen.cases.cli.terminal import case_head, case_history
 
-        _console().print(case_head(found, s.config))
+        _console().print(case_head(found, s.config, s.service.governed(found)))
         if found.cancelled_at:
             zone = s.config.zone
             reason = printable(found.cancel_reason or "")

@@ -66,11 +66,13 @@ def _indented(*lines: Text) -> Padding:
 # --------------------------------------------------------------------------- case show
 
 
-def case_head(case: Case, config: Config) -> Group:
-    """Which case under which SOP, received when, by whom; each time on its own line."""
+def case_head(case: Case, config: Config, governed: str | None = None) -> Group:
+    """Which case under which SOP, received when, by whom; each time on its own line.
+    `governed`: the note of a case under an older version than the one in force now."""
     title = config.fill(case.sop.title)
     lines = [
         Text(f"Case {case.id}: {case.sop.id} {title}, version {case.sop_version}", style="bold"),
+        *([Text(governed)] if governed else []),
         Text(f"received {human(case.received, config.zone)}", no_wrap=True),
         Text(f"assignee {printable(case.assignee or '—')}"),
     ]

@@ -8,7 +8,8 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -40,9 +41,12 @@ from sopgen.cases.store.tables import (
     insert_missing,
 )
 from sopgen.cases.timestamps import FUTURE_TOLERANCE, human
+from sopgen.gitrev import GitError, Repo
+from sopgen.inforce import Released, governed_note, in_force_on, released_versions, sop_of
 from sopgen.library import Library, unknown_sop
 from sopgen.model import Config, Sop
 from sopgen.problems import InputError, has_errors
+from sopgen.release import version_key
 
 REFRESH_BATCH = 200
 """Cases re-planned per transaction by `refresh` (memory stays bounded for any number)."""
@@ -111,6 +115,7 @@ class ServiceCore:
         self._config: Config | None = None
         self._calendar: BusinessCalendar | None = None
         self._snapshots: dict[str, Sop] = {}
+        self._released: dict[str, list[Released]] = {}  # SOP file → its released versions
         self._next_due_filled = False
 
     @property
@@ -186,6 +191,98 @@ class ServiceCore:
         )
         self._snapshots.setdefault(snapshot.digest, sop)
         return sop, snapshot
+
+    def governed(self, case: Case) -> str | None:
+        """ "governed by version 1.0; 1.1 in force since 7 Dec 2026" for a case opened under
+        an older version than the library's (see `_in_force`), else None."""
+        entry = self.library.entry(case.sop.id)
+        return governed_note(case.sop, entry.sop if entry is not None else None)
+
+    def _in_force(
+        self,
+        sop: Sop,
+        snapshot: SopSnapshot,
+        received: datetime,
+        session: Session | None = None,
+    ) -> tuple[Sop, SopSnapshot]:
+        """The version of `sop` in force when a case was received: the current one from its
+        effective date on; before it, the released version git history says was in force
+        that day (the newest commit where the file had that version, approved or
+        effective), else the newest such version among the store's snapshots (read in
+        `session` when given). Refused when neither has one (docs/desk.md, "Cases under
+        the version in force")."""
+        zone = self.config.zone
+        day = received.astimezone(zone).date()
+        if sop.effective is None or day >= sop.effective:
+            return sop, snapshot
+        older = self._from_git(sop, snapshot.file, day) or self._from_snapshots(sop, day, session)
+        if older is None:
+            raise CaseError(
+                f"the received time {human(received, zone)} lies before {sop.id} version "
+                f"{sop.version} takes effect ({sop.effective.isoformat()}), and neither the git "
+                f"history of {snapshot.file} nor the case store holds a released version of "
+                f"{sop.id} in force on {day.isoformat()}",
+                "if the complaint did arrive then, no released version of the SOP covered it: "
+                "open it as a trial case with --allow-draft, or record the version that "
+                "applied in git (status: effective and its effective date) and open it again",
+                web_hint="no released version of this SOP covered that day; ask whoever "
+                "maintains the SOPs for the version that applied",
+            )
+        return older
+
+    def _from_git(self, sop: Sop, file: str, day: date) -> tuple[Sop, SopSnapshot] | None:
+        released = self._released.get(file)
+        if released is None:
+            try:
+                released = released_versions(Repo(self.library.root), file)
+            except GitError:
+                released = []  # no git here: the store's snapshots may still have it
+            self._released[file] = released
+        found = in_force_on(released, day)
+        if found is None:
+            return None
+        digest = hashlib.sha256(found.raw).hexdigest()
+        older = self._snapshots.get(digest) or sop_of(found, file)
+        self._snapshots.setdefault(digest, older)
+        return older, SopSnapshot(
+            digest=digest,
+            sop_id=sop.id,
+            version=found.version,
+            file=file,
+            text=found.raw.decode("utf-8"),
+        )
+
+    def _from_snapshots(
+        self, sop: Sop, day: date, session: Session | None
+    ) -> tuple[Sop, SopSnapshot] | None:
+        if session is None:
+            store = self.store
+            database = store.url.database if store.sqlite else None
+            if database and database != ":memory:" and not Path(database).exists():
+                return None  # no store yet, so no snapshots: and a refusal must not make one
+            if store.schema_revision() is None:
+                return None
+            with store.read() as reading:
+                return self._from_snapshots(sop, day, reading)
+        best: tuple[date, tuple[int, ...], Sop, SopSnapshot] | None = None
+        rows = session.scalars(select(SopSnapshot).where(SopSnapshot.sop_id == sop.id))
+        for row in rows:
+            old = self._snapshots.get(row.digest) or parse_snapshot(
+                row.text, row.file, row.version, row.digest
+            )
+            if old.status not in IN_FORCE or old.effective is None or old.effective > day:
+                continue
+            key = (old.effective, version_key(old.version))
+            if best is None or key > best[:2]:
+                copy = SopSnapshot(
+                    digest=row.digest,
+                    sop_id=row.sop_id,
+                    version=row.version,
+                    file=row.file,
+                    text=row.text,
+                )
+                best = (old.effective, version_key(old.version), old, copy)
+        return (best[2], best[3]) if best else None
 
     def _add_snapshot(self, session: Session, snapshot: SopSnapshot, now: datetime) -> None:
         """Store the SOP text once; two sopgens opening cases under it at once both pass."""
@@ -465,18 +562,6 @@ def _folder_taken(session: Session, case_ids: Sequence[str]) -> set[str]:
         chunk = wanted[start : start + 500]
         taken.update(session.scalars(select(CaseRecord.folder).where(CaseRecord.folder.in_(chunk))))
     return taken
-
-
-def in_force_at(sop: Sop, received: datetime, zone: ZoneInfo) -> None:
-    """Refuse a case received before its SOP's effective date (a day in the company zone)."""
-    if sop.effective is not None and received.astimezone(zone).date() < sop.effective:
-        raise CaseError(
-            f"the received time {human(received, zone)} lies before {sop.id} version "
-            f"{sop.version} takes effect ({sop.effective.isoformat()})",
-            "give the time the complaint arrived (on or after the effective date), or open "
-            "a trial case with --allow-draft",
-            web_hint="give the time the complaint arrived (on or after the effective date)",
-        )
 
 
 def _not_future(moment: datetime, now: datetime, what: str, zone: ZoneInfo) -> None:

@@ -44,7 +44,6 @@ from sopgen.cases.service.base import (
     _record_values,
     _running_hold,
     _spans,
-    in_force_at,
 )
 from sopgen.cases.store.tables import (
     CaseHold,
@@ -90,7 +89,7 @@ class CaseCommands(ServiceCore):
         sop, snapshot = self._current_sop(sop_id, allow_draft=allow_draft)
         _not_future(received, now, "received time", self.config.zone)
         if not allow_draft:
-            in_force_at(sop, received, self.config.zone)
+            sop, snapshot = self._in_force(sop, snapshot, received)
         with self.files.staging() as staged:
             case = self._open(
                 staged,

@@ -27,7 +27,6 @@ from sopgen.cases.service.base import (
     _next_due,
     _not_future,
     _record_values,
-    in_force_at,
 )
 from sopgen.cases.store.tables import (
     CasePriority,
@@ -69,6 +68,7 @@ class CaseImports(ServiceCore):
         zone = self.config.zone
         found: list[Problem] = []
         opened: list[str] = []
+        versions: dict[str, tuple[Sop, SopSnapshot]] = {}
         count = 0
         with self.files.staging() as staged:
             try:
@@ -84,14 +84,18 @@ class CaseImports(ServiceCore):
                                 continue
                             try:
                                 _not_future(row.received, now, "received time", zone)
-                                if not allow_draft:
-                                    in_force_at(sop, row.received, zone)
+                                version = (
+                                    self._in_force(sop, snapshot, row.received, session)
+                                    if not allow_draft
+                                    else (sop, snapshot)
+                                )
                             except CaseError as exc:
                                 found.append(
                                     exc.problem(file, row.line, column=row.column("received"))
                                 )
                                 continue
                             good.append(replace(row, history=True) if history else row)
+                            versions[row.case_id] = version
                         taken = _folder_taken(session, [r.case_id for r in good])
                         kept = []
                         for row in good:
@@ -122,7 +126,18 @@ class CaseImports(ServiceCore):
                                 )
                                 kept.append(replace(row, assignee=login) if login else row)
                         if not (all_or_nothing and found):
-                            staged.write_many(self._insert(session, kept, sop, snapshot, now))
+                            # rows received before the current version took effect go in
+                            # under the version in force then (`_in_force`)
+                            groups: dict[str, list[ImportRow]] = {}
+                            for row in kept:
+                                groups.setdefault(versions[row.case_id][1].digest, []).append(row)
+                            for group in groups.values():
+                                row_sop, row_snapshot = versions[group[0].case_id]
+                                if row_snapshot is not snapshot:
+                                    self._add_snapshot(session, row_snapshot, now)
+                                staged.write_many(
+                                    self._insert(session, group, row_sop, row_snapshot, now)
+                                )
                             opened += [row.case_id for row in kept]
                         if progress is not None:
                             progress(len(batch))
