@@ -32,6 +32,22 @@ def test_docs_cli_md_is_what_the_generator_writes_now() -> None:
     )
 
 
+def test_the_page_is_the_same_whether_or_not_a_command_ran_before() -> None:
+    # click keeps one help option per command, made by the first context that asks:
+    # the page must show sopgen's `-h, --help` whichever came first (in the full
+    # suite other tests run commands before this file).
+    fresh = subprocess.run(
+        [sys.executable, "-c", "from sopgen import clidoc; print(clidoc.render(), end='')"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for args in (["check", "--help"], ["case", "open", "--help"], ["validate", "-h"]):
+        assert CliRunner().invoke(cli, args).exit_code == 0
+    assert clidoc.render() == fresh == PAGE.read_text(encoding="utf-8")
+    assert "-h, --help" in fresh
+
+
 def test_the_page_holds_every_command_and_exit_code() -> None:
     text = PAGE.read_text(encoding="utf-8")
     found = clidoc.commands(cli)

@@ -29,14 +29,11 @@ def commands(
     command: click.Command, parent: click.Context | None = None, name: str = "sopgen"
 ) -> list[tuple[click.Context, click.Command]]:
     """Every command under `command` (itself first) with the context its help needs."""
-    ctx = click.Context(
-        command,
-        info_name=name,
-        parent=parent,
-        terminal_width=WIDTH,
-        max_content_width=WIDTH,
-        color=False,
-    )
+    # The command's own context settings (sopgen's `-h, --help`), as `make_context`
+    # applies them when the command runs: without them the page would show whichever
+    # help option click cached on the command first (it keeps one per command).
+    settings = {**command.context_settings, "terminal_width": WIDTH, "max_content_width": WIDTH}
+    ctx = click.Context(command, info_name=name, parent=parent, color=False, **settings)
     found = [(ctx, command)]
     if isinstance(command, click.Group):
         for sub in command.list_commands(ctx):
