@@ -120,7 +120,7 @@ def test_each_block_is_what_help_prints_in_an_80_column_terminal() -> None:
     for ctx, _command in clidoc.commands(cli):
         words = ctx.command_path.split()[1:]
         result = CliRunner().invoke(
-            cli, [*words, "--help"], prog_name="sopgen", terminal_width=80, color=False
+            cli, [*words, "--help"], prog_name="sopgen", terminal_width=clidoc.WIDTH, color=False
         )
         assert result.exit_code == 0, result.output
         block = f"## {ctx.command_path}\n\n```text\n{result.output.rstrip()}\n```\n"

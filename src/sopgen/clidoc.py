@@ -18,8 +18,8 @@ from pathlib import Path
 
 import click
 
-WIDTH = 80
-"""Columns the help is formatted to, as in an 80-column terminal."""
+WIDTH = 78
+"""Columns the help is formatted to: what click prints in an 80-column terminal."""
 
 PAGE = Path("docs") / "cli.md"
 REGENERATE = ".venv/bin/python -m sopgen.clidoc"
