@@ -628,3 +628,44 @@ def test_safe_cell_prefixes_what_a_spreadsheet_would_run_and_nothing_else() -> N
     for kept in ("alice", "Bob = boss", "", " =x", 3, -2.5, None):
         assert safe_cell(kept) == kept
     assert csv_text([["=1+2", -1, 'say "hi"']]) == '\'=1+2,-1,"say ""hi"""\n'
+
+
+def test_the_report_names_assignees_by_name_as_the_dashboard_does(project: Project) -> None:
+    """Issue 18 item 12: desk users by their name (the login stays in JSON and CSV for
+    machines); an assignee who is no desk user keeps the login. On the default SQLite
+    file (the quick sqlite3 read) and on PostgreSQL (the Store's read)."""
+    received = ("--received", "2026-11-23T08:00")
+    # opened before the desk has users, when any login may be an assignee
+    for case_id, assignee in (("C-1", "ada"), ("C-2", "ada"), ("C-3", "zed")):
+        opened = project.run(
+            "open", case_id, "--sop", "SOP-CS-001", *received, "--assignee", assignee
+        )
+        assert opened.exit_code == 0, opened.output
+        done = project.run("done", case_id, "receive", "--at", "2026-11-23T09:00")
+        assert done.exit_code == 0, done.output
+    added = project.runner.invoke(
+        cli,
+        [
+            "--root",
+            str(project.root),
+            "user",
+            "add",
+            "ada",
+            "--name",
+            "Ada Lovelace",
+            "--role",
+            "rep",
+        ],
+        input="correct horse battery\n",
+    )
+    assert added.exit_code == 0, added.output
+    data = json.loads(run(project.root, "--since", "2026-11-01", "--format", "json").stdout)
+    names = {row["assignee"]: row["assignee_name"] for row in data["by_assignee"]}
+    assert names == {"ada": "Ada Lovelace", "zed": "zed"}
+    text = run(project.root, "--since", "2026-11-01", "--format", "csv").stdout
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["group"] == "assignee"]
+    assert {(r["assignee"], r["assignee_name"]) for r in rows} == set(names.items())
+    html = project.root / "report.html"
+    run(project.root, "--since", "2026-11-01", "--output", str(html))
+    drawn = charts(html.read_text(encoding="utf-8"))["On time per assignee"]
+    assert sorted(" ".join(label) for label, _, _ in drawn) == ["Ada Lovelace", "zed"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -69,6 +69,12 @@ class Report:
     by_step: tuple[Group, ...]
     by_assignee: tuple[Group, ...]
     by_priority: tuple[Group, ...]
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Desk users' names by login: the report names assignees as the dashboard does."""
+
+    def assignee_name(self, login: str) -> str:
+        """The name of assignee `login` (the login itself when no desk user has it)."""
+        return self.names.get(login, login)
 
 
 UNASSIGNED = "(unassigned)"

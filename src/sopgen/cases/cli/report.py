@@ -67,7 +67,10 @@ def report_json(
             {**row, "step_name": step_name(names, (row["sop"], row["step"]))}
             for row in groups(in_process_order(report.by_step, names), ("sop", "step"))
         ],
-        "by_assignee": groups(report.by_assignee, ("assignee",)),
+        "by_assignee": [
+            {**row, "assignee_name": report.assignee_name(row["assignee"])}
+            for row in groups(report.by_assignee, ("assignee",))
+        ],
         "by_priority": groups(report.by_priority, ("priority",)),
     }
 
@@ -77,14 +80,18 @@ def report_csv(report: Report, config: Config, sops: Mapping[str, Sop] | None = 
     assignee `=HYPERLINK(…)`) is written with a leading `'` (`sopgen.csvout`)."""
     data = report_json(report, config, sops)
     rows: list[list[Any]] = [
-        ["group", "sop", "step", "step_name", "assignee", "priority", "completed", "on_time",
-         "on_time_share", "median_business_hours", "p90_business_hours"]
+        ["group", "sop", "step", "step_name", "assignee", "assignee_name", "priority",
+         "completed", "on_time", "on_time_share", "median_business_hours",
+         "p90_business_hours"]
     ]  # fmt: skip
     for group in ("by_step", "by_assignee", "by_priority"):
         for row in data[group]:
             rows.append(
                 [group.removeprefix("by_")]
-                + [row.get(k, "") for k in ("sop", "step", "step_name", "assignee", "priority")]
+                + [
+                    row.get(k, "")
+                    for k in ("sop", "step", "step_name", "assignee", "assignee_name", "priority")
+                ]
                 + [row[k] for k in ("completed", "on_time", "on_time_share")]
                 + [row["median_business_hours"], row["p90_business_hours"]]
             )
@@ -120,7 +127,7 @@ def report_html(
             )
             for sop, groups in by_sop.items()
         ],
-        "assignee": [(None, _rows(report.by_assignee))],
+        "assignee": [(None, _rows(report.by_assignee, lambda g: report.assignee_name(g.key[0])))],
         "priority": [(None, _rows(report.by_priority))],
     }
     template = environment(root).get_template("report.html.j2")

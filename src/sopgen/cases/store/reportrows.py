@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,16 +51,27 @@ def report(
     """The report of the steps done in [`since`, `until`) (aware), from the project's
     case store (`root`'s default SQLite file, or the configured database)."""
     calendar = BusinessCalendar.from_config(config)
-    rows = _default_sqlite_rows(root, config, library, calendar, since, until)
-    if rows is None:
+    found = _default_sqlite_rows(root, config, library, calendar, since, until)
+    if found is None:
         from sopgen.cases.store.database import Store
 
         store = Store.for_project(root, config.database)
         try:
             rows = report_rows(store, library, calendar, since, until)
+            names = assignee_names(store)
         finally:
             store.close()
-    return summarize(rows, since, until, config.priorities)
+    else:
+        rows, names = found
+    return replace(summarize(rows, since, until, config.priorities), names=names)
+
+
+def assignee_names(store: Store) -> dict[str, str]:
+    """Desk users' names by login (the report names assignees by name, as the dashboard)."""
+    from sqlalchemy import text
+
+    with store.plain_read() as conn:
+        return {login: name for login, name in conn.execute(text(STATEMENTS["names"]))}
 
 
 def report_rows(
@@ -96,9 +108,10 @@ def _default_sqlite_rows(
     calendar: BusinessCalendar,
     since: datetime,
     until: datetime,
-) -> list[Completed] | None:
-    """The rows from the default SQLite file through `sqlite3` alone, in one read
-    transaction; None when the store is not that file, at this revision, readable."""
+) -> tuple[list[Completed], dict[str, str]] | None:
+    """The rows and the desk users' names by login from the default SQLite file through
+    `sqlite3` alone, in one read transaction; None when the store is not that file, at
+    this revision, readable."""
     if os.environ.get(ENV_URL) or config.database:
         return None
     path = (root / DEFAULT_PATH).resolve()
@@ -121,7 +134,8 @@ def _default_sqlite_rows(
                     params = {key: _sqlite_text(at) for key, at in params.items()}
                 return cursor.execute(STATEMENTS[name], params).fetchall()
 
-            return _rows(fetch, _sqlite_time, library, calendar, since, until, None)
+            rows = _rows(fetch, _sqlite_time, library, calendar, since, until, None)
+            return rows, dict(cursor.execute(STATEMENTS["names"]).fetchall())
         finally:
             connection.rollback()
     except sqlite3.Error:
@@ -193,4 +207,8 @@ def _sqlite_time(value: str) -> datetime:
 
 # the cases with a step done in the period, read as every case is (`caserows`); `:name`
 # parameters work with sqlite3 itself
-STATEMENTS = {**statements(DONE_IN_PERIOD, events=False), "snapshot": SNAPSHOT}
+STATEMENTS = {
+    **statements(DONE_IN_PERIOD, events=False),
+    "snapshot": SNAPSHOT,
+    "names": "SELECT login, name FROM users",
+}
