@@ -71,6 +71,21 @@ def test_a_terminal_gets_no_escape_from_user_text(root: Path) -> None:
     assert "\x1b[" in output  # colours still pass: only user text is escaped
 
 
+def test_sop_text_cannot_move_the_cursor_or_erase_lines(root: Path) -> None:
+    """The guard lets sopgen's own progress-bar moves through (cursor up, erase line);
+    the same sequences in a step's text or a section title from the SOP's YAML are
+    shown escaped instead, so they cannot overwrite the lines above them."""
+    path = root / "sops" / "sop-cs-001.yaml"
+    text = path.read_text()
+    do = next(line for line in text.splitlines() if line.lstrip().startswith("do: "))
+    indent = do[: len(do) - len(do.lstrip())]
+    path.write_text(text.replace(do, f'{indent}do: "Log it\\e[1A\\e[2K here"', 1))
+    assert sopgen(root, "case", "open", "C-1", "--sop", SOP, "--allow-draft")[0] == 0
+    output = in_a_terminal(root, "case", "show", "C-1")
+    assert "Log it\\x1b[1A\\x1b[2K here" in " ".join(output.split()), output
+    assert "\x1b[1A" not in output and "\x1b[2K" not in output
+
+
 def in_a_terminal(root: Path, *args: str) -> str:
     main, child = pty.openpty()
     env = {**os.environ, "SOPGEN_NOW": NOW, "TERM": "xterm-256color", "COLUMNS": "160"}

@@ -69,7 +69,7 @@ def _indented(*lines: Text) -> Padding:
 def case_head(case: Case, config: Config, governed: str | None = None) -> Group:
     """Which case under which SOP, received when, by whom; each time on its own line.
     `governed`: the note of a case under an older version than the one in force now."""
-    title = config.fill(case.sop.title)
+    title = printable(config.fill(case.sop.title))
     lines = [
         Text(f"Case {case.id}: {case.sop.id} {title}, version {case.sop_version}", style="bold"),
         *([Text(governed)] if governed else []),
@@ -107,7 +107,7 @@ def _steps_table(case: Case, config: Config, now: datetime) -> Table:
     for p in case.steps:
         status = case.status(p, now, config.due_soon)
         # SOP text is Markdown, not rich markup: `[x](url)` stays as written
-        description = Text(" ".join(config.fill(p.step.do).split()))
+        description = Text(printable(" ".join(config.fill(p.step.do).split())))
         description.append(
             f"\n{config.role_name(p.step.responsible)} · {_within(case, p)}", style="dim"
         )
@@ -137,13 +137,13 @@ def _steps_stacked(case: Case, config: Config, now: datetime, width: int) -> Gro
     for p in case.steps:
         if p.section.id != section:
             section = p.section.id
-            title = f"{p.section.letter}. {config.fill(p.section.title)}"
+            title = f"{p.section.letter}. {printable(config.fill(p.section.title))}"
             parts += [Text(""), Text(title, style="bold")]
         status = case.status(p, now, config.due_soon)
         head = Text(f"{CHECKED if p.done else UNCHECKED} {p.section.letter}{p.step.number} {p.key}")
         parts.append(_head(head, Text(status, style=STATUS_STYLE[status]), width))
         lines = [
-            Text(" ".join(config.fill(p.step.do).split())),
+            Text(printable(" ".join(config.fill(p.step.do).split()))),
             Text(f"{config.role_name(p.step.responsible)} · {_within(case, p)}", style="dim"),
             Text(f"due  {human(p.due, zone)}", no_wrap=True),
         ]
