@@ -114,6 +114,25 @@ def desk_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[De
 
 
 @contextmanager
+def desk_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case_db: CaseDb, *, base_url: bool = False
+) -> Iterator[Desk]:
+    """A desk whose cases live on `case_db` (the default SQLite file, or the throwaway
+    PostgreSQL), at NOW; `base_url`: the desk's public address is set."""
+    monkeypatch.setenv("SOPGEN_NOW", NOW)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    if base_url:
+        monkeypatch.setenv("SOPGEN_BASE_URL", "http://testserver")
+    if case_db.postgres:
+        monkeypatch.setenv("SOPGEN_DATABASE_URL", case_db.url)
+    else:
+        monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
+    desk = make_desk(tmp_path / "repo", case_db)
+    yield desk
+    desk.app.state.desk.store.close()  # type: ignore[attr-defined]
+
+
+@contextmanager
 def serving(app: object) -> Iterator[str]:
     """`app` served by uvicorn on 127.0.0.1 in a thread (its base URL), stopped afterwards."""
     import uvicorn

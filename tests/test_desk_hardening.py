@@ -19,7 +19,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from dbkit import CaseDb
-from deskkit import PASSWORD, Desk, csrf_of, desk_fixture, make_desk, serving  # noqa: F401
+from deskkit import PASSWORD, Desk, csrf_of, desk_fixture, desk_on, make_desk, serving  # noqa: F401
 from sopgen.cases.service.users import FREE_FAILURES
 from sopgen.desk.api import MAX_JSON_BYTES
 
@@ -30,15 +30,8 @@ BURST = 30
 def desk_on_each_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case_db: CaseDb
 ) -> Iterator[Desk]:
-    monkeypatch.setenv("SOPGEN_NOW", "2026-11-23T10:00")
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    if case_db.postgres:
-        monkeypatch.setenv("SOPGEN_DATABASE_URL", case_db.url)
-    else:
-        monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
-    desk = make_desk(tmp_path / "repo", case_db)
-    yield desk
-    desk.app.state.desk.store.close()  # type: ignore[attr-defined]
+    with desk_on(tmp_path, monkeypatch, case_db) as desk:
+        yield desk
 
 
 class CountingHasher(PasswordHasher):

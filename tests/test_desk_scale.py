@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from casekit import SOP
 from dbkit import CaseDb
-from deskkit import Desk, make_desk
+from deskkit import Desk, desk_on
 from icscheck import bytes_errors, require
 from sopgen.cases.model import ImportRow
 from sopgen.cases.service.caseservice import CaseService
@@ -26,16 +26,8 @@ from sopgen.library import load_library
 def desk_on_each_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case_db: CaseDb
 ) -> Iterator[Desk]:
-    monkeypatch.setenv("SOPGEN_NOW", "2026-11-23T10:00")
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    monkeypatch.setenv("SOPGEN_BASE_URL", "http://testserver")
-    if case_db.postgres:
-        monkeypatch.setenv("SOPGEN_DATABASE_URL", case_db.url)
-    else:
-        monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
-    desk = make_desk(tmp_path / "repo", case_db)
-    yield desk
-    desk.app.state.desk.store.close()  # type: ignore[attr-defined]
+    with desk_on(tmp_path, monkeypatch, case_db, base_url=True) as desk:
+        yield desk
 
 
 def many(desk: Desk, count: int, who: str = "alice") -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dbkit import CaseDb
-from deskkit import Desk, csrf_of, make_desk
+from deskkit import Desk, csrf_of, desk_on
 from sopgen.cases.timestamps import parse_timestamp
 
 CASE = "C-1"
@@ -34,15 +34,8 @@ HINT = (
 def desk_on_each_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case_db: CaseDb
 ) -> Iterator[Desk]:
-    monkeypatch.setenv("SOPGEN_NOW", "2026-11-23T10:00")
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    if case_db.postgres:
-        monkeypatch.setenv("SOPGEN_DATABASE_URL", case_db.url)
-    else:
-        monkeypatch.delenv("SOPGEN_DATABASE_URL", raising=False)
-    desk = make_desk(tmp_path / "repo", case_db)
-    yield desk
-    desk.app.state.desk.store.close()  # type: ignore[attr-defined]
+    with desk_on(tmp_path, monkeypatch, case_db) as desk:
+        yield desk
 
 
 def at(desk: Desk, text: str) -> datetime:
