@@ -105,6 +105,8 @@ def test_the_documents_page_lists_what_each_sop_awaits(desk: App) -> None:
     assert page.status_code == 200
     row = page.text[page.text.index("SOP-CS-001</a>") :].split("</tr>")[0]
     assert "<td>1.3</td>" in row and "<td>approval</td>" in row  # awaits approval
+    # an SOP id stays on one line on a phone, as on the Cases page
+    assert '<td class="nowrap"><a href="/documents/SOP-CS-001">SOP-CS-001</a></td>' in page.text
 
 
 def test_the_document_page_shows_the_redline_and_refuses_a_wrong_password(desk: App) -> None:
